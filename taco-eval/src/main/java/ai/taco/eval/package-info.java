@@ -1,0 +1,2 @@
+/** Metrics, benchmarks and the command line. */
+package ai.taco.eval;

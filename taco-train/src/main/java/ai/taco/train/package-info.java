@@ -1,0 +1,2 @@
+/** Training TACO with the joint image-text loss. */
+package ai.taco.train;
