@@ -3,6 +3,8 @@ package ai.taco.core.entropy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
+import ai.taco.entropy.RansDecoder;
+import ai.taco.entropy.RansEncoder;
 
 /**
  * Gaussian conditional entropy model (Ballé et al. 2018), as CompressAI 1.2.6 {@code GaussianConditional} with the TACO
@@ -174,5 +176,25 @@ public final class GaussianConditional {
       out[i] = means == null ? (float) symbols[i] : (float) symbols[i] + means[i];
     }
     return out;
+  }
+
+  /**
+   * CompressAI {@code compress(y, indexes, means)} for one batch item: {@link #quantizeSymbols} then one rANS string
+   * with the CDF of each element chosen by {@code indexes} (from {@link #buildIndexes}).
+   *
+   * @param means may be null
+   */
+  public byte[] compress(float[] y, int[] indexes, float[] means) {
+    return RansEncoder.encode(quantizeSymbols(y, means), indexes, table.cdfTables());
+  }
+
+  /**
+   * CompressAI {@code decompress(strings, indexes, means=means)} for one string: decoded symbols + means (float32).
+   *
+   * @param means may be null
+   * @throws ai.taco.entropy.EntropyCodingException if the string is truncated or corrupt
+   */
+  public float[] decompress(byte[] string, int[] indexes, float[] means) {
+    return dequantize(RansDecoder.decode(string, indexes, table.cdfTables()), means);
   }
 }

@@ -1,5 +1,6 @@
 package ai.taco.core.entropy;
 
+import ai.taco.entropy.CdfTables;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -113,6 +114,11 @@ public enum ScaleTable {
     return out;
   }
 
+  /** The tables in the form the rANS coder takes (shared, immutable). */
+  public CdfTables cdfTables() {
+    return data().cdfTables;
+  }
+
   Data data() {
     return Holder.TABLES.get(this);
   }
@@ -123,12 +129,14 @@ public enum ScaleTable {
     final int[] offsets;
     final int[] cdfLengths;
     final int[][] cdfs;
+    final CdfTables cdfTables;
 
     Data(float[] scales, int[] offsets, int[] cdfLengths, int[][] cdfs) {
       this.scales = scales;
       this.offsets = offsets;
       this.cdfLengths = cdfLengths;
       this.cdfs = cdfs;
+      this.cdfTables = CdfTables.of(cdfs, offsets);
     }
   }
 
