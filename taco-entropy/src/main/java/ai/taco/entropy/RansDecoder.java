@@ -145,6 +145,13 @@ public final class RansDecoder {
                 + " nibbles at position " + i + " (at most " + Rans.MAX_BYPASS_NIBBLES + ")");
       }
       long raw = 0;
+      final int rawBits = nBypass * Rans.BYPASS_PRECISION;
+      if ((x >>> rawBits >>> Rans.L_BITS) != 0) {
+        // The state keeps >= L after all nibbles, so no word is read in between: take them at once.
+        raw = x & ((1L << rawBits) - 1);
+        x >>>= rawBits;
+        nBypass = 0;
+      }
       for (int j = 0; j < nBypass; j++) {
         raw |= (x & Rans.MAX_BYPASS_VAL) << (j * Rans.BYPASS_PRECISION);
         x >>>= Rans.BYPASS_PRECISION;

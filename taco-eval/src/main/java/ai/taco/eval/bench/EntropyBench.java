@@ -4,6 +4,8 @@ import ai.taco.entropy.CdfTables;
 import ai.taco.entropy.QuantizedCdf;
 import ai.taco.entropy.RansDecoder;
 import ai.taco.entropy.RansEncoder;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -181,6 +183,8 @@ public final class EntropyBench {
     out.put("threads", 1);
     out.put("tables", "TACO Gaussian scale table, 64 CDFs, lengths " + tables.cdfLength(0) + ".."
         + tables.cdfLength(tables.size() - 1) + " (built in " + Math.round(tableMs) + " ms)");
+    out.put("load_average_at_start", round2(ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+    out.put("cpus", Runtime.getRuntime().availableProcessors());
     out.put("symbols_per_workload", s.symbols());
     out.put("warmup_runs", s.warmupRuns());
     out.put("runs", s.runs());
@@ -202,20 +206,31 @@ public final class EntropyBench {
     if (!Arrays.equals(decoded, w.symbols) || !decoder.isComplete()) {
       throw new IllegalStateException("round trip failed on workload " + w.name);
     }
+    // Wall-clock time is what the targets are about; the thread's CPU time is also recorded because this machine is
+    // shared: under contention the wall clock also counts time the thread was not running.
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    boolean cpuTime = threads.isCurrentThreadCpuTimeSupported();
     long[] enc = new long[s.runs()];
     long[] dec = new long[s.runs()];
+    long[] encCpu = new long[s.runs()];
+    long[] decCpu = new long[s.runs()];
     long sink = 0;
     for (int r = -s.warmupRuns(); r < s.runs(); r++) {
+      long ca = cpuTime ? threads.getCurrentThreadCpuTime() : 0;
       long a = System.nanoTime();
       byte[] b = RansEncoder.encode(w.symbols, w.indexes, tables);
       long m = System.nanoTime();
+      long cm = cpuTime ? threads.getCurrentThreadCpuTime() : 0;
       decoder.setStream(b);
       decoder.decodeStream(w.indexes, 0, n, tables, decoded, 0);
       long e = System.nanoTime();
+      long ce = cpuTime ? threads.getCurrentThreadCpuTime() : 0;
       sink += b.length + decoded[n - 1];
       if (r >= 0) {
         enc[r] = m - a;
         dec[r] = e - m;
+        encCpu[r] = cm - ca;
+        decCpu[r] = ce - cm;
       }
     }
     double[] ideal = idealBits(w, tables);
@@ -229,6 +244,12 @@ public final class EntropyBench {
     r.put("decode_msym_per_s", round2(n / (median(dec) / 1e3)));
     r.put("encode_ms_median", round2(median(enc) / 1e6));
     r.put("decode_ms_median", round2(median(dec) / 1e6));
+    r.put("encode_msym_per_s_best", round2(n / (Arrays.stream(enc).min().getAsLong() / 1e3)));
+    r.put("decode_msym_per_s_best", round2(n / (Arrays.stream(dec).min().getAsLong() / 1e3)));
+    if (cpuTime) {
+      r.put("encode_msym_per_cpu_s", round2(n / (median(encCpu) / 1e3)));
+      r.put("decode_msym_per_cpu_s", round2(n / (median(decCpu) / 1e3)));
+    }
     r.put("bytes", bytes.length);
     r.put("ideal_bytes", round2(idealBits / 8));
     r.put("ideal_model_bits", Math.round(ideal[0]));
