@@ -43,6 +43,21 @@ class ScaleTableTest {
     assertNotEquals(Arrays.toString(ScaleTable.TORCH1.scales()), Arrays.toString(ScaleTable.TORCH2.scales()));
   }
 
+  /** The documented generator, run on the golden files, reproduces the shipped resources. */
+  @Test
+  void generatorReproducesShippedResources(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+    ScaleTableResourceGenerator.main(new String[] {Golden.golden("entropy").toString(), tmp.toString()});
+    for (ScaleTable t : ScaleTable.values()) {
+      String name = "scale_table_" + t.id() + ".bin.gz";
+      try (var shipped = ScaleTable.class.getResourceAsStream(name);
+          var fresh = java.nio.file.Files.newInputStream(tmp.resolve(name))) {
+        byte[] a = new java.util.zip.GZIPInputStream(shipped).readAllBytes();
+        byte[] b = new java.util.zip.GZIPInputStream(fresh).readAllBytes();
+        assertArrayEquals(b, a, name);
+      }
+    }
+  }
+
   @Test
   void idsAndCodes() {
     assertEquals(ScaleTable.TORCH1, ScaleTable.defaultTable());
