@@ -32,7 +32,7 @@ class TacoSmallEntropyTest {
   static void setUp() {
     manager = NDManager.newBaseManager();
     Map<String, HostTensor> w = StateDict.load(Golden.golden("taco-small/weights.safetensors"));
-    eb = EntropyBottleneck.load(manager, 32, StateDict.withPrefix(w, "entropy_bottleneck."));
+    eb = EntropyBottleneck.load(32, StateDict.withPrefix(w, "entropy_bottleneck."), manager);
     eb.update();
   }
 
@@ -56,7 +56,7 @@ class TacoSmallEntropyTest {
         assertArrayEquals(t.get("compress.z_string").toByteArray(), s[0], name);
         long[] shape = t.get("compress.shape").toLongArray();
         assertArrayEquals(
-            t.get("decompress.z_hat").toFloatArray(), eb.decompress(m, s, shape).toFloatArray(), name);
+            t.get("decompress.z_hat").toFloatArray(), eb.decompress(s, (int) shape[0], (int) shape[1], m).toFloatArray(), name);
       }
     }
   }
@@ -82,7 +82,7 @@ class TacoSmallEntropyTest {
     String[] names = {"_matrix0", "_bias1", "_factor2", "quantiles"};
     try (NDManager m = manager.newSubManager()) {
       Map<String, HostTensor> w = StateDict.load(Golden.golden("taco-small/weights.safetensors"));
-      EntropyBottleneck local = EntropyBottleneck.load(m, 32, StateDict.withPrefix(w, "entropy_bottleneck."));
+      EntropyBottleneck local = EntropyBottleneck.load(32, StateDict.withPrefix(w, "entropy_bottleneck."), m);
       for (NDArray p : local.parameters().values()) {
         p.setRequiresGradient(true);
       }
