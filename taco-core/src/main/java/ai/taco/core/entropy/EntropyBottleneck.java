@@ -339,24 +339,21 @@ public final class EntropyBottleneck {
       }
     }
     float[] pmf;
-    float[] lowerFirst = new float[channels];
-    float[] upperLast = new float[channels];
-    try (NDScope ignored = new NDScope()) {
+    float[] tails;
+    // Every intermediate (some attach to the parameters' manager) is released when the scope closes.
+    try (NDScope scope = new NDScope()) {
+      scope.suppressNotUsedWarning();
       NDArray s = quantiles.getManager().create(samples, new Shape(channels, 1, maxLength));
       NDList lu = lowerUpper(s, true);
       NDArray lower = lu.get(0);
       NDArray upper = lu.get(1);
       pmf = Activation.sigmoid(upper).sub(Activation.sigmoid(lower)).toFloatArray();
-      float[] lo = lower.toFloatArray();
-      float[] up = upper.toFloatArray();
-      for (int c = 0; c < channels; c++) {
-        lowerFirst[c] = lo[c * maxLength];
-        // The reference takes the LAST padded sample (index max_length-1) for every channel, not pmf_length-1.
-        upperLast[c] = up[c * maxLength + maxLength - 1];
-      }
-      s.close();
+      // tail_mass = sigmoid(lower[:, 0, :1]) + sigmoid(-upper[:, 0, -1:]): the reference takes the LAST padded sample
+      // (index max_length-1) for every channel, not the channel's own pmf_length-1.
+      NDArray lowerFirst = lower.get(new NDIndex(":, 0, :1"));
+      NDArray upperLast = upper.get(new NDIndex(":, 0, -1:"));
+      tails = Activation.sigmoid(lowerFirst).add(Activation.sigmoid(upperLast.neg())).toFloatArray();
     }
-    float[] tails = tailMass(lowerFirst, upperLast);
     int[][] cdfs = new int[channels][];
     for (int c = 0; c < channels; c++) {
       float[] p = new float[pmfLengths[c] + 1];
@@ -365,15 +362,6 @@ public final class EntropyBottleneck {
       cdfs[c] = QuantizedCdf.fromPmf(p, PRECISION);
     }
     tables = CdfTables.of(cdfs, offsets);
-  }
-
-  /** {@code sigmoid(lower[:, 0, :1]) + sigmoid(-upper[:, 0, -1:])} in float32 via the engine. */
-  private float[] tailMass(float[] lowerFirst, float[] upperLast) {
-    try (NDManager m = quantiles.getManager().newSubManager()) {
-      NDArray lo = m.create(lowerFirst);
-      NDArray up = m.create(upperLast);
-      return Activation.sigmoid(lo).add(Activation.sigmoid(up.neg())).toFloatArray();
-    }
   }
 
   /** The tables of the last {@link #update()} (CDF length = pmf length + 2, offset = -minima). */
