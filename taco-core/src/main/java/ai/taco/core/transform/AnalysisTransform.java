@@ -25,18 +25,21 @@ public final class AnalysisTransform {
   private final Object[] steps = new Object[18];
 
   public AnalysisTransform(ParameterStore p, int n, int m, int textDim, int heads) {
-    steps[0] = Conv.down(p, PREFIX + 0, 3, n);
-    for (int i : new int[] {1, 2, 3, 5, 6, 7, 11, 12, 13}) {
-      steps[i] = new ResidualBottleneck(p, PREFIX + i, n);
+    // Constructed in index order: declaration order is the official state-dict order.
+    for (int i = 0; i < steps.length; i++) {
+      String name = PREFIX + i;
+      steps[i] =
+          switch (i) {
+            case 0 -> Conv.down(p, name, 3, n);
+            case 4, 10 -> Conv.down(p, name, n, n);
+            case 8, 15 -> new Injector(p, name, n, textDim, heads);
+            case 9 -> new AttentionBlock(p, name, n);
+            case 14 -> new Extractor(p, name, n, textDim, heads);
+            case 16 -> Conv.down(p, name, n, m);
+            case 17 -> new AttentionBlock(p, name, m);
+            default -> new ResidualBottleneck(p, name, n);
+          };
     }
-    steps[4] = Conv.down(p, PREFIX + 4, n, n);
-    steps[8] = new Injector(p, PREFIX + 8, n, textDim, heads);
-    steps[9] = new AttentionBlock(p, PREFIX + 9, n);
-    steps[10] = Conv.down(p, PREFIX + 10, n, n);
-    steps[14] = new Extractor(p, PREFIX + 14, n, textDim, heads);
-    steps[15] = new Injector(p, PREFIX + 15, n, textDim, heads);
-    steps[16] = Conv.down(p, PREFIX + 16, n, m);
-    steps[17] = new AttentionBlock(p, PREFIX + 17, m);
   }
 
   public NDArray forward(NDArray x, NDArray text) {

@@ -2,7 +2,6 @@ package ai.taco.core.transform;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
@@ -43,13 +42,9 @@ public final class Checkerboard {
   }
 
   /** Checks that the latent grid splits evenly into the two checkerboard halves. */
-  static void requireEven(long h, long w) {
+  public static void requireEven(long h, long w) {
     if ((h & 1) != 0 || (w & 1) != 0) {
       throw new IllegalArgumentException("latent size " + h + "x" + w + " must be even (pad the image to a multiple of 64)");
     }
-  }
-
-  static DataType f32() {
-    return DataType.FLOAT32;
   }
 }

@@ -22,15 +22,19 @@ public final class SynthesisTransform {
   private final Layer[] steps = new Layer[15];
 
   public SynthesisTransform(ParameterStore p, int n, int m) {
-    steps[0] = new AttentionBlock(p, PREFIX + 0, m);
-    steps[1] = TransposedConv.up(p, PREFIX + 1, m, n);
-    for (int i : new int[] {2, 3, 4, 7, 8, 9, 11, 12, 13}) {
-      steps[i] = new ResidualBottleneck(p, PREFIX + i, n);
+    // Constructed in index order: declaration order is the official state-dict order.
+    for (int i = 0; i < steps.length; i++) {
+      String name = PREFIX + i;
+      steps[i] =
+          switch (i) {
+            case 0 -> new AttentionBlock(p, name, m);
+            case 1 -> TransposedConv.up(p, name, m, n);
+            case 5, 10 -> TransposedConv.up(p, name, n, n);
+            case 6 -> new AttentionBlock(p, name, n);
+            case 14 -> TransposedConv.up(p, name, n, 3);
+            default -> new ResidualBottleneck(p, name, n);
+          };
     }
-    steps[5] = TransposedConv.up(p, PREFIX + 5, n, n);
-    steps[6] = new AttentionBlock(p, PREFIX + 6, n);
-    steps[10] = TransposedConv.up(p, PREFIX + 10, n, n);
-    steps[14] = TransposedConv.up(p, PREFIX + 14, n, 3);
   }
 
   public NDArray forward(NDArray yHat) {
