@@ -223,8 +223,8 @@ public final class TacoModel {
     for (int i = 0; i < config.slices(); i++) {
       int start = config.sliceStart(i);
       NDArray ySlice = t.y.get(":, " + start + ":" + (start + config.sliceChannels().get(i)));
-      NDArray channelCtx = i == 0 ? null : nets.channelContext[i].forward(NDArrays.concat(yHatSlices, 1));
-      NDArray anchorIn = i == 0 ? t.hyper : NDArrays.concat(new NDList(channelCtx, t.hyper), 1);
+      NDArray channelCtx = i == 0 ? null : nets.channelContext[i].forward(concat(yHatSlices, 1));
+      NDArray anchorIn = i == 0 ? t.hyper : concat(new NDList(channelCtx, t.hyper), 1);
       NDList pa = nets.anchorParams[i].forward(anchorIn).split(2, 1);
       NDArray scalesAnchor = Checkerboard.anchor(pa.get(0));
       NDArray meansAnchor = Checkerboard.anchor(pa.get(1));
@@ -232,8 +232,8 @@ public final class TacoModel {
       NDArray local = nets.localContext[i].forward(anchorHat);
       NDArray nonAnchorIn =
           i == 0
-              ? NDArrays.concat(new NDList(local, t.hyper), 1)
-              : NDArrays.concat(new NDList(local, channelCtx, t.hyper), 1);
+              ? concat(new NDList(local, t.hyper), 1)
+              : concat(new NDList(local, channelCtx, t.hyper), 1);
       NDList pn = nets.nonAnchorParams[i].forward(nonAnchorIn).split(2, 1);
       NDArray scalesNonAnchor = Checkerboard.nonAnchor(pn.get(0));
       NDArray meansNonAnchor = Checkerboard.nonAnchor(pn.get(1));
@@ -244,8 +244,8 @@ public final class TacoModel {
           GaussianConditional.quantize(Checkerboard.nonAnchor(ySlice), Quantization.STE, meansNonAnchor);
       yHatSlices.add(anchorHat.add(nonAnchorHat));
     }
-    t.yHat = NDArrays.concat(yHatSlices, 1);
-    t.yLikelihoods = NDArrays.concat(likelihoods, 1);
+    t.yHat = concat(yHatSlices, 1);
+    t.yLikelihoods = concat(likelihoods, 1);
     t.xHat = nets.gS.forward(t.yHat);
     return t;
   }
@@ -372,8 +372,8 @@ public final class TacoModel {
     NDList yHatSlices = new NDList();
     for (int i = 0; i < config.slices(); i++) {
       int ch = config.sliceChannels().get(i);
-      NDArray channelCtx = i == 0 ? null : nets.channelContext[i].forward(NDArrays.concat(yHatSlices, 1));
-      NDArray anchorIn = i == 0 ? hyper : NDArrays.concat(new NDList(channelCtx, hyper), 1);
+      NDArray channelCtx = i == 0 ? null : nets.channelContext[i].forward(concat(yHatSlices, 1));
+      NDArray anchorIn = i == 0 ? hyper : concat(new NDList(channelCtx, hyper), 1);
       NDList pa = nets.anchorParams[i].forward(anchorIn).split(2, 1);
       float[] anchorHat = new float[ch * h * w];
       coder.code(i, true, pa.get(0).toFloatArray(), pa.get(1).toFloatArray(), anchorHat);
@@ -381,14 +381,22 @@ public final class TacoModel {
       NDArray local = nets.localContext[i].forward(anchorNd);
       NDArray nonAnchorIn =
           i == 0
-              ? NDArrays.concat(new NDList(local, hyper), 1)
-              : NDArrays.concat(new NDList(local, channelCtx, hyper), 1);
+              ? concat(new NDList(local, hyper), 1)
+              : concat(new NDList(local, channelCtx, hyper), 1);
       NDList pn = nets.nonAnchorParams[i].forward(nonAnchorIn).split(2, 1);
       float[] hat = anchorHat; // anchors and non-anchors occupy disjoint positions: x + 0 = x, as the official sum
       coder.code(i, false, pn.get(0).toFloatArray(), pn.get(1).toFloatArray(), hat);
       yHatSlices.add(m.create(hat, new Shape(1, ch, h, w)));
     }
-    return NDArrays.concat(yHatSlices, 1);
+    return concat(yHatSlices, 1);
+  }
+
+  /**
+   * Concatenation that keeps autograd: DJL's {@code NDArrays.concat} returns {@code duplicate()} for a single array,
+   * and that clone is cut from the graph (no gradient reaches slice 0 through the channel context of slice 1).
+   */
+  static NDArray concat(NDList arrays, int axis) {
+    return arrays.size() == 1 ? arrays.head() : NDArrays.concat(arrays, axis);
   }
 
   /** Collects [C,H,W] values at anchor (or non-anchor) positions in squeezed row-major order. */
