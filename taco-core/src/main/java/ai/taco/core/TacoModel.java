@@ -281,6 +281,9 @@ public final class TacoModel {
     default void stage(String name) {}
 
     default void ySymbols(CodedSymbols s) {}
+
+    /** z symbols in coding order (channel-major). */
+    default void zSymbols(int[] symbols) {}
   }
 
   static final Probe NO_PROBE = new Probe() {};
@@ -301,6 +304,7 @@ public final class TacoModel {
     int zh = (int) z.getShape().get(2);
     int zw = (int) z.getShape().get(3);
     byte[] zString = entropyBottleneck.compress(z)[0];
+    probe.zSymbols(zSymbols(z.toFloatArray(), zh * zw));
     NDArray zHat = entropyBottleneck.decompress(new byte[][] {zString}, zh, zw, x.getManager());
     NDArray hyper = nets.hS.forward(zHat);
     probe.stage("context");
@@ -335,6 +339,8 @@ public final class TacoModel {
     probe.stage("hyper");
     NDArray zHat =
         entropyBottleneck.decompress(new byte[][] {strings.zString()}, strings.zHeight(), strings.zWidth(), manager);
+    // ẑ = symbol + median in float32, so rint(ẑ - median) gives the symbol back exactly.
+    probe.zSymbols(zSymbols(zHat.toFloatArray(), strings.zHeight() * strings.zWidth()));
     NDArray hyper = nets.hS.forward(zHat);
     probe.stage("context");
     int h = 4 * strings.zHeight();
@@ -356,6 +362,16 @@ public final class TacoModel {
     probe.ySymbols(sink.result());
     probe.stage("gS");
     return nets.gS.forward(yHat);
+  }
+
+  /** rint(z - median) per channel: the EntropyBottleneck's symbols, channel-major. */
+  private int[] zSymbols(float[] z, int spatial) {
+    float[] medians = entropyBottleneck.medianValues();
+    int[] out = new int[z.length];
+    for (int i = 0; i < z.length; i++) {
+      out[i] = (int) Math.rint(z[i] - medians[i / spatial]);
+    }
+    return out;
   }
 
   /** Codes one half (anchors or non-anchors) of one slice: fills {@code hat} (zeros elsewhere) from scales/means. */
