@@ -1,7 +1,9 @@
 package ai.taco.core.clip;
 
+import ai.taco.core.TacoException;
+
 /** A CLIP problem the user can fix: missing or mismatched files, a bad config, an unusable input. */
-public class ClipException extends RuntimeException {
+public class ClipException extends TacoException {
   private static final long serialVersionUID = 1L;
 
   public ClipException(String message) {
