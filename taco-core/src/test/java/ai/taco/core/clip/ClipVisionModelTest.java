@@ -78,6 +78,10 @@ class ClipVisionModelTest {
     }
   }
 
+  /**
+   * img1/img2 are upsampled (antialias changes nothing there) and img0's 256->224 barely moves these embeddings; the
+   * joint-loss test (JointImageTextLossTest, 7.4586 vs 6.6567) is where the two variants are told apart.
+   */
   @Test
   void antialiasedVariantMatchesTorchvision017() {
     try (NDManager m = NDManager.newBaseManager()) {
@@ -89,10 +93,6 @@ class ClipVisionModelTest {
             out.get("img" + k + ".pre_antialias_true.image_embeds"),
             model.forward(pre).imageEmbeds(),
             TOL);
-        // The two variants really differ: the default (no antialias) is far from the antialiased reference.
-        NDArray plain = model.forward(ClipPreprocess.taco().apply(image(m, "img" + k + ".raw_u8"))).imageEmbeds();
-        double gap = Diff.maxAbs(out.get("img" + k + ".pre_antialias_true.image_embeds").toFloatArray(), plain.toFloatArray());
-        assertTrue(gap > 1e-3, "antialias must matter, gap " + gap);
       }
     }
   }
