@@ -45,8 +45,10 @@ public final class ClipTextBench {
         List<String> captions = captions(s.batch(), rnd);
         ClipTokenizer.Tokens single = tokens(tok, captions.subList(0, 1), rnd);
         ClipTokenizer.Tokens batch = tokens(tok, captions, rnd);
-        double[] one = time(s, () -> forward(model, m, tok == null ? single : tok.encode(captions.get(0))));
-        double[] many = time(s, () -> forward(model, m, tok == null ? batch : tok.encode(captions)));
+        double[] oneCpu = new double[s.runs()];
+        double[] manyCpu = new double[s.runs()];
+        double[] one = time(s, () -> forward(model, m, tok == null ? single : tok.encode(captions.get(0))), oneCpu);
+        double[] many = time(s, () -> forward(model, m, tok == null ? batch : tok.encode(captions)), manyCpu);
         result.put("model", "CLIP text, ViT-B/32 size (width 512, 12 layers, 8 heads, vocab 49408), random weights");
         result.put("tokenizer", tok == null ? "none (synthetic token ids)" : s.tokenizer().toString());
         result.put("sequence_length", ClipTokenizer.TACO_MAX_LENGTH);
@@ -56,10 +58,14 @@ public final class ClipTextBench {
         result.put("runs", s.runs());
         result.put("single_caption_ms_median", round(median(one)));
         result.put("single_caption_ms_min", round(Arrays.stream(one).min().orElse(0)));
+        result.put("single_caption_cpu_ms_median", round(median(oneCpu)));
         result.put("batch", s.batch());
         result.put("batch_ms_median", round(median(many)));
         result.put("batch_captions_per_s", round(s.batch() / (median(many) / 1000)));
         result.put("batch_ms_per_caption", round(median(many) / s.batch()));
+        result.put("batch_ms_min", round(Arrays.stream(many).min().orElse(0)));
+        result.put("batch_cpu_ms_median", round(median(manyCpu)));
+        result.put("load_average", round(java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
       } finally {
         if (tok != null) {
           tok.close();
@@ -76,15 +82,20 @@ public final class ClipTextBench {
     }
   }
 
-  private static double[] time(Settings s, Runnable r) {
+  /** Wall-clock ms of each timed run; {@code cpuMs} receives the process CPU ms (all threads, native included). */
+  private static double[] time(Settings s, Runnable r, double[] cpuMs) {
     for (int i = 0; i < s.warmup(); i++) {
       r.run();
     }
+    com.sun.management.OperatingSystemMXBean os =
+        (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
     double[] ms = new double[s.runs()];
     for (int i = 0; i < s.runs(); i++) {
+      long c = os.getProcessCpuTime();
       long t = System.nanoTime();
       r.run();
       ms[i] = (System.nanoTime() - t) / 1e6;
+      cpuMs[i] = (os.getProcessCpuTime() - c) / 1e6;
     }
     return ms;
   }
