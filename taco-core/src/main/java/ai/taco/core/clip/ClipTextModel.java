@@ -227,6 +227,11 @@ public final class ClipTextModel implements AutoCloseable {
     return 0;
   }
 
+  /** Arrays held by the model's own manager (its weights); tests check that forward passes leave none behind. */
+  int heldArrays() {
+    return manager.getManagedArrays().size();
+  }
+
   @Override
   public void close() {
     manager.close();

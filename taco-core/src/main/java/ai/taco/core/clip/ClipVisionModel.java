@@ -152,6 +152,11 @@ public final class ClipVisionModel implements AutoCloseable {
     return out;
   }
 
+  /** Arrays held by the model's own manager (its weights); tests check that forward passes leave none behind. */
+  int heldArrays() {
+    return manager.getManagedArrays().size();
+  }
+
   @Override
   public void close() {
     manager.close();

@@ -77,6 +77,24 @@ class ClipTextModelTest {
     }
   }
 
+  /** Forward passes leave nothing on the weights' manager and only inputs + outputs on the caller's. */
+  @Test
+  void forwardFreesItsIntermediates() {
+    int held = model.heldArrays();
+    try (NDManager m = NDManager.newBaseManager()) {
+      for (int i = 0; i < 3; i++) {
+        try (NDManager call = m.newSubManager()) {
+          NDArray ids = out.get("input_ids").toNDArray(call);
+          NDArray mask = out.get("attention_mask").toNDArray(call);
+          model.forward(ids, mask);
+          assertEquals(5, call.getManagedArrays().size(), "2 inputs + 3 outputs");
+        }
+      }
+      assertEquals(0, m.getManagedArrays().size());
+    }
+    assertEquals(held, model.heldArrays());
+  }
+
   @Test
   void poolsAtFirstMaximumIdAsGolden() {
     long[] ids = out.get("input_ids").toLongArray();

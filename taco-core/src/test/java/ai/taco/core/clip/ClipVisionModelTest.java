@@ -45,6 +45,19 @@ class ClipVisionModelTest {
   }
 
   @Test
+  void forwardFreesItsIntermediates() {
+    int held = model.heldArrays();
+    try (NDManager m = NDManager.newBaseManager()) {
+      NDArray px = out.get("img0.pre").toNDArray(m);
+      for (int i = 0; i < 3; i++) {
+        model.forward(px);
+      }
+      assertEquals(1 + 3 * 3, m.getManagedArrays().size(), "input + 3 outputs per call");
+    }
+    assertEquals(held, model.heldArrays());
+  }
+
+  @Test
   void configAndSizes() {
     assertEquals(224, config.imageSize());
     assertEquals(32, config.patchSize());
