@@ -178,6 +178,13 @@ class ClipTextModelTest {
     ClipException withTok = assertThrows(ClipException.class, () -> ClipFiles.requireFiles(dir, true));
     assertTrue(withTok.getMessage().contains("tokenizer.json"), withTok.getMessage());
 
+    // Without model.safetensors, pytorch_model.bin is read as a torch.save zip (here a TACO checkpoint, which holds no
+    // CLIP weights: the error proves the file was opened and its keys inspected).
+    Files.copy(Golden.golden("taco-small/checkpoint.pth.tar"), dir.resolve("pytorch_model.bin"));
+    e = assertThrows(ClipException.class, () -> ClipTextModel.load(dir));
+    assertTrue(e.getMessage().contains("pytorch_model.bin holds no CLIP text model weights"), e.getMessage());
+    Files.delete(dir.resolve("pytorch_model.bin"));
+
     // A full-CLIP style file: both towers in one safetensors, text keys prefixed.
     Map<String, HostTensor> both = new LinkedHashMap<>(weights);
     both.putAll(StateDict.load(Golden.golden("clip/vision-small.safetensors")));
