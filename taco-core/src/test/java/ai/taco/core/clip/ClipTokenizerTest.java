@@ -62,6 +62,18 @@ class ClipTokenizerTest {
   }
 
   @Test
+  void controlCharactersAndNulDoNotBreakTheNativeTokenizer() {
+    try (ClipTokenizer tok = ClipTokenizer.load(Golden.golden("clip/tokenizer.json"))) {
+      long[] plain = tok.encode("a cat").inputIds();
+      long[] nul = tok.encode("a\u0000cat").inputIds();
+      System.out.println("[tok] NUL caption ids " + java.util.Arrays.toString(java.util.Arrays.copyOf(nul, 6)));
+      assertEquals(49406, nul[0]);
+      assertEquals(38, nul.length);
+      assertEquals(38, plain.length);
+    }
+  }
+
+  @Test
   void unpairedSurrogatesAreRefused() {
     try (ClipTokenizer tok = ClipTokenizer.load(Golden.golden("clip/tokenizer.json"))) {
       InvalidCaptionException e =
