@@ -32,6 +32,9 @@ import picocli.CommandLine.Option;
             + " Prints a JSON summary on stdout.")
 public final class EmbedTextCommand implements TacoCommand {
 
+  /** One tensor's bytes must fit a Java array (the safetensors writer and readers hold it in one buffer). */
+  private static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE - 8;
+
   /** Name of the one tensor in the output file. */
   public static final String TENSOR = "last_hidden_state";
 
@@ -87,6 +90,17 @@ public final class EmbedTextCommand implements TacoCommand {
     long[] shape;
     try (ClipTextEncoder encoder = ClipTextEncoder.load(dir);
         NDManager m = NDManager.newBaseManager()) {
+      long bytesPerCaption = 4L * encoder.sequenceLength() * encoder.width();
+      long maxCaptions = MAX_TENSOR_BYTES / bytesPerCaption;
+      if (captions.size() > maxCaptions) {
+        throw new IllegalArgumentException(
+            captions.size()
+                + " captions would make a "
+                + (captions.size() * bytesPerCaption >> 20)
+                + " MiB tensor; one file holds at most "
+                + maxCaptions
+                + " (2 GiB): split the caption file");
+      }
       NDArray e = encoder.encode(m, captions);
       shape = e.getShape().getShape();
       Map<String, String> meta = new LinkedHashMap<>();
