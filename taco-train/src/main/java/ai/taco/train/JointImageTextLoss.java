@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.taco.core.clip.ClipPreprocess;
+import ai.taco.core.clip.ClipTokenizer;
 import ai.taco.core.clip.ClipTextModel;
 import ai.taco.core.clip.ClipVisionModel;
 
@@ -73,6 +74,12 @@ public final class JointImageTextLoss {
     this.beta = (float) beta;
     // torch: nn.Parameter(torch.ones([]) * 2.6592).exp(), i.e. exp of the float32 value.
     this.logitScaleExp = (float) Math.exp((float) logitScale);
+  }
+
+  /** Computes the loss for tokenized captions (ids and mask are created on x̂'s manager). */
+  public Result compute(NDArray x, NDArray xHat, ClipTokenizer.Tokens captions) {
+    NDManager m = xHat.getManager();
+    return compute(x, xHat, captions.inputIds(m), captions.attentionMask(m));
   }
 
   /**
