@@ -62,6 +62,25 @@ class JointImageTextLossTest {
     check("pre_antialias_true", new ClipPreprocess(224, true), 6.656709);
   }
 
+  /** From caption strings: our tokenizer gives the golden batch's ids, and the loss its value. */
+  @Test
+  void fromCaptionText() {
+    java.util.List<String> captions = new java.util.ArrayList<>();
+    Golden.json("clip/clip-values.json").get("loss_captions").forEach(c -> captions.add(c.asText()));
+    try (ai.taco.core.clip.ClipTokenizer tok = ai.taco.core.clip.ClipTokenizer.load(Golden.golden("clip/tokenizer.json"));
+        NDManager m = NDManager.newBaseManager()) {
+      ai.taco.core.clip.ClipTokenizer.Tokens t = tok.encode(captions);
+      org.junit.jupiter.api.Assertions.assertArrayEquals(out.get("loss.input_ids").toLongArray(), t.inputIds());
+      org.junit.jupiter.api.Assertions.assertArrayEquals(out.get("loss.attention_mask").toLongArray(), t.attentionMask());
+      NDArray x = out.get("loss.x_u8").toNDArray(m).toType(DataType.FLOAT32, false).div(255f);
+      double value =
+          new JointImageTextLoss(text, vision, ClipPreprocess.taco()).compute(x, out.get("loss.x_hat").toNDArray(m), t)
+              .value().getFloat();
+      double expected = values.get("pre").get("joint_image_text_loss").asDouble();
+      assertEquals(expected, value, REL_TOL * expected);
+    }
+  }
+
   private void check(String variant, ClipPreprocess pre, double readmeValue) {
     JsonNode v = values.get(variant);
     double expected = v.get("joint_image_text_loss").asDouble();
