@@ -37,8 +37,9 @@ public final class ClipCaptionOptions {
     return caption != null;
   }
 
+  /** The caption, refused if the command line bytes were not valid UTF-8 (see {@link CommandLineText}). */
   public String caption() {
-    return caption;
+    return CommandLineText.caption("--caption", caption);
   }
 
   /** The CLIP directory after flag / environment / default resolution. */
@@ -61,8 +62,9 @@ public final class ClipCaptionOptions {
     if (caption == null) {
       throw new IllegalStateException("no --caption given");
     }
+    String text = caption();
     try (ClipTextEncoder encoder = openEncoder()) {
-      return encoder.encode(manager, caption);
+      return encoder.encode(manager, text);
     }
   }
 }

@@ -82,7 +82,9 @@ public final class EmbedTextCommand implements TacoCommand {
       throw new IllegalArgumentException("output directory " + parent + " does not exist");
     }
     List<String> captions =
-        source.captionsFile != null ? ClipTokenizer.readCaptions(source.captionsFile) : List.of(source.caption);
+        source.captionsFile != null
+            ? ClipTokenizer.readCaptions(source.captionsFile)
+            : List.of(CommandLineText.caption("--caption", source.caption));
     if (captions.isEmpty()) {
       throw new IllegalArgumentException(source.captionsFile + " holds no captions");
     }
