@@ -47,7 +47,8 @@ final class CommandLineText {
           ClipTokenizer.decodeUtf8(raw);
           return value; // the user really typed U+FFFD
         } catch (InvalidCaptionException e) {
-          throw new InvalidCaptionException(option + " is not valid UTF-8 text (" + e.getMessage() + ")");
+          throw new InvalidCaptionException(
+              option + " is not valid UTF-8 text (its command-line bytes do not decode; check the terminal's encoding)");
         }
       }
     }
