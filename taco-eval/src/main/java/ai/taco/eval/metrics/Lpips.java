@@ -8,12 +8,14 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.pooling.Pool;
+import ai.taco.core.io.HostTensor;
+import ai.taco.core.io.StateDict;
+import ai.taco.core.io.WeightsException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 
 /**
  * LPIPS (Zhang et al. 2018), version 0.1 with the AlexNet trunk, as richzhang/PerceptualSimilarity (lpips 0.1.4):
@@ -79,28 +81,22 @@ public final class Lpips implements AutoCloseable {
   }
 
   /** Expected lpips key → shape (lin heads as {@code lin{k}}; the {@code lins.{k}} aliases are accepted too). */
-  static Map<String, Shape> expectedKeys() {
-    Map<String, Shape> m = new LinkedHashMap<>();
+  static Map<String, long[]> expectedKeys() {
+    Map<String, long[]> m = new LinkedHashMap<>();
     for (int k = 0; k < 5; k++) {
       String p = "net.slice" + (k + 1) + "." + CONV_INDEX[k] + ".";
-      m.put(p + "weight", new Shape(CHANNELS[k], IN_CHANNELS[k], KERNEL[k], KERNEL[k]));
-      m.put(p + "bias", new Shape(CHANNELS[k]));
-      m.put("lin" + k + ".model.1.weight", new Shape(1, CHANNELS[k], 1, 1));
+      m.put(p + "weight", new long[] {CHANNELS[k], IN_CHANNELS[k], KERNEL[k], KERNEL[k]});
+      m.put(p + "bias", new long[] {CHANNELS[k]});
+      m.put("lin" + k + ".model.1.weight", new long[] {1, CHANNELS[k], 1, 1});
     }
-    m.put("scaling_layer.shift", new Shape(1, 3, 1, 1));
-    m.put("scaling_layer.scale", new Shape(1, 3, 1, 1));
+    m.put("scaling_layer.shift", new long[] {1, 3, 1, 1});
+    m.put("scaling_layer.scale", new long[] {1, 3, 1, 1});
     return m;
   }
 
   /** Loads the lpips module's whole state dict (lpips key names; safetensors or torch .pth). */
   public static Lpips load(Path stateDict) {
-    NDManager m = NDManager.newBaseManager();
-    try {
-      return fromStateDict(m, WeightFiles.read(stateDict, m));
-    } catch (RuntimeException e) {
-      m.close();
-      throw e;
-    }
+    return fromStateDict(StateDict.load(stateDict), DataType.FLOAT32);
   }
 
   /**
@@ -108,59 +104,47 @@ public final class Lpips implements AutoCloseable {
    * lpips v0.1 {@code alex.pth} ({@code lin{k}.model.1.weight}). Either order is accepted.
    */
   public static Lpips load(Path first, Path second) {
-    NDManager m = NDManager.newBaseManager();
-    try {
-      Map<String, NDArray> a = WeightFiles.read(first, m);
-      Map<String, NDArray> b = WeightFiles.read(second, m);
-      boolean aIsTrunk = a.keySet().stream().anyMatch(k -> k.startsWith("features."));
-      return fromStateDict(m, fromTorchvision(aIsTrunk ? a : b, aIsTrunk ? b : a));
-    } catch (RuntimeException e) {
-      m.close();
-      throw e;
-    }
+    Map<String, HostTensor> a = StateDict.load(first);
+    Map<String, HostTensor> b = StateDict.load(second);
+    boolean aIsTrunk = a.keySet().stream().anyMatch(k -> k.startsWith("features."));
+    return fromStateDict(fromTorchvision(aIsTrunk ? a : b, aIsTrunk ? b : a), DataType.FLOAT32);
   }
 
   /**
-   * Builds LPIPS over an lpips state dict whose arrays belong to {@code owner}; the returned instance closes {@code
-   * owner} in {@link #close()}. Strict: missing, unexpected or mis-shaped keys are all reported in one exception.
+   * Builds LPIPS over an lpips state dict, computing in {@code dataType} (FLOAT32; FLOAT64 for finite-difference
+   * checks). Strict: missing, unexpected or mis-shaped keys are all reported in one {@link WeightsException}.
    */
-  static Lpips fromStateDict(NDManager owner, Map<String, NDArray> stateDict) {
-    return fromStateDict(owner, stateDict, DataType.FLOAT32);
-  }
-
-  /** As {@link #fromStateDict(NDManager, Map)} in a chosen precision (FLOAT64 for finite-difference checks). */
-  static Lpips fromStateDict(NDManager owner, Map<String, NDArray> stateDict, DataType dataType) {
-    Map<String, NDArray> sd = new LinkedHashMap<>();
-    for (Map.Entry<String, NDArray> e : stateDict.entrySet()) {
+  static Lpips fromStateDict(Map<String, HostTensor> stateDict, DataType dataType) {
+    Map<String, HostTensor> sd = new LinkedHashMap<>();
+    for (Map.Entry<String, HostTensor> e : stateDict.entrySet()) {
       String k = e.getKey();
-      // ModuleList alias of the same heads, present in lpips' state_dict as well.
+      // lpips' state_dict lists the heads twice: as lin{k} and through the ModuleList alias lins.{k}.
       if (k.startsWith("lins.")) {
-        String alias = "lin" + k.substring("lins.".length());
-        sd.putIfAbsent(alias, e.getValue());
+        sd.putIfAbsent("lin" + k.substring("lins.".length()), e.getValue());
       } else {
         sd.put(k, e.getValue());
       }
     }
     if (!sd.containsKey("scaling_layer.shift") && !sd.containsKey("scaling_layer.scale")) {
       // Buffers fixed in lpips' code; the public alex.pth + torchvision files do not carry them.
-      sd.put("scaling_layer.shift", owner.create(SHIFT, new Shape(1, 3, 1, 1)));
-      sd.put("scaling_layer.scale", owner.create(SCALE, new Shape(1, 3, 1, 1)));
+      sd.put("scaling_layer.shift", HostTensor.ofFloats(SHIFT, 1, 3, 1, 1));
+      sd.put("scaling_layer.scale", HostTensor.ofFloats(SCALE, 1, 3, 1, 1));
     }
-    checkKeys("LPIPS", expectedKeys(), sd);
-    Map<String, NDArray> f32 = new LinkedHashMap<>();
-    for (Map.Entry<String, NDArray> e : sd.entrySet()) {
-      NDArray a = e.getValue().toType(dataType, false);
-      a.attach(owner);
-      f32.put(e.getKey(), a);
+    StateDict.check("LPIPS (alex, v0.1)", expectedKeys(), sd, k -> false);
+    NDManager owner = NDManager.newBaseManager();
+    Map<String, NDArray> arrays = new LinkedHashMap<>();
+    for (Map.Entry<String, HostTensor> e : sd.entrySet()) {
+      arrays.put(e.getKey(), e.getValue().toNDArray(owner).toType(dataType, false));
     }
-    return new Lpips(owner, f32);
+    return new Lpips(owner, arrays);
   }
 
   /** Maps torchvision {@code features.N.*} to lpips {@code net.sliceK.N.*} and merges the lin heads. */
-  static Map<String, NDArray> fromTorchvision(Map<String, NDArray> torchvision, Map<String, NDArray> heads) {
-    Map<String, NDArray> sd = new LinkedHashMap<>();
+  static Map<String, HostTensor> fromTorchvision(
+      Map<String, HostTensor> torchvision, Map<String, HostTensor> heads) {
+    Map<String, HostTensor> sd = new LinkedHashMap<>();
     List<String> unexpected = new ArrayList<>();
-    for (Map.Entry<String, NDArray> e : torchvision.entrySet()) {
+    for (Map.Entry<String, HostTensor> e : torchvision.entrySet()) {
       String k = e.getKey();
       if (k.startsWith("classifier.")) {
         continue; // AlexNet's fully connected head: not part of LPIPS
@@ -179,33 +163,11 @@ public final class Lpips implements AutoCloseable {
       }
     }
     if (!unexpected.isEmpty()) {
-      throw new MetricException("LPIPS: the AlexNet file has keys that are not torchvision AlexNet's: " + unexpected);
+      throw new WeightsException(
+          "LPIPS: the AlexNet file has keys that are not torchvision AlexNet's: " + unexpected);
     }
     sd.putAll(heads);
     return sd;
-  }
-
-  static void checkKeys(String what, Map<String, Shape> expected, Map<String, NDArray> actual) {
-    List<String> problems = new ArrayList<>();
-    TreeSet<String> missing = new TreeSet<>(expected.keySet());
-    missing.removeAll(actual.keySet());
-    TreeSet<String> unexpected = new TreeSet<>(actual.keySet());
-    unexpected.removeAll(expected.keySet());
-    if (!missing.isEmpty()) {
-      problems.add("missing " + missing);
-    }
-    if (!unexpected.isEmpty()) {
-      problems.add("unexpected " + unexpected);
-    }
-    for (Map.Entry<String, Shape> e : expected.entrySet()) {
-      NDArray a = actual.get(e.getKey());
-      if (a != null && !a.getShape().equals(e.getValue())) {
-        problems.add(e.getKey() + " has shape " + a.getShape() + ", expected " + e.getValue());
-      }
-    }
-    if (!problems.isEmpty()) {
-      throw new MetricException(what + " weights do not fit: " + String.join("; ", problems));
-    }
   }
 
   /**

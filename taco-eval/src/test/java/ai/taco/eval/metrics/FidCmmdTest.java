@@ -3,38 +3,21 @@ package ai.taco.eval.metrics;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import ai.taco.core.io.HostTensor;
+import ai.taco.core.testing.Golden;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Fréchet distance against pytorch-fid/scipy and CMMD against the cmmd estimator (golden fid/, cmmd/). */
 class FidCmmdTest {
 
-  private static double[][] rows(GoldenFiles.Tensor t) {
-    double[] d = t.doubles();
-    int n = t.dim(0), k = t.dim(1);
-    double[][] r = new double[n][k];
-    for (int i = 0; i < n; i++) {
-      System.arraycopy(d, i * k, r[i], 0, k);
-    }
-    return r;
-  }
-
-  private static float[][] frows(GoldenFiles.Tensor t) {
-    float[] d = t.floats();
-    int n = t.dim(0), k = t.dim(1);
-    float[][] r = new float[n][k];
-    for (int i = 0; i < n; i++) {
-      System.arraycopy(d, i * k, r[i], 0, k);
-    }
-    return r;
-  }
-
   @Test
   void frechetDistanceMatchesPytorchFid() throws Exception {
-    GoldenFiles.Contents g = GoldenFiles.safetensors("fid/frechet.safetensors");
-    GaussianStats s1 = Fid.statistics(rows(g.get("act1")));
-    GaussianStats s2 = Fid.statistics(rows(g.get("act2")));
-    double[] mu1 = g.get("mu1").doubles();
-    double[] sig1 = g.get("sigma1").doubles();
+    Map<String, HostTensor> g = Golden.tensors("fid/frechet.safetensors");
+    GaussianStats s1 = Fid.statistics(TestTensors.rows(g.get("act1")));
+    GaussianStats s2 = Fid.statistics(TestTensors.rows(g.get("act2")));
+    double[] mu1 = g.get("mu1").toDoubleArray();
+    double[] sig1 = g.get("sigma1").toDoubleArray();
     for (int i = 0; i < mu1.length; i++) {
       assertEquals(mu1[i], s1.mean()[i], 1e-12, "mu1");
     }
@@ -42,25 +25,25 @@ class FidCmmdTest {
       assertEquals(sig1[i], s1.covariance()[i], 1e-10 * (1 + Math.abs(sig1[i])), "sigma1 (np.cov, n-1)");
     }
     double fid = Fid.frechetDistance(s1, s2);
-    assertEquals(g.get("fid").doubles()[0], fid, 1e-3, "fid");
+    assertEquals(g.get("fid").toDoubleArray()[0], fid, 1e-3, "fid");
     // Golden statistics directly (no accumulation): isolates the matrix square root.
     GaussianStats gs1 = new GaussianStats(64, 300, mu1, sig1);
-    GaussianStats gs2 = new GaussianStats(64, 280, g.get("mu2").doubles(), g.get("sigma2").doubles());
+    GaussianStats gs2 = new GaussianStats(64, 280, g.get("mu2").toDoubleArray(), g.get("sigma2").toDoubleArray());
     assertEquals(298.83491479637, Fid.frechetDistance(gs1, gs2), 1e-6, "fid from golden stats");
     assertEquals(0.0, Fid.frechetDistance(gs1, gs1), 1e-6, "fid_self");
   }
 
   @Test
   void cmmdMatchesTheReferenceEstimator() throws Exception {
-    GoldenFiles.Contents g = GoldenFiles.safetensors("cmmd/cmmd.safetensors");
-    float[][] x = frows(g.get("x"));
-    float[][] y = frows(g.get("y"));
-    float f32 = g.get("mmd_xy").floats()[0];
+    Map<String, HostTensor> g = Golden.tensors("cmmd/cmmd.safetensors");
+    float[][] x = TestTensors.floatRows(g.get("x"));
+    float[][] y = TestTensors.floatRows(g.get("y"));
+    float f32 = g.get("mmd_xy").toFloatArray()[0];
     assertEquals(f32, Cmmd.cmmdFloat32(x, y), 5e-4 * f32, "float32 compute");
-    assertEquals(g.get("mmd_xy_float64").doubles()[0], Cmmd.cmmd(x, y), 1e-9, "float64 compute");
-    float un = g.get("mmd_unnorm").floats()[0];
-    float[][] xu = frows(g.get("x_unnorm"));
-    float[][] yu = frows(g.get("y_unnorm"));
+    assertEquals(g.get("mmd_xy_float64").toDoubleArray()[0], Cmmd.cmmd(x, y), 1e-9, "float64 compute");
+    float un = g.get("mmd_unnorm").toFloatArray()[0];
+    float[][] xu = TestTensors.floatRows(g.get("x_unnorm"));
+    float[][] yu = TestTensors.floatRows(g.get("y_unnorm"));
     assertEquals(un, Cmmd.cmmdFloat32(xu, yu), 5e-4 * un, "unnormalised, float32");
     assertEquals(un, Cmmd.cmmd(xu, yu), 5e-4 * un, "unnormalised, double");
     assertEquals(0.0, Cmmd.cmmd(x, x), 1e-12, "same set");

@@ -1,5 +1,6 @@
 package ai.taco.eval.metrics;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +11,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import ai.taco.core.io.HostTensor;
+import ai.taco.core.io.SafeTensors;
+import ai.taco.core.io.WeightsException;
+import ai.taco.core.testing.Golden;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -17,18 +23,20 @@ import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** LPIPS (alex, v0.1) against lpips 0.1.4 on a random trunk with the real v0.1 heads (golden lpips/). */
 class LpipsTest {
   private static final double REL = 1e-5;
+  private static final String WEIGHTS = "lpips/lpips-alex-randtrunk.safetensors";
   private static Lpips lpips;
-  private static GoldenFiles.Contents cases;
+  private static Map<String, HostTensor> cases;
   private static NDManager manager;
 
   @BeforeAll
-  static void load() throws Exception {
-    lpips = Lpips.load(GoldenFiles.golden("lpips/lpips-alex-randtrunk.safetensors"));
-    cases = GoldenFiles.safetensors("lpips/lpips-cases.safetensors");
+  static void load() {
+    lpips = Lpips.load(Golden.golden(WEIGHTS));
+    cases = Golden.tensors("lpips/lpips-cases.safetensors");
     manager = NDManager.newBaseManager();
   }
 
@@ -39,8 +47,11 @@ class LpipsTest {
   }
 
   private static NDArray image(String name) {
-    GoldenFiles.Tensor t = cases.get(name);
-    return manager.create(t.floats(), new Shape(t.shape()));
+    return TestTensors.image(manager, cases.get(name));
+  }
+
+  private static float value(String name) {
+    return cases.get(name).toFloatArray()[0];
   }
 
   @Test
@@ -48,29 +59,36 @@ class LpipsTest {
     for (int k = 0; k < 4; k++) {
       NDArray x0 = image("pair" + k + ".x0_u8");
       NDArray x1 = image("pair" + k + ".x1");
-      float m11 = cases.get("pair" + k + ".lpips_m11").floats()[0];
-      float taco = cases.get("pair" + k + ".lpips_taco01").floats()[0];
+      float m11 = value("pair" + k + ".lpips_m11");
+      float taco = value("pair" + k + ".lpips_taco01");
       assertEquals(m11, lpips.distance(x0, x1, Lpips.InputConvention.STANDARD)[0], m11 * REL, "standard pair " + k);
       assertEquals(taco, lpips.distance(x0, x1, Lpips.InputConvention.TACO_QUIRK)[0], taco * REL, "taco pair " + k);
     }
   }
 
   @Test
+  void batchGivesOneValuePerImage() {
+    NDArray x0 = image("pair0.x0_u8").concat(image("pair1.x0_u8"), 0);
+    NDArray x1 = image("pair0.x1").concat(image("pair1.x1"), 0);
+    float[] d = lpips.distance(x0, x1, Lpips.InputConvention.STANDARD);
+    assertArrayEquals(new float[] {value("pair0.lpips_m11"), value("pair1.lpips_m11")}, d, 1e-6f);
+  }
+
+  @Test
   void perLayerDebugTensorsMatch() {
     Map<String, NDArray> debug = new HashMap<>();
-    NDArray x0 = image("pair0.x0_u8");
-    NDArray x1 = image("pair0.x1");
-    NDArray total = lpips.trace(x0, x1, Lpips.InputConvention.STANDARD, debug);
-    for (String name : cases.tensors().keySet()) {
+    NDArray total = lpips.trace(image("pair0.x0_u8"), image("pair0.x1"), Lpips.InputConvention.STANDARD, debug);
+    int compared = 0;
+    for (String name : cases.keySet()) {
       if (!name.startsWith("debug.pair0.")) {
         continue;
       }
       String key = name.substring("debug.pair0.".length());
-      GoldenFiles.Tensor ref = cases.get(name);
+      HostTensor ref = cases.get(name);
       NDArray got = debug.get(key);
       assertTrue(got != null, "no debug tensor " + key);
       assertEquals(new Shape(ref.shape()), got.getShape(), key);
-      float[] e = ref.floats();
+      float[] e = ref.toFloatArray();
       float[] a = got.toFloatArray();
       double maxRef = 0;
       double maxErr = 0;
@@ -79,9 +97,10 @@ class LpipsTest {
         maxErr = Math.max(maxErr, Math.abs(e[i] - a[i]));
       }
       assertTrue(maxErr <= REL * maxRef, key + ": max error " + maxErr + " vs max |ref| " + maxRef);
+      compared++;
     }
-    float m11 = cases.get("pair0.lpips_m11").floats()[0];
-    assertEquals(m11, total.getFloat(), m11 * REL);
+    assertEquals(22, compared, "scaled0/1, feat0-4 x0/x1, lin0-4, res0-4");
+    assertEquals(value("pair0.lpips_m11"), total.getFloat(), value("pair0.lpips_m11") * REL);
   }
 
   /**
@@ -89,17 +108,13 @@ class LpipsTest {
    * max-pool kinks of a random trunk make finite differences too rough to compare).
    */
   @Test
-  void gradientMatchesFiniteDifference() throws Exception {
-    GoldenFiles.Contents sd = GoldenFiles.safetensors("lpips/lpips-alex-randtrunk.safetensors");
-    NDManager owner = NDManager.newBaseManager();
-    Map<String, NDArray> weights = new LinkedHashMap<>();
-    sd.tensors().forEach((k, t) -> weights.put(k, owner.create(t.doubles(), new Shape(t.shape()))));
-    try (Lpips lp64 = Lpips.fromStateDict(owner, weights, DataType.FLOAT64);
+  void gradientMatchesFiniteDifference() {
+    try (Lpips lp64 = Lpips.fromStateDict(Golden.tensors(WEIGHTS), DataType.FLOAT64);
         NDManager m = manager.newSubManager()) {
-      GoldenFiles.Tensor t0 = cases.get("pair1.x0_u8");
-      double[] base = t0.doubles();
-      NDArray x0 = m.create(base, new Shape(t0.shape()));
-      NDArray x1 = m.create(cases.get("pair1.x1").doubles(), new Shape(t0.shape()));
+      HostTensor t0 = cases.get("pair1.x0_u8");
+      NDArray x0 = TestTensors.image(m, t0).toType(DataType.FLOAT64, false);
+      NDArray x1 = image("pair1.x1").toType(DataType.FLOAT64, false);
+      double[] base = x0.toDoubleArray();
       x0.setRequiresGradient(true);
       try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
         gc.backward(lp64.forward(x0, x1).sum());
@@ -132,46 +147,53 @@ class LpipsTest {
     }
   }
 
+  /** The two public files (torchvision AlexNet + lpips heads), written as files, give the same network. */
   @Test
-  void publicTorchvisionPlusHeadsPairGivesTheSameNetwork() throws Exception {
-    GoldenFiles.Contents sd = GoldenFiles.safetensors("lpips/lpips-alex-randtrunk.safetensors");
-    NDManager owner = NDManager.newBaseManager();
-    Map<String, NDArray> trunk = new LinkedHashMap<>();
-    Map<String, NDArray> heads = new LinkedHashMap<>();
-    for (Map.Entry<String, GoldenFiles.Tensor> e : sd.tensors().entrySet()) {
-      NDArray a = owner.create(e.getValue().floats(), new Shape(e.getValue().shape()));
-      String k = e.getKey();
+  void publicTorchvisionPlusHeadsPairGivesTheSameNetwork(@TempDir Path dir) throws Exception {
+    Map<String, HostTensor> trunk = new LinkedHashMap<>();
+    Map<String, HostTensor> heads = new LinkedHashMap<>();
+    Golden.tensors(WEIGHTS).forEach((k, t) -> {
       if (k.startsWith("net.slice")) {
-        // net.slice2.3.weight -> features.3.weight (torchvision AlexNet names)
-        trunk.put("features." + k.substring(k.indexOf('.', 4) + 1), a);
+        trunk.put("features." + k.substring(k.indexOf('.', 4) + 1), t); // net.slice2.3.weight -> features.3.weight
       } else if (k.startsWith("lin") && !k.startsWith("lins.")) {
-        heads.put(k, a);
+        heads.put(k, t);
       }
-    }
-    trunk.put("classifier.1.weight", owner.zeros(new Shape(4, 4))); // ignored like torchvision's classifier
-    try (Lpips pair = Lpips.fromStateDict(owner, Lpips.fromTorchvision(trunk, heads))) {
-      NDArray x0 = image("pair0.x0_u8");
-      NDArray x1 = image("pair0.x1");
-      float m11 = cases.get("pair0.lpips_m11").floats()[0];
+    });
+    trunk.put("classifier.1.weight", HostTensor.ofFloats(new float[16], 4, 4)); // ignored, like AlexNet's classifier
+    Path alexnet = dir.resolve("alexnet.safetensors");
+    Path lin = dir.resolve("alex.safetensors");
+    SafeTensors.write(alexnet, trunk, Map.of());
+    SafeTensors.write(lin, heads, Map.of());
+    NDArray x0 = image("pair0.x0_u8");
+    NDArray x1 = image("pair0.x1");
+    float m11 = value("pair0.lpips_m11");
+    try (Lpips pair = Lpips.load(lin, alexnet)) { // order does not matter
       assertEquals(m11, pair.distance(x0, x1, Lpips.InputConvention.STANDARD)[0], m11 * REL);
     }
   }
 
   @Test
   void strictKeysAndShapes() {
-    try (NDManager owner = NDManager.newBaseManager()) {
-      Map<String, NDArray> sd = new LinkedHashMap<>();
-      Lpips.expectedKeys().forEach((k, s) -> sd.put(k, owner.zeros(s)));
-      sd.remove("lin3.model.1.weight");
-      sd.put("net.slice1.0.bias", owner.zeros(new Shape(63)));
-      sd.put("extra.key", owner.zeros(new Shape(1)));
-      MetricException e = assertThrows(MetricException.class, () -> Lpips.fromStateDict(owner, sd));
-      assertTrue(e.getMessage().contains("lin3.model.1.weight"), e.getMessage());
-      assertTrue(e.getMessage().contains("extra.key"), e.getMessage());
-      assertTrue(e.getMessage().contains("net.slice1.0.bias has shape (63)"), e.getMessage());
-      assertThrows(MetricException.class,
-          () -> lpips.distance(owner.zeros(new Shape(1, 3, 64, 64)), owner.zeros(new Shape(1, 3, 64, 63)),
-              Lpips.InputConvention.STANDARD));
+    Map<String, HostTensor> sd = new LinkedHashMap<>();
+    Lpips.expectedKeys().forEach((k, s) -> sd.put(k, HostTensor.ofFloats(new float[Math.toIntExact(numel(s))], s)));
+    sd.remove("lin3.model.1.weight");
+    sd.put("net.slice1.0.bias", HostTensor.ofFloats(new float[63], 63));
+    sd.put("extra.key", HostTensor.ofFloats(new float[1], 1));
+    WeightsException e = assertThrows(WeightsException.class, () -> Lpips.fromStateDict(sd, DataType.FLOAT32));
+    assertTrue(e.getMessage().contains("lin3.model.1.weight"), e.getMessage());
+    assertTrue(e.getMessage().contains("extra.key"), e.getMessage());
+    assertTrue(e.getMessage().contains("net.slice1.0.bias"), e.getMessage());
+    assertThrows(MetricException.class,
+        () -> lpips.distance(manager.zeros(new Shape(1, 3, 64, 64)), manager.zeros(new Shape(1, 3, 64, 63)),
+            Lpips.InputConvention.STANDARD));
+    assertThrows(WeightsException.class, () -> Lpips.load(Path.of("target/does-not-exist.pth")));
+  }
+
+  private static long numel(long[] s) {
+    long n = 1;
+    for (long d : s) {
+      n *= d;
     }
+    return n;
   }
 }

@@ -4,20 +4,23 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import ai.taco.core.io.HostTensor;
+import ai.taco.core.testing.Golden;
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** PSNR, SSIM and MS-SSIM against pytorch_msssim 1.0.0 and TACO's PSNR (golden msssim/). */
 class PsnrMsSsimTest {
   private static final double REL = 1e-5;
-  private static GoldenFiles.Contents cases;
+  private static Map<String, HostTensor> cases;
   private static JsonNode values;
 
   @BeforeAll
-  static void load() throws Exception {
-    cases = GoldenFiles.safetensors("msssim/msssim-cases.safetensors");
-    values = GoldenFiles.json("msssim/msssim-values.json").get("values");
+  static void load() {
+    cases = Golden.tensors("msssim/msssim-cases.safetensors");
+    values = Golden.json("msssim/msssim-values.json").get("values");
   }
 
   private static void assertRel(double expected, double actual, double rel, String what) {
@@ -27,32 +30,32 @@ class PsnrMsSsimTest {
   @Test
   void allPairsMatchPytorchMsssimAndTacoPsnr() {
     for (int k = 0; k < 4; k++) {
-      GoldenFiles.Tensor xt = cases.get("pair" + k + ".x_u8");
-      float[] x = xt.floats();
-      float[] y = cases.get("pair" + k + ".y").floats();
-      int n = xt.dim(0), c = xt.dim(1), h = xt.dim(2), w = xt.dim(3);
+      HostTensor xt = cases.get("pair" + k + ".x_u8");
+      float[] x = TestTensors.floats01(xt);
+      float[] y = TestTensors.floats01(cases.get("pair" + k + ".y"));
+      int n = TestTensors.dim(xt, 0), c = TestTensors.dim(xt, 1), h = TestTensors.dim(xt, 2), w = TestTensors.dim(xt, 3);
       JsonNode v = values.get(k);
       assertRel(v.get("psnr_taco").asDouble(), Psnr.psnr(x, y), REL, "psnr pair " + k);
       assertRel(v.get("mse").asDouble(), Psnr.mse(x, y), REL, "mse pair " + k);
-      assertRel(cases.get("pair" + k + ".ms_ssim").floats()[0], MsSsim.msSsim(x, y, n, c, h, w), REL,
+      assertRel(TestTensors.floats01(cases.get("pair" + k + ".ms_ssim"))[0], MsSsim.msSsim(x, y, n, c, h, w), REL,
           "ms_ssim pair " + k);
-      assertRel(cases.get("pair" + k + ".ssim").floats()[0], MsSsim.ssim(x, y, n, c, h, w), REL, "ssim pair " + k);
+      assertRel(TestTensors.floats01(cases.get("pair" + k + ".ssim"))[0], MsSsim.ssim(x, y, n, c, h, w), REL, "ssim pair " + k);
     }
   }
 
   @Test
   void batchOfTwoGivesPerImageValuesAndTheirMean() throws Exception {
-    GoldenFiles.Tensor xt = cases.get("pair1.x_u8");
-    float[] x1 = xt.floats();
-    float[] y1 = cases.get("pair1.y").floats();
+    HostTensor xt = cases.get("pair1.x_u8");
+    float[] x1 = TestTensors.floats01(xt);
+    float[] y1 = TestTensors.floats01(cases.get("pair1.y"));
     float[] q = new float[x1.length]; // round(x*15)/15 in float32, as the golden batch was built
     for (int i = 0; i < q.length; i++) {
       q[i] = (float) Math.rint(x1[i] * 15f) / 15f;
     }
-    int h = xt.dim(2), w = xt.dim(3);
+    int h = TestTensors.dim(xt, 2), w = TestTensors.dim(xt, 3);
     float[] x = concat(x1, x1);
     float[] y = concat(y1, q);
-    JsonNode batch = GoldenFiles.json("msssim/msssim-values.json").get("batch");
+    JsonNode batch = Golden.json("msssim/msssim-values.json").get("batch");
     double[] per = MsSsim.msSsimPerImage(x, y, 2, 3, h, w);
     assertRel(batch.get("ms_ssim_per_image").get(0).asDouble(), per[0], REL, "image 0");
     assertRel(batch.get("ms_ssim_per_image").get(1).asDouble(), per[1], REL, "image 1");
@@ -62,7 +65,7 @@ class PsnrMsSsimTest {
 
   @Test
   void psnr8BitEqualsFloatPsnrOfScaledSamples() {
-    byte[] a = cases.get("pair0.x_u8").bytes();
+    byte[] a = cases.get("pair0.x_u8").toByteArray();
     byte[] b = new byte[a.length];
     float[] af = new float[a.length];
     float[] bf = new float[a.length];
