@@ -4,6 +4,7 @@ import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
+import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
 
 /**
  * Fréchet Inception Distance between two Gaussians fitted to feature sets (Heusel et al. 2017), as pytorch-fid's
@@ -55,6 +56,86 @@ public final class Fid {
       traceSqrt += Math.sqrt(Math.max(ev, 0.0));
     }
     return diff + CommonOps_DDRM.trace(s1) + CommonOps_DDRM.trace(s2) - 2 * traceSqrt;
+  }
+
+  /**
+   * Fréchet distance straight from two feature sets ({@code [na][dim]} and {@code [nb][dim]}, row-major). With fewer
+   * samples than dimensions (24 Kodak images vs 2048 features) it uses the exact low-rank identity: with centred data
+   * D1, D2, {@code S1 S2 = D1ᵀ(D1 D2ᵀ)D2 / ((na-1)(nb-1))} has the nonzero eigenvalues of {@code M Mᵀ}, {@code M = D1
+   * D2ᵀ}, so {@code tr sqrtm(S1 S2)} is the sum of the singular values of M over {@code sqrt((na-1)(nb-1))}: an
+   * na×nb SVD instead of two dim×dim eigen-decompositions. Otherwise it goes through {@link #frechetDistance(
+   * GaussianStats, GaussianStats)}.
+   */
+  public static double frechetDistance(double[] a, int na, double[] b, int nb, int dim) {
+    if (na < 2 || nb < 2) {
+      throw new MetricException("FID: need at least 2 feature vectors per set, got " + na + " and " + nb);
+    }
+    if (a.length != (long) na * dim || b.length != (long) nb * dim) {
+      throw new MetricException("FID: feature arrays do not hold " + na + "x" + dim + " and " + nb + "x" + dim);
+    }
+    if (Math.min(na, nb) > dim) {
+      Accumulator x = new Accumulator(dim);
+      x.addBatch(a, na);
+      Accumulator y = new Accumulator(dim);
+      y.addBatch(b, nb);
+      return frechetDistance(x.statistics(), y.statistics());
+    }
+    return lowRank(a, na, b, nb, dim);
+  }
+
+  /** The SVD route of {@link #frechetDistance(double[], int, double[], int, int)}, exact for any sizes. */
+  static double lowRank(double[] a, int na, double[] b, int nb, int dim) {
+    double[] mu1 = columnMeans(a, na, dim);
+    double[] mu2 = columnMeans(b, nb, dim);
+    DMatrixRMaj d1 = centred(a, na, dim, mu1);
+    DMatrixRMaj d2 = centred(b, nb, dim, mu2);
+    double diff = 0;
+    for (int j = 0; j < dim; j++) {
+      double t = mu1[j] - mu2[j];
+      diff += t * t;
+    }
+    double tr1 = CommonOps_DDRM.elementSum(elementSquare(d1)) / (na - 1);
+    double tr2 = CommonOps_DDRM.elementSum(elementSquare(d2)) / (nb - 1);
+    DMatrixRMaj m = new DMatrixRMaj(na, nb);
+    CommonOps_DDRM.multTransB(d1, d2, m);
+    SingularValueDecomposition_F64<DMatrixRMaj> svd = DecompositionFactory_DDRM.svd(na, nb, false, false, true);
+    if (!svd.decompose(m)) {
+      throw new MetricException("FID: SVD of the " + na + "x" + nb + " cross-Gram matrix did not converge");
+    }
+    double nuclear = 0;
+    for (double sv : svd.getSingularValues()) {
+      nuclear += sv;
+    }
+    return diff + tr1 + tr2 - 2 * nuclear / Math.sqrt((double) (na - 1) * (nb - 1));
+  }
+
+  private static double[] columnMeans(double[] x, int n, int dim) {
+    double[] mu = new double[dim];
+    for (int r = 0; r < n; r++) {
+      for (int j = 0; j < dim; j++) {
+        mu[j] += x[r * dim + j];
+      }
+    }
+    for (int j = 0; j < dim; j++) {
+      mu[j] /= n;
+    }
+    return mu;
+  }
+
+  private static DMatrixRMaj centred(double[] x, int n, int dim, double[] mu) {
+    DMatrixRMaj d = new DMatrixRMaj(n, dim);
+    for (int r = 0; r < n; r++) {
+      for (int j = 0; j < dim; j++) {
+        d.data[r * dim + j] = x[r * dim + j] - mu[j];
+      }
+    }
+    return d;
+  }
+
+  private static DMatrixRMaj elementSquare(DMatrixRMaj d) {
+    DMatrixRMaj s = d.copy();
+    CommonOps_DDRM.elementMult(s, d);
+    return s;
   }
 
   /** Symmetric PSD square root {@code V diag(sqrt(max(λ,0))) Vᵀ}. */

@@ -74,10 +74,10 @@ public final class InceptionV3 implements AutoCloseable {
    * shape; only the classifier ({@code fc.*}, {@code AuxLogits.*}) and BN {@code num_batches_tracked} counters may be
    * extra.
    */
-  static InceptionV3 fromStateDict(Map<String, HostTensor> stateDict) {
+  public static InceptionV3 fromStateDict(Map<String, HostTensor> stateDict) {
     Map<String, HostTensor> sd = new LinkedHashMap<>();
     stateDict.forEach((k, v) -> sd.put(torchvisionName(k), v));
-    Map<String, long[]> expected = expectedShapes();
+    Map<String, long[]> expected = stateDictShapes();
     StateDict.check("FID InceptionV3 (pytorch-fid pt_inception-2015-12-05)", expected, sd,
         k -> k.startsWith("fc.") || k.startsWith("AuxLogits.") || k.endsWith(".num_batches_tracked"));
     NDManager m = NDManager.newBaseManager();
@@ -131,6 +131,26 @@ public final class InceptionV3 implements AutoCloseable {
         x = block(b, x);
       }
       NDArray out = x.mean(new int[] {3}).mean(new int[] {2}); // adaptive avg pool to 1x1, squeezed
+      NDScope.unregister(out);
+      return out;
+    }
+  }
+
+  /**
+   * Features of images of different sizes ([1,3,H,W] each, [0,1]): each is resized to 299 on its own, then the batch
+   * runs at once. [N, 2048], owned by the first image's manager.
+   */
+  public NDArray features(List<NDArray> images) {
+    if (images.isEmpty()) {
+      throw new MetricException("InceptionV3: empty batch");
+    }
+    try (NDScope scope = new NDScope()) {
+      NDList resized = new NDList();
+      for (NDArray im : images) {
+        checkImages(im);
+        resized.add(resize299(im));
+      }
+      NDArray out = features(NDArrays.concat(resized, 0)); // 299 -> 299 resize is the identity
       NDScope.unregister(out);
       return out;
     }
@@ -334,8 +354,8 @@ public final class InceptionV3 implements AutoCloseable {
     return n;
   }
 
-  /** Expected key → shape of the FID Inception (torchvision names, without the optional num_batches_tracked). */
-  static Map<String, long[]> expectedShapes() {
+  /** Key → shape of the FID Inception weights (torchvision names; num_batches_tracked optional, fc ignored). */
+  public static Map<String, long[]> stateDictShapes() {
     Map<String, long[]> m = new LinkedHashMap<>();
     Map<String, int[]> spec = convSpec();
     for (String name : convNames()) {

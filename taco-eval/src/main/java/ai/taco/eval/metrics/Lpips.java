@@ -80,8 +80,11 @@ public final class Lpips implements AutoCloseable {
     this.scale = sd.get("scaling_layer.scale");
   }
 
-  /** Expected lpips key → shape (lin heads as {@code lin{k}}; the {@code lins.{k}} aliases are accepted too). */
-  static Map<String, long[]> expectedKeys() {
+  /**
+   * The lpips state-dict keys and shapes this class reads (heads as {@code lin{k}}; the {@code lins.{k}} aliases are
+   * accepted too; {@code scaling_layer.*} may be omitted).
+   */
+  public static Map<String, long[]> stateDictShapes() {
     Map<String, long[]> m = new LinkedHashMap<>();
     for (int k = 0; k < 5; k++) {
       String p = "net.slice" + (k + 1) + "." + CONV_INDEX[k] + ".";
@@ -110,6 +113,11 @@ public final class Lpips implements AutoCloseable {
     return fromStateDict(fromTorchvision(aIsTrunk ? a : b, aIsTrunk ? b : a), DataType.FLOAT32);
   }
 
+  /** Builds LPIPS (float32) from an lpips state dict already in memory; see {@link #stateDictShapes()}. */
+  public static Lpips fromStateDict(Map<String, HostTensor> stateDict) {
+    return fromStateDict(stateDict, DataType.FLOAT32);
+  }
+
   /**
    * Builds LPIPS over an lpips state dict, computing in {@code dataType} (FLOAT32; FLOAT64 for finite-difference
    * checks). Strict: missing, unexpected or mis-shaped keys are all reported in one {@link WeightsException}.
@@ -130,7 +138,7 @@ public final class Lpips implements AutoCloseable {
       sd.put("scaling_layer.shift", HostTensor.ofFloats(SHIFT, 1, 3, 1, 1));
       sd.put("scaling_layer.scale", HostTensor.ofFloats(SCALE, 1, 3, 1, 1));
     }
-    StateDict.check("LPIPS (alex, v0.1)", expectedKeys(), sd, k -> false);
+    StateDict.check("LPIPS (alex, v0.1)", stateDictShapes(), sd, k -> false);
     NDManager owner = NDManager.newBaseManager();
     Map<String, NDArray> arrays = new LinkedHashMap<>();
     for (Map.Entry<String, HostTensor> e : sd.entrySet()) {

@@ -31,6 +31,23 @@ class FidCmmdTest {
     GaussianStats gs2 = new GaussianStats(64, 280, g.get("mu2").toDoubleArray(), g.get("sigma2").toDoubleArray());
     assertEquals(298.83491479637, Fid.frechetDistance(gs1, gs2), 1e-6, "fid from golden stats");
     assertEquals(0.0, Fid.frechetDistance(gs1, gs1), 1e-6, "fid_self");
+    // Straight from the features: the low-rank (SVD of D1 D2ᵀ) route, and the covariance route on a subset.
+    double[] a1 = g.get("act1").toDoubleArray();
+    double[] a2 = g.get("act2").toDoubleArray();
+    assertEquals(g.get("fid").toDoubleArray()[0], Fid.frechetDistance(a1, 300, a2, 280, 64), 1e-6, "n > d route");
+    assertEquals(g.get("fid").toDoubleArray()[0], Fid.lowRank(a1, 300, a2, 280, 64), 1e-6, "SVD route");
+    double[] b1 = java.util.Arrays.copyOf(a1, 40 * 64);
+    double[] b2 = java.util.Arrays.copyOf(a2, 50 * 64);
+    double viaStats = Fid.frechetDistance(Fid.statistics(rows(b1, 64)), Fid.statistics(rows(b2, 64)));
+    assertEquals(viaStats, Fid.frechetDistance(b1, 40, b2, 50, 64), 1e-7 * viaStats, "n < d: both routes agree");
+  }
+
+  private static double[][] rows(double[] flat, int d) {
+    double[][] r = new double[flat.length / d][d];
+    for (int i = 0; i < r.length; i++) {
+      System.arraycopy(flat, i * d, r[i], 0, d);
+    }
+    return r;
   }
 
   @Test

@@ -175,7 +175,7 @@ class LpipsTest {
   @Test
   void strictKeysAndShapes() {
     Map<String, HostTensor> sd = new LinkedHashMap<>();
-    Lpips.expectedKeys().forEach((k, s) -> sd.put(k, HostTensor.ofFloats(new float[Math.toIntExact(numel(s))], s)));
+    Lpips.stateDictShapes().forEach((k, s) -> sd.put(k, HostTensor.ofFloats(new float[Math.toIntExact(numel(s))], s)));
     sd.remove("lin3.model.1.weight");
     sd.put("net.slice1.0.bias", HostTensor.ofFloats(new float[63], 63));
     sd.put("extra.key", HostTensor.ofFloats(new float[1], 1));
