@@ -50,6 +50,27 @@ class FidCmmdTest {
     return r;
   }
 
+  /** Singular S1 (Cholesky fails, eigen route): rotated diag(4,0,1) and diag(9,5,0) give tr sqrtm = sqrt(36) = 6. */
+  @Test
+  void traceSqrtOfASingularProduct() {
+    double c = Math.cos(0.3), s = Math.sin(0.3);
+    double[][] r = {{c, -s, 0}, {s * 0.8, c * 0.8, 0.6}, {-s * 0.6, -c * 0.6, 0.8}}; // orthonormal rows
+    org.ejml.data.DMatrixRMaj rot = new org.ejml.data.DMatrixRMaj(r);
+    org.ejml.data.DMatrixRMaj s1 = rotated(rot, 4, 0, 1);
+    org.ejml.data.DMatrixRMaj s2 = rotated(rot, 9, 5, 0);
+    assertEquals(6.0, Fid.traceSqrtProduct(s1, s2), 1e-7);
+    assertEquals(6.0 + Math.sqrt(5e-3), Fid.traceSqrtProduct(rotated(rot, 4, 1e-3, 1), s2), 1e-7, "Cholesky route");
+  }
+
+  private static org.ejml.data.DMatrixRMaj rotated(org.ejml.data.DMatrixRMaj rot, double... diag) {
+    org.ejml.data.DMatrixRMaj d = org.ejml.dense.row.CommonOps_DDRM.diag(diag);
+    org.ejml.data.DMatrixRMaj t = new org.ejml.data.DMatrixRMaj(3, 3);
+    org.ejml.data.DMatrixRMaj out = new org.ejml.data.DMatrixRMaj(3, 3);
+    org.ejml.dense.row.CommonOps_DDRM.multTransA(rot, d, t);
+    org.ejml.dense.row.CommonOps_DDRM.mult(t, rot, out);
+    return out;
+  }
+
   @Test
   void cmmdMatchesTheReferenceEstimator() throws Exception {
     Map<String, HostTensor> g = Golden.tensors("cmmd/cmmd.safetensors");
