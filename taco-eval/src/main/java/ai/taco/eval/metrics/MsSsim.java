@@ -262,7 +262,13 @@ public final class MsSsim {
     return new int[] {(int) s.get(0), (int) s.get(1), (int) s.get(2), (int) s.get(3)};
   }
 
-  private static float[] floats(NDArray a) {
-    return a.toType(DataType.FLOAT32, false).toFloatArray();
+  /** Values as float, without leaving a converted copy attached to the caller's manager. */
+  static float[] floats(NDArray a) {
+    if (a.getDataType() == DataType.FLOAT32) {
+      return a.toFloatArray();
+    }
+    try (NDArray f = a.toType(DataType.FLOAT32, true)) {
+      return f.toFloatArray();
+    }
   }
 }

@@ -61,8 +61,7 @@ public final class Psnr {
     if (!a.getShape().equals(b.getShape())) {
       throw new MetricException("PSNR: shapes differ: " + a.getShape() + " vs " + b.getShape());
     }
-    return psnr(a.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray(),
-        b.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray());
+    return psnr(MsSsim.floats(a), MsSsim.floats(b));
   }
 
   private static double sumSq(float[] a, float[] b, int from, int len) {
