@@ -64,6 +64,20 @@ class PsnrMsSsimTest {
   }
 
   @Test
+  void ndArrayOverloadsGiveTheGoldenValues() {
+    HostTensor xt = cases.get("pair3.x_u8");
+    try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+      ai.djl.ndarray.NDArray x = m.create(TestTensors.floats01(xt), new ai.djl.ndarray.types.Shape(xt.shape()));
+      ai.djl.ndarray.NDArray y = m.create(TestTensors.floats01(cases.get("pair3.y")), x.getShape());
+      JsonNode v = values.get(3);
+      assertRel(v.get("psnr_taco").asDouble(), Psnr.psnr(x, y), REL, "psnr");
+      assertRel(v.get("ms_ssim").asDouble(), MsSsim.msSsim(x, y), REL, "ms_ssim");
+      assertRel(v.get("ssim").asDouble(), MsSsim.ssim(x.toType(ai.djl.ndarray.types.DataType.FLOAT64, false),
+          y.toType(ai.djl.ndarray.types.DataType.FLOAT64, false)), REL, "ssim from float64 arrays");
+    }
+  }
+
+  @Test
   void psnr8BitEqualsFloatPsnrOfScaledSamples() {
     byte[] a = cases.get("pair0.x_u8").toByteArray();
     byte[] b = new byte[a.length];
