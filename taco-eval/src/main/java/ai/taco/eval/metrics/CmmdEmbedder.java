@@ -32,6 +32,7 @@ public final class CmmdEmbedder implements AutoCloseable {
   }
 
   /** Unit-norm embedding of one [1,3,H,W] image in [0,1]. */
+  @SuppressWarnings("try") // NDScope frees the temporaries; it is not referenced
   public float[] embed(NDArray image) {
     Shape s = image.getShape();
     if (s.dimension() != 4 || s.get(0) != 1 || s.get(1) != 3) {

@@ -123,6 +123,7 @@ public final class InceptionV3 implements AutoCloseable {
    * Features of NCHW float images in [0,1] (any size; resized to 299): [N, 2048]. The result belongs to {@code
    * images}' manager; temporaries are freed.
    */
+  @SuppressWarnings("try") // NDScope frees the temporaries; it is not referenced
   public NDArray features(NDArray images) {
     checkImages(images);
     try (NDScope scope = new NDScope()) {
@@ -140,6 +141,7 @@ public final class InceptionV3 implements AutoCloseable {
    * Features of images of different sizes ([1,3,H,W] each, [0,1]): each is resized to 299 on its own, then the batch
    * runs at once. [N, 2048], owned by the first image's manager.
    */
+  @SuppressWarnings("try") // NDScope frees the temporaries; it is not referenced
   public NDArray features(List<NDArray> images) {
     if (images.isEmpty()) {
       throw new MetricException("InceptionV3: empty batch");

@@ -192,6 +192,7 @@ public final class Lpips implements AutoCloseable {
   }
 
   /** Per-image LPIPS values (no gradient, temporaries freed). */
+  @SuppressWarnings("try") // NDScope frees the temporaries; it is not referenced
   public float[] distance(NDArray x0, NDArray x1, InputConvention convention) {
     // Outside a GradientCollector no graph is recorded; the scope frees every temporary.
     try (NDScope scope = new NDScope()) {
