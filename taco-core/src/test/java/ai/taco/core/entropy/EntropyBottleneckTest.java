@@ -126,6 +126,35 @@ class EntropyBottleneckTest {
     }
   }
 
+  /** compress/decompress from several threads at once give the reference bytes and values every time. */
+  @Test
+  void concurrentCodingIsConsistent() throws Exception {
+    byte[] expected = g.get("z2_string1").toByteArray();
+    float[] expectedZ = f("z2_decompressed");
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      java.util.List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        results.add(pool.submit(() -> {
+          boolean ok = true;
+          for (int i = 0; i < 10; i++) {
+            try (NDManager m = manager.newSubManager()) {
+              byte[][] s = eb.compress(nd(m, "z2"));
+              ok &= Arrays.equals(expected, s[1]);
+              ok &= Arrays.equals(expectedZ, eb.decompress(s, 3, 5, m).toFloatArray());
+            }
+          }
+          return ok;
+        }));
+      }
+      for (java.util.concurrent.Future<Boolean> r : results) {
+        assertTrue(r.get());
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   @Test
   void symbolsMatchReference() {
     float[] z = f("z");

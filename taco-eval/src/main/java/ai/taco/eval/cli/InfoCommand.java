@@ -61,7 +61,14 @@ public final class InfoCommand implements TacoCommand {
       out.put("z_symbols_crc32c", String.format("%08x", f.zSymbolsCrc()));
       out.put("y_symbols_crc32c", String.format("%08x", f.ySymbolsCrc()));
     } else {
-      CompressAiFile f = parse(() -> CompressAiFile.parse(bytes));
+      CompressAiFile f;
+      try {
+        f = CompressAiFile.parse(bytes);
+      } catch (BitstreamException e) {
+        throw new BitstreamException(
+            file + ": neither a TACO container (no 'TACO' magic) nor a valid official .bin (" + e.getMessage() + ")",
+            e);
+      }
       out.put("format", "compressai-bin");
       out.put("version", null);
       geometry(out, f.height(), f.width(), f.zHeight(), f.zWidth());

@@ -75,6 +75,11 @@ class InfoCommandTest {
     String[] r = run("info", p.toString());
     assertEquals("2", r[0]);
     assertTrue(r[2].startsWith("taco: ") && r[2].contains("bad.taco") && r[2].contains("CRC32"), r[2]);
+    Path text = tmp.resolve("notes.txt");
+    Files.writeString(text, "garbage");
+    String[] garbage = run("info", text.toString());
+    assertEquals("2", garbage[0]);
+    assertTrue(garbage[2].contains("neither a TACO container"), garbage[2]);
     String[] missing = run("info", tmp.resolve("nope.bin").toString());
     assertEquals("2", missing[0]);
     assertTrue(missing[2].contains("not found"), missing[2]);
