@@ -20,6 +20,9 @@ public final class StateDict {
    * not by extension. {@code module.} prefixes are stripped.
    */
   public static Map<String, HostTensor> load(Path file) {
+    if (Files.isDirectory(file)) {
+      throw new WeightsException(file + ": is a directory, not a weights file");
+    }
     if (!Files.isRegularFile(file)) {
       throw new WeightsException("weights file not found: " + file);
     }

@@ -56,23 +56,23 @@ public final class CmmdCommand implements TacoCommand {
 
   @Override
   public Integer call() {
-    if (saveEmbeddings != null && Files.exists(saveEmbeddings) && !force) {
-      throw new MetricException(saveEmbeddings + " exists; pass --force to overwrite it");
+    if (saveEmbeddings != null) {
+      OutputPaths.check(saveEmbeddings, force);
     }
-    float[][] x;
-    float[][] y;
-    if (Files.isDirectory(ref) || Files.isDirectory(dist)) {
+    // Check both inputs before embedding either: a typo in --dist must not cost a whole --ref folder's run.
+    float[][] x = Files.isDirectory(ref) ? null : Cmmd.l2Normalize(embeddings(ref, "ref"));
+    float[][] y = Files.isDirectory(dist) ? null : Cmmd.l2Normalize(embeddings(dist, "dist"));
+    List<Path> refFiles = x == null ? ImageFiles.list(ref) : null;
+    List<Path> distFiles = y == null ? ImageFiles.list(dist) : null;
+    if (x == null || y == null) {
       Path dir = clip != null ? clip : DEFAULT_CLIP;
       if (!Files.isDirectory(dir)) {
         throw new MetricException("CLIP model folder not found: " + dir + " (pass --clip; see docs/weights.md)");
       }
       try (CmmdEmbedder embedder = new CmmdEmbedder(ClipVisionModel.load(dir))) {
-        x = Files.isDirectory(ref) ? embedFolder(embedder, ref, "ref") : Cmmd.l2Normalize(embeddings(ref, "ref"));
-        y = Files.isDirectory(dist) ? embedFolder(embedder, dist, "dist") : Cmmd.l2Normalize(embeddings(dist, "dist"));
+        x = x != null ? x : embedFolder(embedder, ref, refFiles, "ref");
+        y = y != null ? y : embedFolder(embedder, dist, distFiles, "dist");
       }
-    } else {
-      x = Cmmd.l2Normalize(embeddings(ref, "ref"));
-      y = Cmmd.l2Normalize(embeddings(dist, "dist"));
     }
     if (saveEmbeddings != null) {
       try {
@@ -81,16 +81,19 @@ public final class CmmdCommand implements TacoCommand {
         throw new MetricException("cannot write " + saveEmbeddings + ": " + e.getMessage(), e);
       }
     }
+    double cmmd = Cmmd.cmmd(x, y);
+    if (!Double.isFinite(cmmd)) {
+      throw new MetricException("CMMD is " + cmmd + ": the embeddings hold non-finite values");
+    }
     ObjectNode out = new ObjectMapper().createObjectNode();
-    out.put("cmmd", Cmmd.cmmd(x, y));
+    out.put("cmmd", cmmd);
     out.put("ref_count", x.length);
     out.put("dist_count", y.length);
     System.out.println(out.toPrettyString());
     return 0;
   }
 
-  private static float[][] embedFolder(CmmdEmbedder embedder, Path dir, String name) {
-    List<Path> files = ImageFiles.list(dir);
+  private static float[][] embedFolder(CmmdEmbedder embedder, Path dir, List<Path> files, String name) {
     LOG.info("CMMD: embedding {} images of {}", files.size(), dir);
     float[][] out = new float[files.size()][];
     try (ProgressBar pb = new ProgressBarBuilder().setTaskName("clip " + name).setInitialMax(files.size())
@@ -133,6 +136,17 @@ public final class CmmdCommand implements TacoCommand {
     float[][] rows = new float[n][d];
     for (int i = 0; i < n; i++) {
       System.arraycopy(flat, i * d, rows[i], 0, d);
+      // A NaN or all-zero row would turn every kernel value, and so CMMD, into NaN.
+      double norm = 0;
+      for (float v : rows[i]) {
+        if (!Float.isFinite(v)) {
+          throw new MetricException(file + ": embedding " + i + " holds a non-finite value (" + v + ")");
+        }
+        norm += (double) v * v;
+      }
+      if (norm == 0) {
+        throw new MetricException(file + ": embedding " + i + " is all zeros (cannot be normalised)");
+      }
     }
     return rows;
   }
