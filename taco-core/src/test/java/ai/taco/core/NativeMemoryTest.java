@@ -21,16 +21,17 @@ import org.junit.jupiter.api.Test;
  * by the codec (its parameters) stay the same in number, and the process's resident memory levels off after warm-up.
  */
 class NativeMemoryTest {
-  /** Calls measured after warm-up. */
-  private static final int RUNS = 20;
+  /** Calls measured after warm-up (each is a 64x64 compress + decompress; ~0.5-2 s on 2 busy cores). */
+  private static final int RUNS = 12;
   /** Calls before the first measurement: libtorch's allocator and thread pools reach their working size. */
-  private static final int WARMUP = 5;
+  private static final int WARMUP = 4;
   /**
-   * Allowed RSS growth over {@link #RUNS} calls: a leak of more than 1.6 MB per call fails. Measured here (2 cores,
-   * 100 calls in a plain JVM): RSS moved within 12 MB of its post-warm-up value and was flat from call 30 to 100 (glibc
-   * arenas and the JIT settling), so the bound leaves room for that noise.
+   * Allowed RSS growth over {@link #RUNS} calls, a backstop for leaks DJL cannot count (arrays on the untracked system
+   * manager). One call's activations are about 5 MB (18 gA + 15 gS layers of at most 32x32x32 floats, plus the context
+   * models), so leaking them would add ~60 MB here. Measured (2 cores, 100 calls in a plain JVM): RSS stays within
+   * 12 MB of its post-warm-up value and is flat from call 30 on (glibc arenas and the JIT settling).
    */
-  private static final long MAX_RSS_GROWTH_BYTES = 32L << 20;
+  private static final long MAX_RSS_GROWTH_BYTES = 40L << 20;
 
   @Test
   void repeatedCompressAndDecompressKeepNativeMemoryFlat() throws Exception {
