@@ -438,7 +438,7 @@ public final class EntropyBottleneck {
    * CompressAI {@code decompress(strings, (height, width))}: z_hat [len(strings), C, height, width] = decoded symbols
    * + medians (float32).
    *
-   * @throws ai.taco.entropy.EntropyCodingException if a string is truncated or corrupt
+   * @throws ai.taco.entropy.EntropyCodingException if a string is truncated or corrupt, or not used up exactly
    */
   public NDArray decompress(byte[][] strings, int height, int width, NDManager manager) {
     if (height <= 0 || width <= 0) {
@@ -455,7 +455,14 @@ public final class EntropyBottleneck {
     CdfTables t = tables();
     float[] out = new float[Math.multiplyExact(perItem, strings.length)];
     for (int b = 0; b < strings.length; b++) {
-      int[] symbols = RansDecoder.decode(strings[b], indexes, t);
+      RansDecoder decoder = new RansDecoder(strings[b]);
+      int[] symbols = decoder.decodeStream(indexes, t);
+      // A well-formed string is used up exactly by its symbols (state back at its initial value, every word read).
+      // The reference does not check this; corrupt strings, or one decoded at another latent size, mostly fail it.
+      if (!decoder.isComplete()) {
+        throw new EntropyCodingException("corrupt z string" + (strings.length > 1 ? " " + b : "") + ": the rANS stream"
+            + " is not used up exactly by the " + perItem + " symbols of a " + height + "x" + width + " latent");
+      }
       for (int i = 0; i < perItem; i++) {
         out[b * perItem + i] = (float) symbols[i] + medians[i / spatial];
       }

@@ -25,7 +25,8 @@ final class AtomicFiles {
    */
   static void write(Path file, boolean overwrite, Writer writer, java.util.function.Function<String, ? extends TacoException> error) {
     if (Files.isDirectory(file)) {
-      // Files.move(REPLACE_EXISTING) would delete an empty directory to put the file in its place.
+      // Refuse before writing: the final move would fail only after all the work (and a non-atomic
+      // Files.move(REPLACE_EXISTING) deletes an empty directory to put the file in its place).
       throw error.apply(file + ": is a directory, not a file");
     }
     if (!overwrite && Files.exists(file)) {

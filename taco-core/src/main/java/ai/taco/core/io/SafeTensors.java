@@ -261,7 +261,8 @@ public final class SafeTensors {
     // Pad the header with spaces to a multiple of 8 so tensor data stays aligned, as the reference writer does.
     int padded = (json.length + 7) / 8 * 8;
     if (Files.isDirectory(file)) {
-      // Files.move(REPLACE_EXISTING) would delete an empty directory to put the file in its place.
+      // Refuse before writing: the final move would fail only after all the work (and a non-atomic
+      // Files.move(REPLACE_EXISTING) deletes an empty directory to put the file in its place).
       throw new WeightsException(file + ": is a directory, not a file");
     }
     Path parent = file.toAbsolutePath().getParent();
