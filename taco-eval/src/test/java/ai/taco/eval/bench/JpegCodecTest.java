@@ -1,0 +1,76 @@
+package ai.taco.eval.bench;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+
+class JpegCodecTest {
+
+  private static final RgbImage KODIM = RgbImage.read(TestData.data("kodak/kodim23.png")).crop(100, 200, 192, 256);
+
+  @Test
+  void encodesRealJfifWhoseSizeAndQualityGrowWithQuality() throws Exception {
+    JpegCodec low = new JpegCodec(20);
+    JpegCodec high = new JpegCodec(90);
+    byte[] a = low.encode(KODIM, null);
+    byte[] b = high.encode(KODIM, null);
+    // JFIF SOI marker and EOI marker.
+    assertEquals((byte) 0xFF, a[0]);
+    assertEquals((byte) 0xD8, a[1]);
+    assertEquals((byte) 0xD9, a[a.length - 1]);
+    assertTrue(b.length > 2 * a.length, "q90 should cost much more than q20: " + a.length + " vs " + b.length);
+
+    double psnrLow = psnr(KODIM, low.decode(a));
+    double psnrHigh = psnr(KODIM, high.decode(b));
+    assertTrue(psnrHigh > psnrLow + 3, psnrLow + " vs " + psnrHigh);
+    assertTrue(psnrHigh > 30 && psnrHigh < 60, "q90 on a natural image: " + psnrHigh);
+    double bppHigh = 8.0 * b.length / (192 * 256);
+    assertTrue(bppHigh > 0.5 && bppHigh < 8, "bpp " + bppHigh);
+  }
+
+  @Test
+  void decodeMatchesAnIndependentImageIoDecode() throws Exception {
+    JpegCodec c = new JpegCodec(50);
+    byte[] bits = c.encode(KODIM, null);
+    RgbImage mine = c.decode(bits);
+    BufferedImage bi = ImageIO.read(new ByteArrayInputStream(bits));
+    assertEquals(256, bi.getWidth());
+    assertEquals(192, bi.getHeight());
+    float[] expected = new float[3 * 256 * 192];
+    for (int y = 0; y < 192; y++) {
+      for (int x = 0; x < 256; x++) {
+        int rgb = bi.getRGB(x, y);
+        int i = y * 256 + x;
+        expected[i] = ((rgb >> 16) & 255) / 255f;
+        expected[256 * 192 + i] = ((rgb >> 8) & 255) / 255f;
+        expected[2 * 256 * 192 + i] = (rgb & 255) / 255f;
+      }
+    }
+    assertArrayEquals(expected, mine.planes());
+  }
+
+  @Test
+  void rejectsBadQualityAndGarbage() {
+    assertThrows(BenchmarkException.class, () -> new JpegCodec(0));
+    assertThrows(BenchmarkException.class, () -> new JpegCodec(101));
+    BenchmarkException e =
+        assertThrows(BenchmarkException.class, () -> new JpegCodec(50).decode(new byte[] {1, 2, 3, 4}));
+    assertTrue(e.getMessage().contains("JPEG"), e.getMessage());
+  }
+
+  /** Plain-Java PSNR with data range 1 over all samples. */
+  static double psnr(RgbImage a, RgbImage b) {
+    double s = 0;
+    for (int i = 0; i < a.planes().length; i++) {
+      double d = a.planes()[i] - b.planes()[i];
+      s += d * d;
+    }
+    return 10 * Math.log10(1.0 / (s / a.planes().length));
+  }
+}
