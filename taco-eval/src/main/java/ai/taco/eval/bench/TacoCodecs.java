@@ -26,7 +26,7 @@ public final class TacoCodecs {
       throw new BenchmarkException("the CLIP text encoder is not yet available in this build");
     }
     if (embeddingsFile != null) {
-      throw new BenchmarkException("--text-embeddings is not yet available in this build");
+      return new PrecomputedCaptionEncoder(embeddingsFile);
     }
     return CaptionEncoder.zeros();
   }

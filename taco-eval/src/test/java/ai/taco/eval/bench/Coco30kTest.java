@@ -1,5 +1,6 @@
 package ai.taco.eval.bench;
 
+import ai.taco.core.testing.Golden;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** MS-COCO 30k preparation on the COCO-format sample (val2017 layout, 2014-style names in the list). */
 class Coco30kTest {
 
-  private static final Path COCO = TestData.data("train-sample/coco");
+  private static final Path COCO = Golden.data("train-sample/coco");
   private static final Path CAPTIONS = COCO.resolve("annotations/captions_val2017.json");
 
   private static Path list(Path tmp, String... names) throws Exception {

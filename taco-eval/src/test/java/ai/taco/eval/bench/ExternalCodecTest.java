@@ -1,5 +1,6 @@
 package ai.taco.eval.bench;
 
+import ai.taco.core.testing.Golden;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -36,7 +37,7 @@ class ExternalCodecTest {
   /** A real external round trip: "cp" as a lossless codec, so the bitstream is the PNG and recon the original. */
   @Test
   void runsCommandsAndMeasuresTheirFiles(@TempDir Path tmp) throws Exception {
-    RgbImage img = RgbImage.read(TestData.data("kodak/kodim05.png")).crop(0, 0, 64, 96);
+    RgbImage img = RgbImage.read(Golden.data("kodak/kodim05.png")).crop(0, 0, 64, 96);
     ExternalCodec cp = ExternalCodec.parse("copy:cp {in} {out};cp {out} {recon}").get(0);
     byte[] bits = cp.encode(img, null);
     Path png = tmp.resolve("same.png");

@@ -1,5 +1,6 @@
 package ai.taco.eval.bench;
 
+import ai.taco.core.testing.Golden;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 class JpegCodecTest {
 
-  private static final RgbImage KODIM = RgbImage.read(TestData.data("kodak/kodim23.png")).crop(100, 200, 192, 256);
+  private static final RgbImage KODIM = RgbImage.read(Golden.data("kodak/kodim23.png")).crop(100, 200, 192, 256);
 
   @Test
   void encodesRealJfifWhoseSizeAndQualityGrowWithQuality() throws Exception {

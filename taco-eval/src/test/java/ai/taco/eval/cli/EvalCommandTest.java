@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.taco.core.testing.Golden;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;
@@ -36,21 +37,14 @@ class EvalCommandTest {
   static Path kodak;
   static Path captions;
 
-  static Path data(String rel) {
-    String base = System.getProperty("taco.data");
-    Path p = (base != null ? Path.of(base) : Path.of("../shared/data")).resolve(rel);
-    assertTrue(Files.exists(p), "test data missing: " + p.toAbsolutePath());
-    return p;
-  }
-
   /** Center 192x256 crops of three Kodak images (multiples of 64, MS-SSIM needs sides > 160). */
   @BeforeAll
   static void cropKodak() throws Exception {
     kodak = Files.createDirectories(tmp.resolve("kodak"));
-    JsonNode all = new ObjectMapper().readTree(data("captions/kodak_ofa.json").toFile());
+    JsonNode all = new ObjectMapper().readTree(Golden.data("captions/kodak_ofa.json").toFile());
     Map<String, String> caps = new LinkedHashMap<>();
     for (String n : IMAGES) {
-      BufferedImage src = ImageIO.read(data("kodak/" + n).toFile());
+      BufferedImage src = ImageIO.read(Golden.data("kodak/" + n).toFile());
       BufferedImage crop = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
       int top = (src.getHeight() - H) / 2;
       int left = (src.getWidth() - W) / 2;
