@@ -39,7 +39,7 @@ public final class StandardMetrics implements AutoCloseable {
     if (clipDir != null) {
       throw new BenchmarkException("CMMD is not yet available in this build");
     }
-    notes.add("CMMD skipped: no --clip model.");
+    notes.add("CMMD skipped: no --cmmd-clip model.");
     return new StandardMetrics(image, set, notes);
   }
 

@@ -67,8 +67,14 @@ public final class EvalCommand implements TacoCommand {
   String captionMode;
 
   @Option(names = "--clip", paramLabel = "DIR",
-      description = "CLIP ViT-B/32 folder (HF layout): text encoder for captions, vision tower for CMMD.")
+      description = "CLIP ViT-B/32 folder (HF layout: config.json, model.safetensors, tokenizer.json): TACO's caption"
+          + " encoder.")
   Path clip;
+
+  @Option(names = "--cmmd-clip", paramLabel = "DIR",
+      description = "CLIP folder whose vision tower embeds images for CMMD (the CMMD paper uses"
+          + " clip-vit-large-patch14-336); CMMD is skipped without it.")
+  Path cmmdClip;
 
   @Option(names = "--text-embeddings", paramLabel = "FILE",
       description = "Without --clip: safetensors with one [1,38,512] CLIP last_hidden_state per image file name.")
@@ -161,7 +167,7 @@ public final class EvalCommand implements TacoCommand {
           + " (or use --caption-mode empty)");
     }
     try (CaptionEncoder text = TacoCodecs.captionEncoder(weights.isEmpty(), clip, textEmbeddings);
-        StandardMetrics metrics = StandardMetrics.open(lpipsWeights, inception, clip)) {
+        StandardMetrics metrics = StandardMetrics.open(lpipsWeights, inception, cmmdClip)) {
       notes.addAll(metrics.notes());
       List<ImageMetric> imageMetrics = metrics.imageMetrics();
       List<SetMetric> setMetrics = metrics.setMetrics();
