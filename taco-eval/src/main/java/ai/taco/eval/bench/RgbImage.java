@@ -3,8 +3,9 @@ package ai.taco.eval.bench;
 import java.awt.image.BufferedImage;
 import java.awt.image.Raster;
 import java.awt.image.WritableRaster;
+import ai.taco.core.io.HostTensor;
+import ai.taco.core.io.Images;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -36,18 +37,14 @@ public record RgbImage(int width, int height, float[] planes) {
     return planes[(channel * height + y) * width + x];
   }
 
-  /** Reads any image javax.imageio can decode (PNG, JPEG, BMP, ...); gray becomes RGB, alpha is dropped. */
+  /**
+   * Reads any image javax.imageio can decode (PNG, JPEG, BMP, ...) with taco-core's {@link Images#read}: 8/16-bit
+   * samples scaled exactly, gray replicated to RGB, alpha dropped.
+   */
   public static RgbImage read(Path file) {
-    BufferedImage bi;
-    try (InputStream in = Files.newInputStream(file)) {
-      bi = ImageIO.read(in);
-    } catch (IOException e) {
-      throw new BenchmarkException("cannot read image " + file + ": " + e.getMessage(), e);
-    }
-    if (bi == null) {
-      throw new BenchmarkException("not a readable image (unknown format): " + file);
-    }
-    return fromBufferedImage(bi, file.toString());
+    HostTensor t = Images.read(file);
+    long[] s = t.shape();
+    return new RgbImage(Math.toIntExact(s[3]), Math.toIntExact(s[2]), t.toFloatArray());
   }
 
   /** Decodes image bytes (e.g. the output of a baseline codec). */
@@ -147,18 +144,17 @@ public record RgbImage(int width, int height, float[] planes) {
     return new RgbImage(width, height, q);
   }
 
+  /** Writes an 8-bit PNG (taco-core's {@link Images#writePng}: round(clamp(v,0,1)·255), atomic), replacing a file. */
   public void writePng(Path file) {
     try {
       Path parent = file.toAbsolutePath().getParent();
       if (parent != null) {
         Files.createDirectories(parent);
       }
-      if (!ImageIO.write(toBufferedImage(), "png", file.toFile())) {
-        throw new BenchmarkException("no PNG writer available");
-      }
     } catch (IOException e) {
-      throw new BenchmarkException("cannot write " + file + ": " + e.getMessage(), e);
+      throw new BenchmarkException("cannot create the folder of " + file + ": " + e.getMessage(), e);
     }
+    Images.writePng(planes, height, width, file, true);
   }
 
   /** The window [top, top+h) x [left, left+w). */
