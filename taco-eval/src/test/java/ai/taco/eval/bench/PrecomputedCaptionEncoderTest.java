@@ -43,6 +43,29 @@ class PrecomputedCaptionEncoderTest {
   }
 
   @Test
+  void readsTacoEmbedTextOutputByCaption(@TempDir Path tmp) throws Exception {
+    float[] all = new float[3 * 38 * 512];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = i;
+    }
+    Path f = tmp.resolve("embed.safetensors");
+    SafeTensors.write(f, Map.of("last_hidden_state", HostTensor.ofFloats(all, 3, 38, 512)),
+        Map.of("captions", "[\"a dog\", \"\", \"a cat\"]"));
+    try (CaptionEncoder enc = new PrecomputedCaptionEncoder(f)) {
+      float[] cat = enc.encode("x.png", "a cat").values();
+      assertEquals(2 * 38 * 512, cat[0]);
+      assertEquals(3 * 38 * 512 - 1, cat[cat.length - 1]);
+      assertEquals(38 * 512, enc.encode("y.png", "").values()[0]);
+      BenchmarkException x = assertThrows(BenchmarkException.class, () -> enc.encode("z.png", "a cow"));
+      assertTrue(x.getMessage().contains("a cow"), x.getMessage());
+    }
+    Path bad = tmp.resolve("bad.safetensors");
+    SafeTensors.write(bad, Map.of("last_hidden_state", HostTensor.ofFloats(all, 3, 38, 512)),
+        Map.of("captions", "[\"only one\"]"));
+    assertThrows(BenchmarkException.class, () -> new PrecomputedCaptionEncoder(bad));
+  }
+
+  @Test
   void zeroFallbackSaysCaptionsAreNotUsed() {
     CaptionEncoder z = CaptionEncoder.zeros();
     assertEquals(false, z.usesCaptions());
