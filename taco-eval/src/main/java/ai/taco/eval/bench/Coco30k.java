@@ -28,6 +28,11 @@ public final class Coco30k {
   /** Side of the square crop (the issue and the paper's MS-COCO 30k setting). */
   public static final int CROP = 256;
 
+  /** DJL/PyTorch interpolation modes ({@code NDArrayEx.interpolation}): 1 = bilinear, 3 = bicubic. */
+  static final int BILINEAR = 1;
+
+  static final int BICUBIC = 3;
+
   private static final Pattern COCO_ID = Pattern.compile("(\\d{12})\\.(jpg|jpeg|png)$", Pattern.CASE_INSENSITIVE);
 
   /** How each image becomes the evaluated picture. */
@@ -158,10 +163,10 @@ public final class Coco30k {
       case NONE:
         return img;
       case RESIZE_CROP:
-        return centerCrop(resizeShorterSide(img, CROP), CROP);
+        return centerCrop(resizeShorterSide(img, CROP, BICUBIC), CROP);
       case CROP:
       default:
-        RgbImage big = Math.min(img.width(), img.height()) < CROP ? resizeShorterSide(img, CROP) : img;
+        RgbImage big = Math.min(img.width(), img.height()) < CROP ? resizeShorterSide(img, CROP, BICUBIC) : img;
         return centerCrop(big, CROP);
     }
   }
@@ -175,9 +180,12 @@ public final class Coco30k {
 
   /**
    * torchvision Resize(size) output size: the shorter side becomes {@code size}, the longer {@code int(size·long/short)};
-   * bicubic, antialiased when shrinking (DJL's PyTorch interpolation mode 3, see shared/docs/djl-notes.md section 2).
+   * antialiased when shrinking (DJL's PyTorch interpolation, see shared/docs/djl-notes.md section 2; upsampling is
+   * plain interpolation).
+   *
+   * @param mode {@link #BICUBIC} or {@link #BILINEAR}
    */
-  static RgbImage resizeShorterSide(RgbImage img, int size) {
+  static RgbImage resizeShorterSide(RgbImage img, int size, int mode) {
     int h = img.height();
     int w = img.width();
     int nh;
@@ -194,7 +202,7 @@ public final class Coco30k {
     }
     try (NDManager m = NDManager.newBaseManager()) {
       NDArray x = m.create(img.planes(), new Shape(1, 3, h, w));
-      NDArray y = x.getNDArrayInternal().interpolation(new long[] {nh, nw}, 3, false);
+      NDArray y = x.getNDArrayInternal().interpolation(new long[] {nh, nw}, mode, false);
       return new RgbImage(nw, nh, y.toFloatArray());
     }
   }

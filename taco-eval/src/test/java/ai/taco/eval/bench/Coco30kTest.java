@@ -90,7 +90,7 @@ class Coco30kTest {
   @Test
   void resizeCropScalesTheShorterSideTo256(@TempDir Path tmp) throws Exception {
     RgbImage src = RgbImage.read(COCO.resolve("val2017/000000011813.jpg"));
-    RgbImage r = Coco30k.resizeShorterSide(src, 256);
+    RgbImage r = Coco30k.resizeShorterSide(src, 256, Coco30k.BICUBIC);
     // torchvision Resize(256): 333x500 -> 256 x int(256*500/333) = 256x384.
     assertEquals(256, r.width());
     assertEquals(384, r.height());
