@@ -40,13 +40,26 @@ public final class RansDecoder {
    */
   public void setStream(byte[] stream) {
     Objects.requireNonNull(stream, "stream");
+    setStream(stream, 0, stream.length);
+  }
+
+  /**
+   * Starts decoding the {@code length} bytes of {@code data} from {@code offset} (copied), e.g. one string inside a
+   * container file.
+   *
+   * @throws IndexOutOfBoundsException if the range falls outside {@code data}
+   * @throws EntropyCodingException if the stream is shorter than the 8 bytes of the final state
+   */
+  public void setStream(byte[] data, int offset, int length) {
+    Objects.requireNonNull(data, "data");
+    Objects.checkFromIndexSize(offset, length, data.length);
     failure = "stream could not be read";
     words = null;
-    if (stream.length < 8) {
+    if (length < 8) {
       throw new EntropyCodingException(
-          "rANS stream of " + stream.length + " bytes is shorter than its 8-byte final state");
+          "rANS stream of " + length + " bytes is shorter than its 8-byte final state");
     }
-    words = Words.fromBytes(stream);
+    words = Words.fromBytes(data, offset, length);
     state = Integer.toUnsignedLong(words[0]) | (long) words[1] << 32;
     pos = 2;
     failure = null;

@@ -20,11 +20,11 @@ final class Words {
     return bytes;
   }
 
-  /** The whole 32-bit words of {@code bytes} (a trailing partial word is left out). */
-  static int[] fromBytes(byte[] bytes) {
-    int[] words = new int[bytes.length / 4];
+  /** The whole 32-bit words of {@code bytes[offset .. offset+length)} (a trailing partial word is left out). */
+  static int[] fromBytes(byte[] bytes, int offset, int length) {
+    int[] words = new int[length / 4];
     for (int i = 0; i < words.length; i++) {
-      words[i] = (int) INT_LE.get(bytes, i * 4);
+      words[i] = (int) INT_LE.get(bytes, offset + i * 4);
     }
     return words;
   }

@@ -47,6 +47,13 @@ class RansGoldenTest {
       RansDecoder d = new RansDecoder(k.encoded);
       d.decodeStream(k.indexes, k.tables);
       assertTrue(d.isComplete(), k.name + ": stream consumed exactly");
+      // The same stream inside a larger buffer (a string in a container file).
+      byte[] padded = new byte[k.encoded.length + 13];
+      Arrays.fill(padded, (byte) 0x5A);
+      System.arraycopy(k.encoded, 0, padded, 5, k.encoded.length);
+      d.setStream(padded, 5, k.encoded.length);
+      assertArrayEquals(k.decoded, d.decodeStream(k.indexes, k.tables), k.name + " (slice)");
+      assertTrue(d.isComplete(), k.name + " (slice)");
     }
   }
 

@@ -35,6 +35,8 @@ import java.util.Map;
 public final class EntropyBottleneck {
   /** CompressAI default {@code filters=(3, 3, 3, 3)}: widths of the hidden layers of the cumulative density. */
   static final int[] FILTERS = {3, 3, 3, 3};
+  /** CompressAI default {@code init_scale=10}: initial quantile range and density scale. */
+  static final double INIT_SCALE = 10;
   /** CompressAI default {@code tail_mass=1e-9}: probability mass outside the coded range. */
   static final double TAIL_MASS = 1e-9;
   /** Likelihood floor: CompressAI {@code EntropyModel(likelihood_bound=1e-9)}. */
@@ -81,7 +83,7 @@ public final class EntropyBottleneck {
   }
 
   /** Parameter name to shape for {@code channels} channels (keys without the module prefix). */
-  public static Map<String, long[]> expectedShapes(int channels) {
+  public static Map<String, long[]> shapes(int channels) {
     Map<String, long[]> m = new LinkedHashMap<>();
     int[] f = widths();
     for (int i = 0; i <= FILTERS.length; i++) {
@@ -115,12 +117,13 @@ public final class EntropyBottleneck {
   /**
    * Creates the model from its state dict entries (keys without the {@code entropy_bottleneck.} prefix, e.g. {@code
    * StateDict.withPrefix(weights, "entropy_bottleneck.")}). Missing, unexpected or mis-shaped keys throw one {@link
-   * ai.taco.core.io.WeightsException} listing all of them. Tables are not computed until {@link #update()}.
+   * ai.taco.core.io.WeightsException} listing all of them; the buffers ({@link #isBuffer}) may be present and are
+   * ignored. Tables are not computed until {@link #update()}.
    *
    * @param manager owns the parameter arrays
    */
-  public static EntropyBottleneck load(NDManager manager, int channels, Map<String, HostTensor> weights) {
-    StateDict.check("entropy_bottleneck", expectedShapes(channels), weights, EntropyBottleneck::isBuffer);
+  public static EntropyBottleneck load(int channels, Map<String, HostTensor> weights, NDManager manager) {
+    StateDict.check("entropy_bottleneck", shapes(channels), weights, EntropyBottleneck::isBuffer);
     Map<String, NDArray> params = new LinkedHashMap<>();
     for (String name : parameterNames()) {
       NDArray a = weights.get(name).toNDArray(manager);
@@ -128,6 +131,78 @@ public final class EntropyBottleneck {
       params.put(name, a);
     }
     return new EntropyBottleneck(channels, params);
+  }
+
+  /**
+   * A freshly initialised model as CompressAI's constructor makes it: {@code _matrix_i} filled with {@code
+   * log(expm1(1 / scale / filters[i+1]))} where {@code scale = init_scale^(1/5)}, {@code _bias_i ~ U(-0.5, 0.5)},
+   * {@code _factor_i = 0}, quantiles {@code [-10, 0, 10]} per channel. The random stream is {@code SplittableRandom(seed)}
+   * (not torch's), so only the distribution matches.
+   */
+  public static EntropyBottleneck create(int channels, NDManager manager, long seed) {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+    int[] f = widths();
+    double scale = Math.pow(INIT_SCALE, 1.0 / (FILTERS.length + 1));
+    Map<String, NDArray> params = new LinkedHashMap<>();
+    for (int i = 0; i <= FILTERS.length; i++) {
+      int n = channels * f[i + 1] * f[i];
+      float[] m = new float[n];
+      java.util.Arrays.fill(m, (float) Math.log(Math.expm1(1 / scale / f[i + 1])));
+      params.put("_matrix" + i, manager.create(m, new Shape(channels, f[i + 1], f[i])));
+      float[] b = new float[channels * f[i + 1]];
+      for (int j = 0; j < b.length; j++) {
+        b[j] = (float) (random.nextDouble() - 0.5);
+      }
+      params.put("_bias" + i, manager.create(b, new Shape(channels, f[i + 1], 1)));
+      if (i < FILTERS.length) {
+        params.put("_factor" + i, manager.zeros(new Shape(channels, f[i + 1], 1)));
+      }
+    }
+    float[] q = new float[channels * 3];
+    for (int c = 0; c < channels; c++) {
+      q[3 * c] = (float) -INIT_SCALE;
+      q[3 * c + 2] = (float) INIT_SCALE;
+    }
+    params.put("quantiles", manager.create(q, new Shape(channels, 1, 3)));
+    params.forEach((k, v) -> v.setName(k));
+    return new EntropyBottleneck(channels, params);
+  }
+
+  /**
+   * The official {@code state_dict()} entries in CompressAI's order (keys without the module prefix): the parameters,
+   * then {@code _offset}, {@code _quantized_cdf} (rows zero-padded to the longest), {@code _cdf_length} (all three
+   * empty until {@link #update()}, as in official training checkpoints), {@code target} and {@code
+   * likelihood_lower_bound.bound}.
+   */
+  public Map<String, HostTensor> stateDict() {
+    Map<String, HostTensor> out = new LinkedHashMap<>();
+    parameters().forEach((k, v) -> out.put(k, HostTensor.fromNDArray(v)));
+    CdfTables t = tables;
+    if (t == null) {
+      out.put("_offset", HostTensor.ofInts(new int[0], 0));
+      out.put("_quantized_cdf", HostTensor.ofInts(new int[0], 0));
+      out.put("_cdf_length", HostTensor.ofInts(new int[0], 0));
+    } else {
+      int n = t.size();
+      int[] offsets = new int[n];
+      int[] lengths = new int[n];
+      int width = 0;
+      for (int c = 0; c < n; c++) {
+        offsets[c] = t.offset(c);
+        lengths[c] = t.cdfLength(c);
+        width = Math.max(width, lengths[c]);
+      }
+      int[] padded = new int[n * width];
+      for (int c = 0; c < n; c++) {
+        System.arraycopy(t.cdf(c), 0, padded, c * width, lengths[c]);
+      }
+      out.put("_offset", HostTensor.ofInts(offsets, n));
+      out.put("_quantized_cdf", HostTensor.ofInts(padded, n, width));
+      out.put("_cdf_length", HostTensor.ofInts(lengths, n));
+    }
+    out.put("target", HostTensor.ofFloats(target.clone(), 3));
+    out.put("likelihood_lower_bound.bound", HostTensor.ofFloats(new float[] {LIKELIHOOD_BOUND}, 1));
+    return out;
   }
 
   public int channels() {
@@ -264,24 +339,21 @@ public final class EntropyBottleneck {
       }
     }
     float[] pmf;
-    float[] lowerFirst = new float[channels];
-    float[] upperLast = new float[channels];
-    try (NDScope ignored = new NDScope()) {
+    float[] tails;
+    // Every intermediate (some attach to the parameters' manager) is released when the scope closes.
+    try (NDScope scope = new NDScope()) {
+      scope.suppressNotUsedWarning();
       NDArray s = quantiles.getManager().create(samples, new Shape(channels, 1, maxLength));
       NDList lu = lowerUpper(s, true);
       NDArray lower = lu.get(0);
       NDArray upper = lu.get(1);
       pmf = Activation.sigmoid(upper).sub(Activation.sigmoid(lower)).toFloatArray();
-      float[] lo = lower.toFloatArray();
-      float[] up = upper.toFloatArray();
-      for (int c = 0; c < channels; c++) {
-        lowerFirst[c] = lo[c * maxLength];
-        // The reference takes the LAST padded sample (index max_length-1) for every channel, not pmf_length-1.
-        upperLast[c] = up[c * maxLength + maxLength - 1];
-      }
-      s.close();
+      // tail_mass = sigmoid(lower[:, 0, :1]) + sigmoid(-upper[:, 0, -1:]): the reference takes the LAST padded sample
+      // (index max_length-1) for every channel, not the channel's own pmf_length-1.
+      NDArray lowerFirst = lower.get(new NDIndex(":, 0, :1"));
+      NDArray upperLast = upper.get(new NDIndex(":, 0, -1:"));
+      tails = Activation.sigmoid(lowerFirst).add(Activation.sigmoid(upperLast.neg())).toFloatArray();
     }
-    float[] tails = tailMass(lowerFirst, upperLast);
     int[][] cdfs = new int[channels][];
     for (int c = 0; c < channels; c++) {
       float[] p = new float[pmfLengths[c] + 1];
@@ -290,15 +362,6 @@ public final class EntropyBottleneck {
       cdfs[c] = QuantizedCdf.fromPmf(p, PRECISION);
     }
     tables = CdfTables.of(cdfs, offsets);
-  }
-
-  /** {@code sigmoid(lower[:, 0, :1]) + sigmoid(-upper[:, 0, -1:])} in float32 via the engine. */
-  private float[] tailMass(float[] lowerFirst, float[] upperLast) {
-    try (NDManager m = quantiles.getManager().newSubManager()) {
-      NDArray lo = m.create(lowerFirst);
-      NDArray up = m.create(upperLast);
-      return Activation.sigmoid(lo).add(Activation.sigmoid(up.neg())).toFloatArray();
-    }
   }
 
   /** The tables of the last {@link #update()} (CDF length = pmf length + 2, offset = -minima). */
@@ -350,15 +413,17 @@ public final class EntropyBottleneck {
   }
 
   /**
-   * CompressAI {@code decompress(strings, size)}: z_hat [len(strings), C, size...] = decoded symbols + medians (float32).
+   * CompressAI {@code decompress(strings, (height, width))}: z_hat [len(strings), C, height, width] = decoded symbols
+   * + medians (float32).
    *
    * @throws ai.taco.entropy.EntropyCodingException if a string is truncated or corrupt
    */
-  public NDArray decompress(NDManager manager, byte[][] strings, long... size) {
-    int spatial = 1;
-    for (long s : size) {
-      spatial = Math.multiplyExact(spatial, Math.toIntExact(s));
+  public NDArray decompress(byte[][] strings, int height, int width, NDManager manager) {
+    if (height <= 0 || width <= 0) {
+      throw new IllegalArgumentException("latent size must be positive: " + height + "x" + width);
     }
+    long[] size = {height, width};
+    int spatial = Math.multiplyExact(height, width);
     int perItem = Math.multiplyExact(spatial, channels);
     int[] indexes = new int[perItem];
     for (int i = 0; i < perItem; i++) {

@@ -118,6 +118,9 @@ public final class Images {
   }
 
   private static BufferedImage decode(Path file) {
+    if (Files.isDirectory(file)) {
+      throw new ImageException(file + ": is a directory, not an image file");
+    }
     if (!Files.isRegularFile(file)) {
       throw new ImageException("image file not found: " + file);
     }

@@ -50,7 +50,7 @@ public record TacoFile(
     byte[] yString) {
 
   /** "TACO" in ASCII. */
-  public static final byte[] MAGIC = {'T', 'A', 'C', 'O'};
+  static final byte[] MAGIC = {'T', 'A', 'C', 'O'};
   /** Current (and only) format version. */
   public static final int VERSION = 1;
   /** Length of the weights fingerprint: the first 16 bytes of a SHA-256. */

@@ -33,7 +33,7 @@ class EntropyBottleneckTest {
   static void setUp() {
     manager = NDManager.newBaseManager();
     g = Golden.tensors("entropy/entropy_bottleneck.safetensors");
-    eb = EntropyBottleneck.load(manager, 32, StateDict.withPrefix(g, "state."));
+    eb = EntropyBottleneck.load(32, StateDict.withPrefix(g, "state."), manager);
     eb.update();
   }
 
@@ -61,7 +61,7 @@ class EntropyBottleneckTest {
     Map<String, HostTensor> w = StateDict.load(Golden.golden("taco-small/weights.safetensors"));
     Map<String, HostTensor> u = Golden.tensors("taco-small/updated_buffers.safetensors");
     try (NDManager m = manager.newSubManager()) {
-      EntropyBottleneck small = EntropyBottleneck.load(m, 32, StateDict.withPrefix(w, "entropy_bottleneck."));
+      EntropyBottleneck small = EntropyBottleneck.load(32, StateDict.withPrefix(w, "entropy_bottleneck."), m);
       small.update();
       assertTablesEqual(
           u.get("entropy_bottleneck._quantized_cdf"),
@@ -102,7 +102,8 @@ class EntropyBottleneckTest {
 
   @Test
   void auxLossMatches() {
-    try (NDManager m = manager.newSubManager()) {
+    try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
+      scope.suppressNotUsedWarning();
       float loss = eb.loss().toFloatArray()[0];
       float expected = f("aux_loss")[0];
       assertEquals(expected, loss, 1e-6 * Math.abs(expected));
@@ -115,13 +116,42 @@ class EntropyBottleneckTest {
       byte[][] s = eb.compress(nd(m, "z"));
       assertEquals(1, s.length);
       assertArrayEquals(g.get("string0").toByteArray(), s[0]);
-      assertArrayEquals(f("decompressed"), eb.decompress(m, s, 4, 6).toFloatArray());
+      assertArrayEquals(f("decompressed"), eb.decompress(s, 4, 6, m).toFloatArray());
       byte[][] s2 = eb.compress(nd(m, "z2"));
       assertArrayEquals(g.get("z2_string0").toByteArray(), s2[0]);
       assertArrayEquals(g.get("z2_string1").toByteArray(), s2[1]);
-      NDArray d2 = eb.decompress(m, s2, 3, 5);
+      NDArray d2 = eb.decompress(s2, 3, 5, m);
       assertEquals(new Shape(2, 32, 3, 5), d2.getShape());
       assertArrayEquals(f("z2_decompressed"), d2.toFloatArray());
+    }
+  }
+
+  /** compress/decompress from several threads at once give the reference bytes and values every time. */
+  @Test
+  void concurrentCodingIsConsistent() throws Exception {
+    byte[] expected = g.get("z2_string1").toByteArray();
+    float[] expectedZ = f("z2_decompressed");
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      java.util.List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        results.add(pool.submit(() -> {
+          boolean ok = true;
+          for (int i = 0; i < 10; i++) {
+            try (NDManager m = manager.newSubManager()) {
+              byte[][] s = eb.compress(nd(m, "z2"));
+              ok &= Arrays.equals(expected, s[1]);
+              ok &= Arrays.equals(expectedZ, eb.decompress(s, 3, 5, m).toFloatArray());
+            }
+          }
+          return ok;
+        }));
+      }
+      for (java.util.concurrent.Future<Boolean> r : results) {
+        assertTrue(r.get());
+      }
+    } finally {
+      pool.shutdownNow();
     }
   }
 
@@ -151,7 +181,7 @@ class EntropyBottleneckTest {
       });
       Map<String, HostTensor> w = new LinkedHashMap<>();
       params.forEach((k, v) -> w.put(k.substring(6), HostTensor.fromNDArray(v)));
-      EntropyBottleneck local = EntropyBottleneck.load(m, 32, w);
+      EntropyBottleneck local = EntropyBottleneck.load(32, w, m);
       NDArray q = local.parameters().get("quantiles");
       NDArray b0 = local.parameters().get("_bias0");
       q.setRequiresGradient(true);
@@ -175,12 +205,50 @@ class EntropyBottleneckTest {
     return d;
   }
 
+  /** stateDict() has the official keys, order, shapes and values (the reference's state.* after update()). */
+  @Test
+  void stateDictMatchesOfficialStateDict() {
+    Map<String, HostTensor> sd = eb.stateDict();
+    Map<String, HostTensor> ref = StateDict.withPrefix(g, "state.");
+    assertEquals(java.util.List.copyOf(ref.keySet()), java.util.List.copyOf(sd.keySet()));
+    for (String k : ref.keySet()) {
+      assertArrayEquals(ref.get(k).shape(), sd.get(k).shape(), k);
+      assertEquals(ref.get(k).dataType(), sd.get(k).dataType(), k);
+      assertEquals(ref.get(k).data(), sd.get(k).data(), k);
+    }
+  }
+
+  /** A fresh model has CompressAI's initial values; its tables cover the initial quantile range [-10, 10]. */
+  @Test
+  void createInitialisesLikeCompressAi() {
+    try (NDManager m = manager.newSubManager()) {
+      EntropyBottleneck fresh = EntropyBottleneck.create(8, m, 7);
+      float[] m0 = fresh.parameters().get("_matrix0").toFloatArray();
+      float[] m1 = fresh.parameters().get("_matrix1").toFloatArray();
+      double scale = Math.pow(10, 0.2);
+      assertEquals((float) Math.log(Math.expm1(1 / scale / 3)), m0[0]);
+      assertEquals((float) Math.log(Math.expm1(1 / scale / 3)), m1[5]);
+      assertEquals((float) Math.log(Math.expm1(1 / scale)),
+          fresh.parameters().get("_matrix4").toFloatArray()[2]);
+      for (float b : fresh.parameters().get("_bias2").toFloatArray()) {
+        assertTrue(b >= -0.5f && b <= 0.5f);
+      }
+      assertArrayEquals(new float[8 * 3], fresh.parameters().get("_factor3").toFloatArray());
+      assertArrayEquals(new float[] {-10f, 0f, 10f}, Arrays.copyOf(fresh.parameters().get("quantiles").toFloatArray(), 3));
+      assertEquals(0, fresh.stateDict().get("_offset").numel());
+      fresh.update();
+      assertEquals(-10, fresh.tables().offset(0));
+      assertEquals(23, fresh.tables().cdfLength(0));
+      assertEquals(EntropyBottleneck.shapes(8).keySet(), fresh.parameters().keySet());
+    }
+  }
+
   @Test
   void rejectsMisshapedWeights() {
     Map<String, HostTensor> w = new LinkedHashMap<>(StateDict.withPrefix(g, "state."));
     w.remove("_factor2");
     w.put("_bias4", HostTensor.ofFloats(new float[3], 3, 1, 1));
-    WeightsException e = assertThrows(WeightsException.class, () -> EntropyBottleneck.load(manager, 32, w));
+    WeightsException e = assertThrows(WeightsException.class, () -> EntropyBottleneck.load(32, w, manager));
     assertTrue(e.getMessage().contains("_factor2"), e.getMessage());
     assertTrue(e.getMessage().contains("_bias4"), e.getMessage());
   }

@@ -13,18 +13,21 @@ import ai.djl.training.GradientCollector;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import ai.taco.core.io.HostTensor;
+import ai.taco.core.testing.Golden;
+import java.util.Map;
 
 /** Parity with CompressAI 1.2.6 GaussianConditional ({@code golden/entropy/gaussian_conditional.safetensors}). */
 class GaussianConditionalTest {
   private static final Shape SHAPE = new Shape(1, 8, 5, 7);
   private static NDManager manager;
-  private static TestTensors g;
+  private static Map<String, HostTensor> g;
   private final GaussianConditional gc = new GaussianConditional();
 
   @BeforeAll
   static void setUp() {
     manager = NDManager.newBaseManager();
-    g = TestTensors.open("entropy/gaussian_conditional.safetensors");
+    g = Golden.tensors("entropy/gaussian_conditional.safetensors");
   }
 
   @AfterAll
@@ -34,32 +37,42 @@ class GaussianConditionalTest {
 
   @Test
   void buildIndexesMatchesProbes() {
-    assertArrayEquals(g.ints("probe_indexes"), gc.buildIndexes(g.floats("probe_scales")));
-    assertArrayEquals(g.ints("indexes"), gc.buildIndexes(g.floats("scales")));
+    assertArrayEquals(g.get("probe_indexes").toIntArray(), gc.buildIndexes(g.get("probe_scales").toFloatArray()));
+    assertArrayEquals(g.get("indexes").toIntArray(), gc.buildIndexes(g.get("scales").toFloatArray()));
   }
 
   @Test
   void symbolsAndDequantize() {
-    int[] symbols = GaussianConditional.quantizeSymbols(g.floats("y"), g.floats("means"));
-    assertArrayEquals(g.ints("symbols"), symbols);
-    assertArrayEquals(g.floats("decompressed"), GaussianConditional.dequantize(symbols, g.floats("means")));
+    int[] symbols = GaussianConditional.quantizeSymbols(g.get("y").toFloatArray(), g.get("means").toFloatArray());
+    assertArrayEquals(g.get("symbols").toIntArray(), symbols);
+    assertArrayEquals(g.get("decompressed").toFloatArray(), GaussianConditional.dequantize(symbols, g.get("means").toFloatArray()));
+  }
+
+  @Test
+  void compressIsByteIdenticalAndDecompresses() {
+    float[] y = g.get("y").toFloatArray();
+    float[] means = g.get("means").toFloatArray();
+    int[] indexes = gc.buildIndexes(g.get("scales").toFloatArray());
+    byte[] s = gc.compress(y, indexes, means);
+    assertArrayEquals(g.get("string0").toByteArray(), s);
+    assertArrayEquals(g.get("decompressed").toFloatArray(), gc.decompress(s, indexes, means));
   }
 
   @Test
   void forwardEvalMatchesYHatAndLikelihoods() {
     try (NDManager m = manager.newSubManager()) {
-      NDArray y = m.create(g.floats("y"), SHAPE);
-      NDArray scales = m.create(g.floats("scales"), SHAPE);
-      NDArray means = m.create(g.floats("means"), SHAPE);
+      NDArray y = m.create(g.get("y").toFloatArray(), SHAPE);
+      NDArray scales = m.create(g.get("scales").toFloatArray(), SHAPE);
+      NDArray means = m.create(g.get("means").toFloatArray(), SHAPE);
       NDList out = gc.forward(y, scales, means, Quantization.DEQUANTIZE);
-      assertArrayEquals(g.floats("y_hat"), out.get(0).toFloatArray());
-      double worst = assertRelClose(g.floats("y_likelihoods"), out.get(1).toFloatArray(), 1e-5);
+      assertArrayEquals(g.get("y_hat").toFloatArray(), out.get(0).toFloatArray());
+      double worst = assertRelClose(g.get("y_likelihoods").toFloatArray(), out.get(1).toFloatArray(), 1e-5);
       NDList noMean = gc.forward(y, scales, null, Quantization.DEQUANTIZE);
-      assertArrayEquals(g.floats("y_hat_nomean"), noMean.get(0).toFloatArray());
-      worst = Math.max(worst, assertRelClose(g.floats("y_likelihoods_nomean"), noMean.get(1).toFloatArray(), 1e-5));
+      assertArrayEquals(g.get("y_hat_nomean").toFloatArray(), noMean.get(0).toFloatArray());
+      worst = Math.max(worst, assertRelClose(g.get("y_likelihoods_nomean").toFloatArray(), noMean.get(1).toFloatArray(), 1e-5));
       System.out.println("GaussianConditional likelihood worst relative error: " + worst);
       // STE has the same value as DEQUANTIZE here.
-      assertArrayEquals(g.floats("y_hat"), GaussianConditional.quantize(y, Quantization.STE, means).toFloatArray());
+      assertArrayEquals(g.get("y_hat").toFloatArray(), GaussianConditional.quantize(y, Quantization.STE, means).toFloatArray());
     }
   }
 

@@ -17,9 +17,10 @@ import java.util.zip.GZIPOutputStream;
  * under PyTorch 1.13 and 2.13). The tables are format constants of the reference, which is why they are shipped as data
  * rather than recomputed with platform float math. {@link ScaleTableTest} proves the shipped resources equal these files.
  *
- * <p>Run from the repository root after {@code mvn -o -q -pl taco-core -am test-compile}:
- * <pre>java -cp "taco-core/target/test-classes:$(cat cp.txt)" ai.taco.core.entropy.ScaleTableResourceGenerator \
- *     ../shared/golden/entropy taco-core/src/main/resources/ai/taco/core/entropy</pre>
+ * <p>Run from the repository root (exact commands in {@code docs/bitstream.md}, "Gaussian scale tables"):
+ * <pre>java -cp "taco-core/target/test-classes:taco-core/target/classes:$(cat /tmp/cp.txt)" \
+ *     ai.taco.core.entropy.ScaleTableResourceGenerator ../shared/golden/entropy \
+ *     taco-core/src/main/resources/ai/taco/core/entropy</pre>
  */
 public final class ScaleTableResourceGenerator {
   private ScaleTableResourceGenerator() {}

@@ -11,12 +11,11 @@ import picocli.CommandLine.Option;
 @Command(
     name = "bench-entropy",
     mixinStandardHelpOptions = true,
-    description = {
-      "Benchmarks the pure-Java rANS coder (taco-entropy) on one thread: TACO's 64 Gaussian CDF tables, latent-like",
-      "symbols of varied scales and means, and a bypass-heavy case. Prints encode/decode million symbols per second",
-      "(median of the timed runs after warm-up) and the code length against the ideal -log2 p under the quantized",
-      "CDFs, as JSON on stdout."
-    })
+    description =
+        "Benchmarks the pure-Java rANS coder (taco-entropy) on one thread: TACO's 64 Gaussian CDF tables, latent-like"
+            + " symbols of varied scales and means, and a bypass-heavy case. Prints encode/decode million symbols per"
+            + " second (median of the timed runs after warm-up) and the code length against the ideal -log2 p under"
+            + " the quantized CDFs, as JSON on stdout.")
 public final class BenchEntropyCommand implements TacoCommand {
   @Option(names = "--symbols", defaultValue = "500000", description = "Symbols per workload (default ${DEFAULT-VALUE}).")
   int symbols;
