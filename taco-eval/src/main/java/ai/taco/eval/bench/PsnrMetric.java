@@ -13,11 +13,6 @@ final class PsnrMetric implements ImageMetric {
   }
 
   @Override
-  public boolean higherIsBetter() {
-    return true;
-  }
-
-  @Override
   public double compute(RgbImage original, RgbImage reconstruction) {
     if (original.width() != reconstruction.width() || original.height() != reconstruction.height()) {
       throw new BenchmarkException(
