@@ -56,6 +56,29 @@ class JpegCodecTest {
     assertArrayEquals(expected, mine.planes());
   }
 
+  /**
+   * Independent check against CompressAI's published JPEG curve on Kodak (results/image/kodak/jpeg.json at commit
+   * 869a9f5d4126d015b7de8f203fe60ee9e1608193, made with PIL/libjpeg): at quality 10 it lists bpp 0.3266 and
+   * PSNR-RGB 26.577 dB. The JDK encoder uses the same IJG tables and 4:2:0 subsampling, so the mean rate must agree to a
+   * fraction of a percent; PSNR differs slightly because the decoders' colour conversions differ.
+   */
+  @Test
+  void kodakRateMatchesCompressAisPublishedJpegPoint() throws Exception {
+    JpegCodec q10 = new JpegCodec(10);
+    double bpp = 0;
+    double psnr = 0;
+    int n = 0;
+    for (int i = 1; i <= 24; i++) {
+      RgbImage img = RgbImage.read(Golden.data(String.format("kodak/kodim%02d.png", i)));
+      byte[] bits = q10.encode(img, null);
+      bpp += 8.0 * bits.length / ((double) img.width() * img.height());
+      psnr += psnr(img, q10.decode(bits));
+      n++;
+    }
+    assertEquals(0.3266, bpp / n, 0.002);
+    assertEquals(26.577, psnr / n, 0.15);
+  }
+
   @Test
   void rejectsBadQualityAndGarbage() {
     assertThrows(BenchmarkException.class, () -> new JpegCodec(0));
