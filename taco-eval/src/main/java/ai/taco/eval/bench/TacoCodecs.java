@@ -1,6 +1,9 @@
 package ai.taco.eval.bench;
 
+import ai.taco.core.TacoConfig;
+import ai.taco.core.entropy.ScaleTable;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Opens TACO checkpoints as {@link ImageCodec}s and picks the caption encoder. */
@@ -8,9 +11,14 @@ public final class TacoCodecs {
 
   private TacoCodecs() {}
 
-  /** One codec per checkpoint, loaded lazily (one at a time) by the runner. */
-  public static List<ImageCodec> open(List<Path> weights, String preset) {
-    throw new BenchmarkException("the TACO codec is not yet available in this build");
+  /** One codec per checkpoint; each loads its weights on first use and frees them when the runner closes it. */
+  public static List<ImageCodec> open(List<Path> weights, TacoConfig config, ScaleTable table,
+      TacoImageCodec.Container container) {
+    List<ImageCodec> out = new ArrayList<>();
+    for (Path w : weights) {
+      out.add(new TacoImageCodec(w, config, table, container));
+    }
+    return out;
   }
 
   /**
@@ -22,8 +30,11 @@ public final class TacoCodecs {
     if (noTextCodec) {
       return CaptionEncoder.zeros();
     }
+    if (clipDir != null && embeddingsFile != null) {
+      throw new BenchmarkException("give either --clip or --text-embeddings, not both");
+    }
     if (clipDir != null) {
-      throw new BenchmarkException("the CLIP text encoder is not yet available in this build");
+      return new ClipCaptionEncoder(clipDir);
     }
     if (embeddingsFile != null) {
       return new PrecomputedCaptionEncoder(embeddingsFile);

@@ -1,5 +1,7 @@
 package ai.taco.eval.cli;
 
+import ai.taco.core.TacoConfig;
+import ai.taco.core.entropy.ScaleTable;
 import ai.taco.eval.bench.BenchmarkException;
 import ai.taco.eval.bench.CaptionEncoder;
 import ai.taco.eval.bench.Coco30k;
@@ -16,6 +18,8 @@ import ai.taco.eval.bench.ResultsWriter;
 import ai.taco.eval.bench.SetMetric;
 import ai.taco.eval.bench.StandardMetrics;
 import ai.taco.eval.bench.TacoCodecs;
+import ai.taco.eval.bench.TacoImageCodec;
+import ai.taco.eval.metrics.Lpips;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -50,6 +54,14 @@ public final class EvalCommand implements TacoCommand {
   @Option(names = "--preset", defaultValue = "full", description = "TACO size preset: full, small, tiny (default ${DEFAULT-VALUE}).")
   String preset;
 
+  @Option(names = "--scale-table", defaultValue = "torch1", paramLabel = "torch1|torch2",
+      description = "Gaussian scale-table variant for TACO (docs/bitstream.md), default ${DEFAULT-VALUE}.")
+  String scaleTable;
+
+  @Option(names = "--container", defaultValue = "compressai", paramLabel = "compressai|taco",
+      description = "File whose size is TACO's rate: the official .bin (default, as the paper) or TACO-J's container.")
+  String container;
+
   @Option(names = "--dataset", required = true, paramLabel = "DIR",
       description = "Folder of images (.png/.jpg/.jpeg, sorted by name); for MS-COCO 30k the val2014 folder.")
   Path dataset;
@@ -82,6 +94,11 @@ public final class EvalCommand implements TacoCommand {
 
   @Option(names = "--lpips-weights", paramLabel = "W", description = "LPIPS (AlexNet v0.1) weights; LPIPS is skipped without them.")
   Path lpipsWeights;
+
+  @Option(names = "--lpips-input", defaultValue = "taco", paramLabel = "taco|standard",
+      description = "LPIPS input: taco = [0,1] images fed directly as the official code (default, comparable with the"
+          + " paper); standard = mapped to [-1,1] as LPIPS is documented.")
+  String lpipsInput;
 
   @Option(names = "--inception", paramLabel = "W", description = "pytorch-fid InceptionV3 weights; FID is skipped without them.")
   Path inception;
@@ -143,7 +160,12 @@ public final class EvalCommand implements TacoCommand {
 
     List<ImageCodec> codecs = new ArrayList<>();
     if (!weights.isEmpty()) {
-      codecs.addAll(TacoCodecs.open(weights, preset));
+      TacoImageCodec.Container box = switch (container.toLowerCase(Locale.ROOT)) {
+        case "compressai" -> TacoImageCodec.Container.COMPRESSAI;
+        case "taco" -> TacoImageCodec.Container.TACO;
+        default -> throw new BenchmarkException("--container must be compressai or taco, got '" + container + "'");
+      };
+      codecs.addAll(TacoCodecs.open(weights, TacoConfig.preset(preset), ScaleTable.fromId(scaleTable), box));
     }
     if (!noJpeg) {
       for (int q : jpegQualities) {
@@ -167,7 +189,7 @@ public final class EvalCommand implements TacoCommand {
           + " (or use --caption-mode empty)");
     }
     try (CaptionEncoder text = TacoCodecs.captionEncoder(weights.isEmpty(), clip, textEmbeddings);
-        StandardMetrics metrics = StandardMetrics.open(lpipsWeights, inception, cmmdClip)) {
+        StandardMetrics metrics = StandardMetrics.open(lpipsWeights, lpipsConvention(lpipsInput), inception, cmmdClip)) {
       notes.addAll(metrics.notes());
       List<ImageMetric> imageMetrics = metrics.imageMetrics();
       List<SetMetric> setMetrics = metrics.setMetrics();
@@ -229,6 +251,14 @@ public final class EvalCommand implements TacoCommand {
     } catch (IOException e) {
       throw new BenchmarkException("cannot create " + out + ": " + e.getMessage(), e);
     }
+  }
+
+  static Lpips.InputConvention lpipsConvention(String s) {
+    return switch (s.toLowerCase(Locale.ROOT)) {
+      case "taco" -> Lpips.InputConvention.TACO_QUIRK;
+      case "standard" -> Lpips.InputConvention.STANDARD;
+      default -> throw new BenchmarkException("--lpips-input must be taco or standard, got '" + s + "'");
+    };
   }
 
   static EvalRunner.CaptionMode parseCaptionMode(String s) {

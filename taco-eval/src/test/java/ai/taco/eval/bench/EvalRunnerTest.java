@@ -137,7 +137,7 @@ class EvalRunnerTest {
     EvalDataset ds = tiny(tmp.resolve("d"));
     RecordingCodec c1 = new RecordingCodec(0);
     EvalResults r = new EvalRunner(new EvalRunner.Options(tmp.resolve("o1"), EvalRunner.CaptionMode.DATASET, false,
-        false, false)).run(ds, List.of(c1), new EchoCaptions(), List.of(new PsnrMetric()), List.of(), List.of());
+        false, false)).run(ds, List.of(c1), new EchoCaptions(), List.of(new StandardMetrics.PsnrMetric()), List.of(), List.of());
     assertEquals(List.of("img0.png=a", "img1.png=b b", "img2.png=c"), c1.sources);
     assertTrue(c1.closed);
     assertTrue(r.info().captionsUsed());

@@ -34,6 +34,7 @@ class EvalCommandTest {
   static final int W = 256;
 
   @TempDir static Path tmp;
+
   static Path kodak;
   static Path captions;
 
@@ -81,7 +82,8 @@ class EvalCommandTest {
       String[] parts = l.split(",", head.size());
       Map<String, String> row = new LinkedHashMap<>();
       for (int i = 0; i < head.size(); i++) {
-        row.put(head.get(i), parts[i]);
+        String v = parts[i];
+        row.put(head.get(i), v.length() > 1 && v.startsWith("\"") && v.endsWith("\"") ? v.substring(1, v.length() - 1) : v);
       }
       rows.add(row);
     }
