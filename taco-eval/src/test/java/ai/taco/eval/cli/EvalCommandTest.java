@@ -150,6 +150,29 @@ class EvalCommandTest {
     }
   }
 
+  /** MS-COCO 30k path: list + COCO captions file, prepared (center crop 256) into OUT/prepared, then evaluated. */
+  @Test
+  void cocoListIsPreparedAndEvaluated() throws Exception {
+    Path list = tmp.resolve("coco-list.json");
+    Files.writeString(list, "[\"COCO_val2014_000000000802.jpg\", \"COCO_val2014_000000000139.jpg\"]");
+    Path out = tmp.resolve("results-coco");
+    Path coco = Golden.data("train-sample/coco");
+    Run r = taco("eval", "--dataset", coco.resolve("val2017").toString(), "--coco-list", list.toString(),
+        "--captions", coco.resolve("annotations/captions_val2017.json").toString(), "--jpeg-quality", "50",
+        "--no-progress", "--out", out.toString());
+    assertEquals(0, r.exit(), r.err());
+    JsonNode summary = new ObjectMapper().readTree(r.out());
+    assertEquals("coco30k", summary.get("dataset").asText());
+    assertEquals(2, summary.get("images").asInt());
+    assertTrue(summary.get("notes").toString().contains("smallest annotation id"), summary.get("notes").toString());
+    List<Map<String, String>> rows = readCsv(out.resolve("per_image.csv"));
+    assertEquals("COCO_val2014_000000000139.png", rows.get(0).get("image"));
+    assertEquals("256", rows.get(0).get("width"));
+    assertEquals("256", rows.get(0).get("height"));
+    BufferedImage prepared = ImageIO.read(out.resolve("prepared/images/COCO_val2014_000000000802.png").toFile());
+    assertEquals(256, prepared.getWidth());
+  }
+
   @Test
   void refusesToOverwriteWithoutForce() throws Exception {
     Path out = Files.createDirectories(tmp.resolve("results-force"));
