@@ -1,7 +1,9 @@
 package ai.taco.train.data;
 
+import ai.taco.core.TacoException;
+
 /** A training dataset that cannot be used: missing folder or annotation file, malformed JSON, no readable image. */
-public final class DatasetException extends RuntimeException {
+public final class DatasetException extends TacoException {
   private static final long serialVersionUID = 1L;
 
   public DatasetException(String message) {
