@@ -118,13 +118,15 @@ public final class Adam implements AutoCloseable {
         long step = s.step() + 1;
         NDArray m = s.expAvg();
         NDArray v = s.expAvgSq();
-        m.muli(beta1).addi(grad.mul(1 - beta1));
-        v.muli(beta2).addi(grad.mul(grad).muli(1 - beta2));
+        // Scalars are passed as float: DJL turns a double operand into a float64 tensor and promotes the result,
+        // while torch applies Python scalars to float32 tensors in float32.
+        m.muli((float) beta1).addi(grad.mul((float) (1 - beta1)));
+        v.muli((float) beta2).addi(grad.mul(grad).muli((float) (1 - beta2)));
         double biasCorrection1 = 1 - Math.pow(beta1, step);
         double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
         double stepSize = learningRate / biasCorrection1;
-        NDArray denom = v.sqrt().divi(biasCorrection2Sqrt).addi(eps);
-        p.subi(m.div(denom).muli(stepSize));
+        NDArray denom = v.sqrt().divi((float) biasCorrection2Sqrt).addi((float) eps);
+        p.subi(m.div(denom).muli((float) stepSize));
         state.put(e.getKey(), new ParamState(step, m, v));
       }
     }

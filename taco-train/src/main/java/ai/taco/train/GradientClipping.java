@@ -34,7 +34,7 @@ public final class GradientClipping {
     double coef = Math.min(1.0, maxNorm / (total + NORM_EPS));
     if (coef < 1.0) {
       for (NDArray g : gradients) {
-        g.muli(coef);
+        g.muli((float) coef);
       }
     }
     return total;
