@@ -1,0 +1,326 @@
+package ai.taco.core.io;
+
+import ai.taco.core.entropy.ScaleTable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.zip.CRC32;
+import java.util.zip.CRC32C;
+
+/**
+ * TACO-J's own compressed-image container (format version 1, byte layout in {@code docs/bitstream.md}).
+ *
+ * <p>Besides the official {@code .bin} content (image size, latent size, z and y strings) it records what a decoder
+ * needs to refuse a file it cannot decode correctly: the scale-table variant, a fingerprint of the weights, CRC32C
+ * checksums of the latent symbols as encoded (a decoder whose floating-point path differs from the encoder's would
+ * otherwise silently return garbage) and a CRC32 of the whole file.
+ *
+ * @param scaleTable Gaussian CDF table variant used to code y
+ * @param weightsFingerprint {@link #FINGERPRINT_BYTES} bytes of {@link #fingerprint(Map)}
+ * @param height original image height (before padding)
+ * @param width original image width
+ * @param zHeight latent z height
+ * @param zWidth latent z width
+ * @param zSymbolsCrc {@link #symbolChecksum(int[])} of the z symbols in coding order
+ * @param ySymbolsCrc {@link #symbolChecksum(int[])} of the y symbols in coding order
+ * @param zString rANS string of z
+ * @param yString rANS string of y
+ */
+public record TacoFile(
+    ScaleTable scaleTable,
+    byte[] weightsFingerprint,
+    int height,
+    int width,
+    int zHeight,
+    int zWidth,
+    int zSymbolsCrc,
+    int ySymbolsCrc,
+    byte[] zString,
+    byte[] yString) {
+
+  /** "TACO" in ASCII. */
+  static final byte[] MAGIC = {'T', 'A', 'C', 'O'};
+  /** Current (and only) format version. */
+  public static final int VERSION = 1;
+  /** Length of the weights fingerprint: the first 16 bytes of a SHA-256. */
+  public static final int FINGERPRINT_BYTES = 16;
+  /** Fixed part before the z string: magic, version, table, reserved, fingerprint, 6 uint32 fields, len(z). */
+  static final int HEADER_BYTES = 4 + 1 + 1 + 2 + FINGERPRINT_BYTES + 6 * 4 + 4;
+  /** Smallest file: header, empty strings, len(y) and the trailing CRC32. */
+  static final int MIN_BYTES = HEADER_BYTES + 4 + 4;
+
+  public TacoFile {
+    Objects.requireNonNull(scaleTable, "scaleTable");
+    if (weightsFingerprint.length != FINGERPRINT_BYTES) {
+      throw new IllegalArgumentException("fingerprint must have " + FINGERPRINT_BYTES + " bytes");
+    }
+    if (height <= 0 || width <= 0 || zHeight <= 0 || zWidth <= 0) {
+      throw new IllegalArgumentException(
+          "sizes must be positive: " + height + "x" + width + ", z " + zHeight + "x" + zWidth);
+    }
+    weightsFingerprint = weightsFingerprint.clone();
+    zString = zString.clone();
+    yString = yString.clone();
+  }
+
+  @Override
+  public byte[] weightsFingerprint() {
+    return weightsFingerprint.clone();
+  }
+
+  @Override
+  public byte[] zString() {
+    return zString.clone();
+  }
+
+  @Override
+  public byte[] yString() {
+    return yString.clone();
+  }
+
+  /** Hex form of the fingerprint (32 characters). */
+  public String fingerprintHex() {
+    return HexFormat.of().formatHex(weightsFingerprint);
+  }
+
+  /** Size of the file in bytes. */
+  public long byteCount() {
+    return (long) MIN_BYTES + zString.length + yString.length;
+  }
+
+  public byte[] toBytes() {
+    ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(byteCount())).order(ByteOrder.BIG_ENDIAN);
+    b.put(MAGIC).put((byte) VERSION).put((byte) scaleTable.code()).putShort((short) 0);
+    b.put(weightsFingerprint);
+    b.putInt(height).putInt(width).putInt(zHeight).putInt(zWidth).putInt(zSymbolsCrc).putInt(ySymbolsCrc);
+    b.putInt(zString.length).put(zString);
+    b.putInt(yString.length).put(yString);
+    CRC32 crc = new CRC32();
+    crc.update(b.array(), 0, b.position());
+    b.putInt((int) crc.getValue());
+    return b.array();
+  }
+
+  /** True if {@code bytes} starts with the container's magic. */
+  public static boolean hasMagic(byte[] bytes) {
+    return bytes.length >= MAGIC.length && Arrays.equals(Arrays.copyOf(bytes, MAGIC.length), MAGIC);
+  }
+
+  /**
+   * Parses and verifies a whole file.
+   *
+   * @throws BitstreamException on wrong magic, unsupported version or scale table, truncation, trailing bytes, a CRC32
+   *     mismatch (corruption) or inconsistent fields
+   */
+  public static TacoFile parse(byte[] bytes) {
+    if (!hasMagic(bytes)) {
+      throw new BitstreamException("not a TACO file (missing 'TACO' magic)");
+    }
+    if (bytes.length < MAGIC.length + 1) {
+      throw new BitstreamException("TACO file truncated: " + bytes.length + " bytes");
+    }
+    int version = bytes[4] & 0xff;
+    if (version != VERSION) {
+      throw new BitstreamException(
+          "unsupported TACO file format version " + version + " (this build reads version " + VERSION + ")");
+    }
+    if (bytes.length < MIN_BYTES) {
+      throw new BitstreamException(
+          "TACO file truncated: " + bytes.length + " bytes, a valid file has at least " + MIN_BYTES);
+    }
+    ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.BIG_ENDIAN);
+    // Lengths first, so truncation is reported as such rather than as a checksum error.
+    int zLen = b.getInt(HEADER_BYTES - 4);
+    long yLenPos = (long) HEADER_BYTES + Integer.toUnsignedLong(zLen);
+    if (zLen < 0 || yLenPos + 4 + 4 > bytes.length) {
+      throw new BitstreamException(
+          "TACO file truncated or corrupt: z string of " + Integer.toUnsignedLong(zLen) + " bytes does not fit in "
+              + bytes.length + " bytes");
+    }
+    int yLen = b.getInt((int) yLenPos);
+    long end = yLenPos + 4 + Integer.toUnsignedLong(yLen) + 4;
+    if (yLen < 0 || end > bytes.length) {
+      throw new BitstreamException(
+          "TACO file truncated or corrupt: y string of " + Integer.toUnsignedLong(yLen) + " bytes does not fit in "
+              + bytes.length + " bytes");
+    }
+    if (end < bytes.length) {
+      throw new BitstreamException("TACO file corrupt: " + (bytes.length - end) + " unexpected trailing bytes");
+    }
+    CRC32 crc = new CRC32();
+    crc.update(bytes, 0, bytes.length - 4);
+    int stored = b.getInt(bytes.length - 4);
+    if ((int) crc.getValue() != stored) {
+      throw new BitstreamException(String.format(
+          "TACO file corrupt: CRC32 mismatch (stored %08x, computed %08x)", stored, (int) crc.getValue()));
+    }
+    b.position(5);
+    int tableCode = b.get() & 0xff;
+    ScaleTable table = ScaleTable.fromCode(tableCode);
+    if (table == null) {
+      throw new BitstreamException("TACO file uses unknown scale table code " + tableCode);
+    }
+    short reserved = b.getShort();
+    if (reserved != 0) {
+      throw new BitstreamException("TACO file has unknown flags " + reserved + " (written by a newer version?)");
+    }
+    byte[] fp = new byte[FINGERPRINT_BYTES];
+    b.get(fp);
+    int h = b.getInt();
+    int w = b.getInt();
+    int zh = b.getInt();
+    int zw = b.getInt();
+    if (h <= 0 || w <= 0 || zh <= 0 || zw <= 0) {
+      throw new BitstreamException("TACO file has invalid sizes: image " + Integer.toUnsignedLong(h) + "x"
+          + Integer.toUnsignedLong(w) + ", latent " + Integer.toUnsignedLong(zh) + "x" + Integer.toUnsignedLong(zw));
+    }
+    int zCrc = b.getInt();
+    int yCrc = b.getInt();
+    b.getInt();
+    byte[] z = new byte[zLen];
+    b.get(z);
+    b.getInt();
+    byte[] y = new byte[yLen];
+    b.get(y);
+    return new TacoFile(table, fp, h, w, zh, zw, zCrc, yCrc, z, y);
+  }
+
+  /** Reads and verifies a file; errors name the file. */
+  public static TacoFile read(Path file) {
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (IOException e) {
+      throw new BitstreamException(file + ": cannot read (" + e + ")", e);
+    }
+    try {
+      return parse(bytes);
+    } catch (BitstreamException e) {
+      throw new BitstreamException(file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Writes the file atomically; refuses to replace an existing file unless {@code overwrite}. */
+  public void write(Path file, boolean overwrite) {
+    byte[] bytes = toBytes();
+    AtomicFiles.write(file, overwrite, o -> o.write(bytes), BitstreamException::new);
+  }
+
+  /**
+   * Throws unless the file was encoded with weights of this fingerprint.
+   *
+   * @throws BitstreamException naming both fingerprints
+   */
+  public void requireFingerprint(byte[] expected) {
+    if (!Arrays.equals(expected, weightsFingerprint)) {
+      throw new BitstreamException("file was encoded with different weights (file fingerprint " + fingerprintHex()
+          + ", loaded weights " + HexFormat.of().formatHex(expected) + ")");
+    }
+  }
+
+  /** Throws unless {@code decoded} z symbols have the checksum recorded by the encoder. */
+  public void requireZSymbols(int[] decoded) {
+    requireSymbols("z (hyperprior)", zSymbolsCrc, decoded);
+  }
+
+  /** Throws unless {@code decoded} y symbols have the checksum recorded by the encoder. */
+  public void requireYSymbols(int[] decoded) {
+    requireSymbols("y (latent)", ySymbolsCrc, decoded);
+  }
+
+  private static void requireSymbols(String what, int expected, int[] decoded) {
+    int actual = symbolChecksum(decoded);
+    if (actual != expected) {
+      throw new BitstreamException(String.format(
+          "decoded %s symbols differ from the encoded ones (checksum %08x, expected %08x): the decoder's floating-point"
+              + " results differ from the encoder's (other machine, library version or thread count?)",
+          what, actual, expected));
+    }
+  }
+
+  /** CRC32C of the symbols as little-endian int32 values, in the given order. */
+  public static int symbolChecksum(int[] symbols) {
+    ByteBuffer b = ByteBuffer.allocate(4 * symbols.length).order(ByteOrder.LITTLE_ENDIAN);
+    b.asIntBuffer().put(symbols);
+    CRC32C crc = new CRC32C();
+    crc.update(b.array());
+    return (int) crc.getValue();
+  }
+
+  /**
+   * Fingerprint of a set of weights: the first {@link #FINGERPRINT_BYTES} bytes of SHA-256 over the canonical
+   * serialization of every tensor except entropy-coding tables that are derived from the others (keys ending in
+   * {@code ._offset}, {@code ._quantized_cdf}, {@code ._cdf_length}, {@code .scale_table}), so a checkpoint with and
+   * without {@code update()}d buffers has the same fingerprint. Canonical form, keys in ascending UTF-8 order, each as:
+   * uint32 key length, key bytes, uint8 dtype-name length, dtype name (DJL DataType, e.g. {@code float32}), uint32
+   * rank, uint64 per dimension, raw little-endian data (big-endian lengths).
+   */
+  public static byte[] fingerprint(Map<String, HostTensor> weights) {
+    MessageDigest sha;
+    try {
+      sha = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required of every JVM", e);
+    }
+    List<String> keys = new ArrayList<>();
+    for (String k : weights.keySet()) {
+      if (!isDerivedTable(k)) {
+        keys.add(k);
+      }
+    }
+    keys.sort((a, c) -> Arrays.compareUnsigned(
+        a.getBytes(StandardCharsets.UTF_8), c.getBytes(StandardCharsets.UTF_8)));
+    for (String k : keys) {
+      HostTensor t = weights.get(k);
+      byte[] key = k.getBytes(StandardCharsets.UTF_8);
+      byte[] dtype = t.dataType().toString().getBytes(StandardCharsets.UTF_8);
+      long[] shape = t.shape();
+      ByteBuffer head = ByteBuffer.allocate(4 + key.length + 1 + dtype.length + 4 + 8 * shape.length);
+      head.putInt(key.length).put(key).put((byte) dtype.length).put(dtype).putInt(shape.length);
+      for (long d : shape) {
+        head.putLong(d);
+      }
+      sha.update(head.array());
+      sha.update(t.data());
+    }
+    return Arrays.copyOf(sha.digest(), FINGERPRINT_BYTES);
+  }
+
+  private static boolean isDerivedTable(String key) {
+    return key.endsWith("._offset")
+        || key.endsWith("._quantized_cdf")
+        || key.endsWith("._cdf_length")
+        || key.endsWith(".scale_table")
+        || key.equals("_offset")
+        || key.equals("_quantized_cdf")
+        || key.equals("_cdf_length")
+        || key.equals("scale_table");
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof TacoFile f && Arrays.equals(toBytes(), f.toBytes());
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.hashCode(toBytes());
+  }
+
+  @Override
+  public String toString() {
+    return "TacoFile[v" + VERSION + ", " + scaleTable.id() + ", " + height + "x" + width + ", z " + zHeight + "x"
+        + zWidth + ", z " + zString.length + " B, y " + yString.length + " B, weights " + fingerprintHex() + "]";
+  }
+}

@@ -1,0 +1,53 @@
+package ai.taco.core.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.nn.Activation;
+
+/**
+ * Simplified attention block of Cheng et al. 2020 as in CompressAI's {@code compressai.layers.AttentionBlock}:
+ * x + a(x)·sigmoid(b(x)), where a = three residual units and b = three residual units then a 1×1 conv. A residual unit
+ * is relu(x + conv1x1(N/2→N)(relu(conv3x3(relu(conv1x1(N→N/2)(x)))))).
+ *
+ * <p>Parameters {@code <prefix>.conv_a.{0,1,2}.conv.{0,2,4}.*}, {@code <prefix>.conv_b.{0,1,2}.conv.{0,2,4}.*},
+ * {@code <prefix>.conv_b.3.*}.
+ */
+public final class AttentionBlock implements Layer {
+  private final Layer[] trunkA = new Layer[3];
+  private final Layer[] trunkB = new Layer[3];
+  private final Conv gate;
+
+  public AttentionBlock(ParameterStore params, String prefix, int n) {
+    for (int i = 0; i < 3; i++) {
+      trunkA[i] = residualUnit(params, prefix + ".conv_a." + i, n);
+    }
+    for (int i = 0; i < 3; i++) {
+      trunkB[i] = residualUnit(params, prefix + ".conv_b." + i, n);
+    }
+    gate = new Conv(params, prefix + ".conv_b.3", n, n, 1, 1);
+  }
+
+  private static Layer residualUnit(ParameterStore params, String prefix, int n) {
+    Conv c0 = new Conv(params, prefix + ".conv.0", n, n / 2, 1, 1);
+    Conv c2 = new Conv(params, prefix + ".conv.2", n / 2, n / 2, 3, 1);
+    Conv c4 = new Conv(params, prefix + ".conv.4", n / 2, n, 1, 1);
+    return x -> {
+      NDArray out = Activation.relu(c0.forward(x));
+      out = Activation.relu(c2.forward(out));
+      return Activation.relu(c4.forward(out).add(x));
+    };
+  }
+
+  @Override
+  public NDArray forward(NDArray x) {
+    NDArray a = x;
+    for (Layer l : trunkA) {
+      a = l.forward(a);
+    }
+    NDArray b = x;
+    for (Layer l : trunkB) {
+      b = l.forward(b);
+    }
+    b = gate.forward(b);
+    return a.mul(Activation.sigmoid(b)).add(x);
+  }
+}

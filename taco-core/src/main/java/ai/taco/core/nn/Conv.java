@@ -1,0 +1,39 @@
+package ai.taco.core.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.convolutional.Conv2d;
+
+/**
+ * nn.Conv2d with "same" padding k/2 (all TACO convolutions: 5×5 stride 2 downsampling, 3×3 and 1×1 stride 1).
+ * Parameters {@code <prefix>.weight} [out, in, k, k] and {@code <prefix>.bias} [out], torch default init.
+ */
+public final class Conv implements Layer {
+  private final ParameterStore params;
+  private final String weight;
+  private final String bias;
+  private final Shape stride;
+  private final Shape padding;
+
+  public Conv(ParameterStore params, String prefix, int in, int out, int kernel, int stride) {
+    this.params = params;
+    this.weight = prefix + ".weight";
+    this.bias = prefix + ".bias";
+    this.stride = new Shape(stride, stride);
+    this.padding = new Shape(kernel / 2, kernel / 2);
+    long fanIn = (long) in * kernel * kernel;
+    params.declare(weight, new long[] {out, in, kernel, kernel}, Init.Uniform.torchDefault(fanIn));
+    params.declare(bias, new long[] {out}, Init.Uniform.torchDefault(fanIn));
+  }
+
+  /** 5×5 stride-2 convolution, the official {@code conv(in, out)}. */
+  public static Conv down(ParameterStore params, String prefix, int in, int out) {
+    return new Conv(params, prefix, in, out, 5, 2);
+  }
+
+  @Override
+  public NDArray forward(NDArray x) {
+    return Conv2d.conv2d(x, params.get(weight), params.get(bias), stride, padding, new Shape(1, 1), 1)
+        .singletonOrThrow();
+  }
+}

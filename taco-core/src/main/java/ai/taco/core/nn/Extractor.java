@@ -1,0 +1,35 @@
+package ai.taco.core.nn;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * TACO's image→text adapter (official {@code Extractor}): image tokens are projected to the text width and
+ * layer-normalised, the text tokens are layer-normalised and attend to them (8 heads), and the updated text features
+ * are {@code norm(text) + attn} (no gamma). They feed the next Injector.
+ *
+ * <p>Parameters: {@code image_feature_dim_proj.*} (kaiming_normal_ weight), {@code image_norm.*}, {@code text_norm.*}
+ * (both of the text width), {@code cross_attn.*}.
+ */
+public final class Extractor {
+  private final Dense imageProj;
+  private final LayerNorm imageNorm;
+  private final LayerNorm textNorm;
+  private final CrossAttention attention;
+
+  public Extractor(ParameterStore params, String prefix, int dim, int textDim, int heads) {
+    imageProj = new Dense(params, prefix + ".image_feature_dim_proj", dim, textDim, Init.Normal.kaimingNormal(dim), null);
+    imageNorm = new LayerNorm(params, prefix + ".image_norm", textDim);
+    textNorm = new LayerNorm(params, prefix + ".text_norm", textDim);
+    attention = new CrossAttention(params, prefix + ".cross_attn", textDim, heads);
+  }
+
+  /** text [B,T,textDim], image [B,C,H,W] -> updated text [B,T,textDim]. */
+  public NDArray forward(NDArray text, NDArray image) {
+    long b = image.getShape().get(0);
+    long c = image.getShape().get(1);
+    long hw = image.getShape().get(2) * image.getShape().get(3);
+    NDArray tokens = imageNorm.forward(imageProj.forward(image.reshape(b, c, hw).transpose(0, 2, 1)));
+    NDArray t = textNorm.forward(text);
+    return t.add(attention.forward(t, tokens));
+  }
+}

@@ -1,0 +1,45 @@
+package ai.taco.core.nn;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * TACO's text→image adapter (official modules/transform/analysis.py {@code Injector}): the caption features are
+ * projected to the image width and layer-normalised, the image features [B,C,H,W] are flattened to tokens and
+ * layer-normalised, the image tokens attend to the text tokens (8 heads), and the result is
+ * {@code norm(image) + gamma·attn} (the residual is on the NORMALISED image, as in the official code), reshaped back.
+ *
+ * <p>Parameters: {@code gamma} [C] (zero at init, so a fresh Injector is a LayerNorm), {@code text_feature_dim_proj.*}
+ * (kaiming_normal_ weight), {@code image_norm.*}, {@code text_norm.*}, {@code cross_attn.*}; in that order.
+ */
+public final class Injector {
+  private final ParameterStore params;
+  private final String gamma;
+  private final Dense textProj;
+  private final LayerNorm imageNorm;
+  private final LayerNorm textNorm;
+  private final CrossAttention attention;
+
+  public Injector(ParameterStore params, String prefix, int dim, int textDim, int heads) {
+    this.params = params;
+    this.gamma = prefix + ".gamma";
+    params.declare(gamma, new long[] {dim}, new Init.Constant(0));
+    textProj = new Dense(params, prefix + ".text_feature_dim_proj", textDim, dim, Init.Normal.kaimingNormal(textDim), null);
+    imageNorm = new LayerNorm(params, prefix + ".image_norm", dim);
+    textNorm = new LayerNorm(params, prefix + ".text_norm", dim);
+    attention = new CrossAttention(params, prefix + ".cross_attn", dim, heads);
+  }
+
+  /** image [B,C,H,W], text [B,T,textDim] -> [B,C,H,W]. */
+  public NDArray forward(NDArray image, NDArray text) {
+    long b = image.getShape().get(0);
+    long c = image.getShape().get(1);
+    long h = image.getShape().get(2);
+    long w = image.getShape().get(3);
+    NDArray tokens = image.reshape(b, c, h * w).transpose(0, 2, 1);
+    NDArray t = textNorm.forward(textProj.forward(text));
+    NDArray img = imageNorm.forward(tokens);
+    NDArray attn = attention.forward(img, t);
+    NDArray out = img.add(attn.mul(params.get(gamma)));
+    return out.transpose(0, 2, 1).reshape(b, c, h, w);
+  }
+}

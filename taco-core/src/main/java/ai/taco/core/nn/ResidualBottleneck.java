@@ -1,0 +1,27 @@
+package ai.taco.core.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.nn.Activation;
+
+/**
+ * ELIC's residual bottleneck (official modules/layers/res_blk.py): x + conv1x1(N/2→N)(relu(conv3x3(relu(conv1x1(N→N/2)(x))))).
+ * Parameters {@code <prefix>.branch.{0,2,4}.{weight,bias}} (indexes 1 and 3 are the ReLUs).
+ */
+public final class ResidualBottleneck implements Layer {
+  private final Conv reduce;
+  private final Conv conv;
+  private final Conv expand;
+
+  public ResidualBottleneck(ParameterStore params, String prefix, int n) {
+    reduce = new Conv(params, prefix + ".branch.0", n, n / 2, 1, 1);
+    conv = new Conv(params, prefix + ".branch.2", n / 2, n / 2, 3, 1);
+    expand = new Conv(params, prefix + ".branch.4", n / 2, n, 1, 1);
+  }
+
+  @Override
+  public NDArray forward(NDArray x) {
+    NDArray b = Activation.relu(reduce.forward(x));
+    b = Activation.relu(conv.forward(b));
+    return x.add(expand.forward(b));
+  }
+}

@@ -1,0 +1,130 @@
+package ai.taco.core.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.convolutional.Conv2d;
+
+/**
+ * nn.ConvTranspose2d as the official {@code deconv(in, out, k, s)}: padding k/2, output_padding s-1. DJL's PyTorch
+ * engine has no transposed convolution, so it is rewritten as ordinary convolutions (both exact, see
+ * ../shared/docs/djl-notes.md §2):
+ *
+ * <ul>
+ *   <li>k=5, s=2 (every upsampling layer of gS/hS): polyphase. Each of the 4 output phases (row parity, column parity)
+ *       is a 3×3 convolution of the input with a sub-kernel of taps (even: w4, w2, w0; odd: 0, w3, w1), so one 3×3
+ *       convolution with 4·out channels followed by depth-to-space does the whole layer without multiplying zeros.
+ *   <li>otherwise: the general form (insert s-1 zeros between pixels, pad k-1-p / k-1-p+op, convolve with the flipped
+ *       and transposed kernel). For s=1 (hS's last layer) that is just a convolution.
+ * </ul>
+ *
+ * <p>Parameters {@code <prefix>.weight} [in, out, k, k] (torch's transposed layout) and {@code <prefix>.bias} [out].
+ */
+public final class TransposedConv implements Layer {
+  private final ParameterStore params;
+  private final String weight;
+  private final String bias;
+  private final int in;
+  private final int out;
+  private final int kernel;
+  private final int stride;
+
+  public TransposedConv(ParameterStore params, String prefix, int in, int out, int kernel, int stride) {
+    this.params = params;
+    this.weight = prefix + ".weight";
+    this.bias = prefix + ".bias";
+    this.in = in;
+    this.out = out;
+    this.kernel = kernel;
+    this.stride = stride;
+    // torch computes fan_in from weight.size(1) * k * k, which for ConvTranspose is out * k * k.
+    long fanIn = (long) out * kernel * kernel;
+    params.declare(weight, new long[] {in, out, kernel, kernel}, Init.Uniform.torchDefault(fanIn));
+    params.declare(bias, new long[] {out}, Init.Uniform.torchDefault(fanIn));
+  }
+
+  /** The official {@code deconv(in, out)}: 5×5, stride 2, output_padding 1. */
+  public static TransposedConv up(ParameterStore params, String prefix, int in, int out) {
+    return new TransposedConv(params, prefix, in, out, 5, 2);
+  }
+
+  @Override
+  public NDArray forward(NDArray x) {
+    if (kernel == 5 && stride == 2) {
+      return polyphase(x);
+    }
+    return general(x);
+  }
+
+  private NDArray polyphase(NDArray x) {
+    NDArray w = params.derived(weight + "#polyphase", this::polyphaseKernel);
+    NDArray b = params.derived(bias + "#polyphase", () -> params.get(bias).tile(4));
+    NDArray y = Conv2d.conv2d(x, w, b, new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1).singletonOrThrow();
+    long n = x.getShape().get(0);
+    long h = x.getShape().get(2);
+    long wd = x.getShape().get(3);
+    // channel index = (rowPhase*2 + colPhase)*out + c  ->  [n, out, 2h, 2w]
+    return y.reshape(n, 2, 2, out, h, wd).transpose(0, 3, 4, 1, 5, 2).reshape(n, out, 2 * h, 2 * wd);
+  }
+
+  /** [4·out, in, 3, 3]: for each phase (py, px), P_py · W[o,i] · P_pxᵀ with the 3×5 tap selectors below. */
+  private NDArray polyphaseKernel() {
+    NDArray w = params.get(weight); // [in, out, 5, 5]
+    NDManager m = w.getManager();
+    // Output row 2m+py gathers input rows m-1, m, m+1 (the 3 taps) with kernel rows: py=0 -> 4,2,0; py=1 -> -,3,1.
+    float[][] sel = {
+      {0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0},
+      {0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0}
+    };
+    NDArray wt = w.transpose(1, 0, 2, 3).reshape(-1, 5, 5); // [out*in, 5, 5]
+    NDList phases = new NDList();
+    for (int py = 0; py < 2; py++) {
+      NDArray rows = m.create(sel[py], new Shape(3, 5)).toType(w.getDataType(), false);
+      for (int px = 0; px < 2; px++) {
+        NDArray colsT = m.create(sel[px], new Shape(3, 5)).toType(w.getDataType(), false).transpose();
+        phases.add(wt.matMul(colsT).transpose(0, 2, 1).matMul(rows.transpose()).transpose(0, 2, 1)
+            .reshape(out, in, 3, 3));
+      }
+    }
+    return NDArrays.concat(phases, 0);
+  }
+
+  private NDArray general(NDArray x) {
+    int pad = kernel / 2;
+    int outputPadding = stride - 1;
+    NDArray z = x;
+    if (stride > 1) {
+      z = dilate(dilate(x, 2, stride), 3, stride);
+    }
+    int lo = kernel - 1 - pad;
+    int hi = kernel - 1 - pad + outputPadding;
+    NDArray w = params.derived(weight + "#flipped", () -> params.get(weight).flip(2, 3).transpose(1, 0, 2, 3));
+    if (lo == hi) {
+      return Conv2d.conv2d(z, w, params.get(bias), new Shape(1, 1), new Shape(lo, lo), new Shape(1, 1), 1)
+          .singletonOrThrow();
+    }
+    z = z.pad(new Shape(lo, hi, lo, hi), 0);
+    return Conv2d.conv2d(z, w, params.get(bias), new Shape(1, 1), new Shape(0, 0), new Shape(1, 1), 1)
+        .singletonOrThrow();
+  }
+
+  /** Puts s-1 zeros after every element along {@code axis} and drops the trailing ones (length (n-1)·s+1). */
+  private static NDArray dilate(NDArray x, int axis, int s) {
+    Shape shape = x.getShape();
+    long n = shape.get(axis);
+    NDArray e = x.expandDims(axis + 1);
+    Shape zs = e.getShape().slice(0, axis + 1).addAll(new Shape(s - 1)).addAll(e.getShape().slice(axis + 2));
+    NDArray zeros = x.getManager().zeros(zs, x.getDataType());
+    NDArray inter = e.concat(zeros, axis + 1);
+    long[] newShape = shape.getShape().clone();
+    newShape[axis] = n * s;
+    NDArray full = inter.reshape(new Shape(newShape));
+    StringBuilder idx = new StringBuilder();
+    for (int i = 0; i < shape.dimension(); i++) {
+      idx.append(i == 0 ? "" : ",").append(i == axis ? ":" + ((n - 1) * s + 1) : ":");
+    }
+    return full.get(idx.toString());
+  }
+}

@@ -1,0 +1,71 @@
+package ai.taco.core.transform;
+
+import ai.djl.ndarray.NDArray;
+import ai.taco.core.nn.AttentionBlock;
+import ai.taco.core.nn.Conv;
+import ai.taco.core.nn.Extractor;
+import ai.taco.core.nn.Injector;
+import ai.taco.core.nn.Layer;
+import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.nn.ResidualBottleneck;
+import java.util.List;
+
+/**
+ * gA, the text-guided analysis transform (official {@code AnalysisTransformEX}): x [B,3,H,W] + caption features
+ * [B,T,textDim] → y [B,M,H/16,W/16]. Parameters under {@code g_a.analysis_transform.<i>}; the 18 steps are
+ *
+ * <pre>
+ *  0 conv5×5/2(3→N)   1-3 ResidualBottleneck   4 conv5×5/2   5-7 ResidualBottleneck   8 Injector   9 AttentionBlock
+ * 10 conv5×5/2        11-13 ResidualBottleneck  14 Extractor (updates the text)  15 Injector  16 conv5×5/2(N→M)
+ * 17 AttentionBlock(M)
+ * </pre>
+ */
+public final class AnalysisTransform {
+  private static final String PREFIX = "g_a.analysis_transform.";
+  private final Object[] steps = new Object[18];
+
+  public AnalysisTransform(ParameterStore p, int n, int m, int textDim, int heads) {
+    // Constructed in index order: declaration order is the official state-dict order.
+    for (int i = 0; i < steps.length; i++) {
+      String name = PREFIX + i;
+      steps[i] =
+          switch (i) {
+            case 0 -> Conv.down(p, name, 3, n);
+            case 4, 10 -> Conv.down(p, name, n, n);
+            case 8, 15 -> new Injector(p, name, n, textDim, heads);
+            case 9 -> new AttentionBlock(p, name, n);
+            case 14 -> new Extractor(p, name, n, textDim, heads);
+            case 16 -> Conv.down(p, name, n, m);
+            case 17 -> new AttentionBlock(p, name, m);
+            default -> new ResidualBottleneck(p, name, n);
+          };
+    }
+  }
+
+  public NDArray forward(NDArray x, NDArray text) {
+    return forward(x, text, null);
+  }
+
+  /** As {@link #forward(NDArray, NDArray)}, appending every step's output to {@code trace} (step 14: the text). */
+  public NDArray forward(NDArray x, NDArray text, List<NDArray> trace) {
+    for (Object step : steps) {
+      if (step instanceof Injector inj) {
+        x = inj.forward(x, text);
+        record(trace, x);
+      } else if (step instanceof Extractor ext) {
+        text = ext.forward(text, x);
+        record(trace, text);
+      } else {
+        x = ((Layer) step).forward(x);
+        record(trace, x);
+      }
+    }
+    return x;
+  }
+
+  static void record(List<NDArray> trace, NDArray a) {
+    if (trace != null) {
+      trace.add(a);
+    }
+  }
+}

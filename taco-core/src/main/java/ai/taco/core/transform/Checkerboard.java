@@ -1,0 +1,50 @@
+package ai.taco.core.transform;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * The checkerboard split of the official utils/ckbd.py. Anchors are the positions with (row + col) odd, decoded first
+ * from the hyperprior (and channel context); non-anchors, (row + col) even, also see the anchors through the local
+ * context. "Squeezed" form: [B,C,H,W/2], row r holding the row's W/2 positions of the given kind in column order — the
+ * order in which symbols are entropy coded.
+ */
+public final class Checkerboard {
+  private Checkerboard() {}
+
+  /** 1 at anchor positions ((row+col) odd), 0 elsewhere; shape [1,1,H,W]. */
+  public static NDArray anchorMask(NDManager m, long h, long w) {
+    float[] data = new float[(int) (h * w)];
+    for (int r = 0; r < h; r++) {
+      for (int c = 0; c < w; c++) {
+        data[(int) (r * w + c)] = ((r + c) & 1) == 1 ? 1f : 0f;
+      }
+    }
+    return m.create(data, new Shape(1, 1, h, w));
+  }
+
+  /** ckbd_anchor: y at anchor positions, 0 elsewhere. */
+  public static NDArray anchor(NDArray y) {
+    return y.mul(anchorMask(y.getManager(), y.getShape().get(2), y.getShape().get(3)));
+  }
+
+  /** ckbd_nonanchor: y at non-anchor positions, 0 elsewhere. */
+  public static NDArray nonAnchor(NDArray y) {
+    NDArray mask = anchorMask(y.getManager(), y.getShape().get(2), y.getShape().get(3));
+    return y.mul(mask.neg().add(1f));
+  }
+
+  /** Flat offset (within one H×W plane) of the j-th squeezed element of row r. */
+  public static int position(boolean anchor, int r, int j, int w) {
+    int col = 2 * j + (((r & 1) == 1) == anchor ? 0 : 1);
+    return r * w + col;
+  }
+
+  /** Checks that the latent grid splits evenly into the two checkerboard halves. */
+  public static void requireEven(long h, long w) {
+    if ((h & 1) != 0 || (w & 1) != 0) {
+      throw new IllegalArgumentException("latent size " + h + "x" + w + " must be even (pad the image to a multiple of 64)");
+    }
+  }
+}

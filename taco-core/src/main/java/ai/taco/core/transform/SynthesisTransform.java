@@ -1,0 +1,57 @@
+package ai.taco.core.transform;
+
+import ai.djl.ndarray.NDArray;
+import ai.taco.core.nn.AttentionBlock;
+import ai.taco.core.nn.Layer;
+import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.nn.ResidualBottleneck;
+import ai.taco.core.nn.TransposedConv;
+import java.util.List;
+
+/**
+ * gS (official {@code SynthesisTransformEX}, no text): ŷ [B,M,h,w] → x̂ [B,3,16h,16w]. Parameters under
+ * {@code g_s.synthesis_transform.<i>}:
+ *
+ * <pre>
+ *  0 AttentionBlock(M)  1 deconv(M→N)  2-4 ResidualBottleneck  5 deconv  6 AttentionBlock  7-9 ResidualBottleneck
+ * 10 deconv  11-13 ResidualBottleneck  14 deconv(N→3)
+ * </pre>
+ */
+public final class SynthesisTransform {
+  private static final String PREFIX = "g_s.synthesis_transform.";
+  private final Layer[] steps = new Layer[15];
+
+  public SynthesisTransform(ParameterStore p, int n, int m) {
+    // Constructed in index order: declaration order is the official state-dict order.
+    for (int i = 0; i < steps.length; i++) {
+      String name = PREFIX + i;
+      steps[i] =
+          switch (i) {
+            case 0 -> new AttentionBlock(p, name, m);
+            case 1 -> TransposedConv.up(p, name, m, n);
+            case 5, 10 -> TransposedConv.up(p, name, n, n);
+            case 6 -> new AttentionBlock(p, name, n);
+            case 14 -> TransposedConv.up(p, name, n, 3);
+            default -> new ResidualBottleneck(p, name, n);
+          };
+    }
+  }
+
+  public NDArray forward(NDArray yHat) {
+    return forward(yHat, null);
+  }
+
+  public NDArray forward(NDArray yHat, List<NDArray> trace) {
+    NDArray x = yHat;
+    for (Layer l : steps) {
+      x = l.forward(x);
+      AnalysisTransform.record(trace, x);
+    }
+    return x;
+  }
+
+  /** The first {@code count} steps and the rest, for timing by stage. */
+  Layer[] steps() {
+    return steps;
+  }
+}

@@ -1,0 +1,60 @@
+package ai.taco.core;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.taco.core.nn.ParameterStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Every layer of gA, hA, hS, gS against the official outputs dumped for golden image 0 (taco-small). */
+class NetworksParityTest {
+  private static final double TOL = 1e-4;
+
+  @Test
+  void everyLayerMatchesOfficial() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      ParameterStore p = new ParameterStore();
+      Networks nets = new Networks(p, TacoConfig.SMALL);
+      p.attach(m);
+      Map<String, NDArray> w = GoldenFiles.load(m, "weights.safetensors");
+      for (String k : p.specs().keySet()) {
+        p.put(k, w.get(k));
+      }
+      Map<String, NDArray> g = GoldenFiles.load(m, "img0_64x64.safetensors");
+      double worst = 0;
+      StringBuilder report = new StringBuilder();
+
+      List<NDArray> trace = new ArrayList<>();
+      nets.gA.forward(g.get("x"), g.get("text_embeddings"), trace);
+      worst = Math.max(worst, compare(report, "g_a", trace, g));
+      trace.clear();
+      nets.hA.forward(g.get("y"), trace);
+      worst = Math.max(worst, compare(report, "h_a", trace, g));
+      trace.clear();
+      nets.hS.forward(g.get("forward.z_hat"), trace);
+      worst = Math.max(worst, compare(report, "h_s", trace, g));
+      trace.clear();
+      nets.gS.forward(g.get("forward.y_hat"), trace);
+      worst = Math.max(worst, compare(report, "g_s", trace, g));
+      System.out.println("[NetworksParityTest] worst |err| " + worst + "\n" + report);
+      assertTrue(worst < TOL, report.toString());
+    }
+  }
+
+  private static double compare(StringBuilder report, String net, List<NDArray> trace, Map<String, NDArray> g) {
+    double worst = 0;
+    for (int i = 0; i < trace.size(); i++) {
+      String key = "layers." + net + "." + i;
+      NDArray expected = g.get(key);
+      double scale = expected.abs().max().getFloat();
+      double e = GoldenFiles.maxAbs(trace.get(i), expected);
+      report.append(String.format("%s max|err|=%.3g (max|ref|=%.3g)%n", key, e, scale));
+      worst = Math.max(worst, e);
+    }
+    return worst;
+  }
+}

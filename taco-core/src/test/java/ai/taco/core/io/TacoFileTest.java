@@ -1,0 +1,189 @@
+package ai.taco.core.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.taco.core.entropy.ScaleTable;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.CRC32;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TacoFileTest {
+  @TempDir Path tmp;
+
+  private static final byte[] FP = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+  private static TacoFile sample() {
+    return new TacoFile(ScaleTable.TORCH2, FP, 100, 70, 2, 2, 0xCAFEBABE, 0x01020304,
+        new byte[] {9, 8, 7}, new byte[] {1, 2, 3, 4, 5});
+  }
+
+  /** The bytes sit exactly where docs/bitstream.md says. */
+  @Test
+  void layoutMatchesSpecification() {
+    byte[] b = sample().toBytes();
+    ByteBuffer bb = ByteBuffer.wrap(b);
+    assertEquals(52 + 3 + 4 + 5 + 4, b.length);
+    assertArrayEquals("TACO".getBytes(StandardCharsets.US_ASCII), Arrays.copyOf(b, 4));
+    assertEquals(1, b[4]);
+    assertEquals(2, b[5]);
+    assertEquals(0, bb.getShort(6));
+    assertArrayEquals(FP, Arrays.copyOfRange(b, 8, 24));
+    assertEquals(100, bb.getInt(24));
+    assertEquals(70, bb.getInt(28));
+    assertEquals(2, bb.getInt(32));
+    assertEquals(2, bb.getInt(36));
+    assertEquals(0xCAFEBABE, bb.getInt(40));
+    assertEquals(0x01020304, bb.getInt(44));
+    assertEquals(3, bb.getInt(48));
+    assertArrayEquals(new byte[] {9, 8, 7}, Arrays.copyOfRange(b, 52, 55));
+    assertEquals(5, bb.getInt(55));
+    assertArrayEquals(new byte[] {1, 2, 3, 4, 5}, Arrays.copyOfRange(b, 59, 64));
+    CRC32 crc = new CRC32();
+    crc.update(b, 0, 64);
+    assertEquals((int) crc.getValue(), bb.getInt(64));
+  }
+
+  @Test
+  void roundTripsThroughBytesAndFiles() {
+    TacoFile f = sample();
+    TacoFile back = TacoFile.parse(f.toBytes());
+    assertEquals(f, back);
+    assertEquals(ScaleTable.TORCH2, back.scaleTable());
+    assertArrayEquals(FP, back.weightsFingerprint());
+    assertEquals(0xCAFEBABE, back.zSymbolsCrc());
+    Path p = tmp.resolve("a.taco");
+    f.write(p, false);
+    assertEquals(f, TacoFile.read(p));
+    BitstreamException e = assertThrows(BitstreamException.class, () -> f.write(p, false));
+    assertTrue(e.getMessage().contains("a.taco"), e.getMessage());
+    TacoFile empty = new TacoFile(ScaleTable.TORCH1, FP, 1, 1, 1, 1, 0, 0, new byte[0], new byte[0]);
+    assertEquals(empty, TacoFile.parse(empty.toBytes()));
+  }
+
+  @Test
+  void everyTruncationIsRefused() {
+    byte[] b = sample().toBytes();
+    for (int n = 0; n < b.length; n++) {
+      byte[] cut = Arrays.copyOf(b, n);
+      BitstreamException e = assertThrows(BitstreamException.class, () -> TacoFile.parse(cut), "length " + n);
+      assertTrue(n < 4 || e.getMessage().contains("truncated"), n + ": " + e.getMessage());
+    }
+    assertThrows(BitstreamException.class, () -> TacoFile.parse(Arrays.copyOf(b, b.length + 1)));
+  }
+
+  @Test
+  void everySingleBitFlipIsRefused() {
+    byte[] b = sample().toBytes();
+    for (int i = 0; i < b.length * 8; i++) {
+      byte[] c = b.clone();
+      c[i / 8] ^= (byte) (1 << (i % 8));
+      assertThrows(BitstreamException.class, () -> TacoFile.parse(c), "bit " + i);
+    }
+  }
+
+  @Test
+  void wrongMagicVersionOrTableWithValidCrc() {
+    byte[] b = sample().toBytes();
+    byte[] magic = b.clone();
+    magic[0] = 'X';
+    assertTrue(msg(withCrc(magic)).contains("not a TACO file"));
+    byte[] version = b.clone();
+    version[4] = 2;
+    assertTrue(msg(withCrc(version)).contains("version 2"));
+    byte[] table = b.clone();
+    table[5] = 7;
+    assertTrue(msg(withCrc(table)).contains("scale table"));
+    assertTrue(msg("hello".getBytes(StandardCharsets.US_ASCII)).contains("not a TACO file"));
+  }
+
+  private static String msg(byte[] b) {
+    return assertThrows(BitstreamException.class, () -> TacoFile.parse(b)).getMessage();
+  }
+
+  private static byte[] withCrc(byte[] b) {
+    CRC32 crc = new CRC32();
+    crc.update(b, 0, b.length - 4);
+    ByteBuffer.wrap(b).putInt(b.length - 4, (int) crc.getValue());
+    return b;
+  }
+
+  @Test
+  void fingerprintAndSymbolChecks() {
+    TacoFile f = sample();
+    f.requireFingerprint(FP.clone());
+    byte[] other = FP.clone();
+    other[15] = 0;
+    BitstreamException e = assertThrows(BitstreamException.class, () -> f.requireFingerprint(other));
+    assertTrue(e.getMessage().contains("different weights"), e.getMessage());
+
+    int[] symbols = {0, -3, 5, 1 << 20};
+    TacoFile g = new TacoFile(ScaleTable.TORCH1, FP, 64, 64, 1, 1, TacoFile.symbolChecksum(new int[] {7}),
+        TacoFile.symbolChecksum(symbols), new byte[8], new byte[8]);
+    g.requireYSymbols(symbols.clone());
+    g.requireZSymbols(new int[] {7});
+    int[] off = symbols.clone();
+    off[2] = 6;
+    BitstreamException s = assertThrows(BitstreamException.class, () -> g.requireYSymbols(off));
+    assertTrue(s.getMessage().contains("y (latent) symbols differ"), s.getMessage());
+    assertThrows(BitstreamException.class, () -> g.requireZSymbols(new int[] {8}));
+  }
+
+  /** Symbol checksum = CRC32C of little-endian int32s: known answer for {1} (CRC32C of 01 00 00 00). */
+  @Test
+  void symbolChecksumKnownAnswer() {
+    java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+    c.update(new byte[] {1, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff});
+    assertEquals((int) c.getValue(), TacoFile.symbolChecksum(new int[] {1, -1}));
+  }
+
+  /** The fingerprint is SHA-256 over the documented canonical form, recomputed here independently. */
+  @Test
+  void fingerprintFollowsCanonicalForm() throws Exception {
+    Map<String, HostTensor> w = new LinkedHashMap<>();
+    w.put("b.weight", HostTensor.ofFloats(new float[] {1f, 2f}, 2));
+    w.put("a", HostTensor.ofInts(new int[] {7}, 1, 1));
+    w.put("entropy_bottleneck._quantized_cdf", HostTensor.ofInts(new int[] {0, 65536}, 1, 2));
+    MessageDigest sha = MessageDigest.getInstance("SHA-256");
+    sha.update(entry("a", "int32", new long[] {1, 1}, new byte[] {7, 0, 0, 0}));
+    ByteBuffer fl = ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(1f).putFloat(2f);
+    sha.update(entry("b.weight", "float32", new long[] {2}, fl.array()));
+    byte[] expected = Arrays.copyOf(sha.digest(), 16);
+    assertArrayEquals(expected, TacoFile.fingerprint(w));
+    // Derived tables do not count; any weight change does.
+    w.remove("entropy_bottleneck._quantized_cdf");
+    assertArrayEquals(expected, TacoFile.fingerprint(w));
+    w.put("b.weight", HostTensor.ofFloats(new float[] {1f, Math.nextUp(2f)}, 2));
+    assertNotEquals(Arrays.toString(expected), Arrays.toString(TacoFile.fingerprint(w)));
+  }
+
+  private static byte[] entry(String key, String dtype, long[] shape, byte[] data) {
+    byte[] k = key.getBytes(StandardCharsets.UTF_8);
+    byte[] d = dtype.getBytes(StandardCharsets.UTF_8);
+    ByteBuffer b = ByteBuffer.allocate(4 + k.length + 1 + d.length + 4 + 8 * shape.length + data.length);
+    b.putInt(k.length).put(k).put((byte) d.length).put(d).putInt(shape.length);
+    for (long s : shape) {
+      b.putLong(s);
+    }
+    return b.put(data).array();
+  }
+
+  @Test
+  void readNamesTheFile() throws Exception {
+    Path p = tmp.resolve("broken.taco");
+    Files.write(p, new byte[] {'T', 'A', 'C', 'O', 1});
+    BitstreamException e = assertThrows(BitstreamException.class, () -> TacoFile.read(p));
+    assertTrue(e.getMessage().contains("broken.taco"), e.getMessage());
+  }
+}
