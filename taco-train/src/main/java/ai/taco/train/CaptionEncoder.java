@@ -19,6 +19,11 @@ public interface CaptionEncoder extends AutoCloseable {
   /** A short description for the start-of-run log. */
   String description();
 
+  /** False when captions do not influence the features (no CLIP weights). */
+  default boolean usesCaptions() {
+    return true;
+  }
+
   @Override
   default void close() {}
 
@@ -32,6 +37,11 @@ public interface CaptionEncoder extends AutoCloseable {
       @Override
       public NDArray encode(List<String> captions, NDManager manager) {
         return manager.zeros(new Shape(captions.size(), TOKENS, textDim));
+      }
+
+      @Override
+      public boolean usesCaptions() {
+        return false;
       }
 
       @Override

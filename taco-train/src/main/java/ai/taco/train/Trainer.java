@@ -254,7 +254,11 @@ public final class Trainer implements AutoCloseable {
     if (!dataset.captioned()) {
       LOG.warn("the dataset has NO captions: every caption is the empty string");
     }
-    LOG.info("captions: {}", captions.description());
+    if (captions.usesCaptions()) {
+      LOG.info("captions: {}", captions.description());
+    } else {
+      LOG.warn("captions: {}", captions.description());
+    }
     LOG.info(String.format(Locale.ROOT,
         "lambda %g, k_P (LPIPS) %g, k_J (joint image-text) %g, batch %d, patch %dx%d, lr %g (x0.1 at epochs %s), aux lr"
             + " %g, clip %g, seed %d, epochs %d%s",

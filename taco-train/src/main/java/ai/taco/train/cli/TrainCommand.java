@@ -72,7 +72,7 @@ public final class TrainCommand implements TacoCommand {
   @Option(names = "--batch-size", defaultValue = "4", description = "default: ${DEFAULT-VALUE}")
   int batchSize;
 
-  @Option(names = "--patch-size", arity = "2", defaultValue = "256 256", description = "crop H W (default: 256 256)")
+  @Option(names = "--patch-size", arity = "2", split = ",", defaultValue = "256,256", description = "crop H W (default: 256 256)")
   int[] patchSize;
 
   @Option(names = "--seed", defaultValue = "100", description = "data order, crops, captions, init (default: ${DEFAULT-VALUE})")
@@ -81,7 +81,7 @@ public final class TrainCommand implements TacoCommand {
   @Option(names = "--clip-max-norm", defaultValue = "1.0", description = "gradient clipping, 0 = off (default: ${DEFAULT-VALUE})")
   double clipMaxNorm;
 
-  @Option(names = "--lr-epoch", arity = "1..*", defaultValue = "45 48", split = " ",
+  @Option(names = "--lr-epoch", arity = "1..*", defaultValue = "45,48", split = ",",
       description = "MultiStepLR milestones, x0.1 each (default: 45 48)")
   int[] lrEpoch;
 
