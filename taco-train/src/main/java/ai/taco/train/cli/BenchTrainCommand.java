@@ -37,8 +37,8 @@ public final class BenchTrainCommand implements TacoCommand {
   @Option(names = "--batch-size", defaultValue = "4", description = "default: ${DEFAULT-VALUE}")
   int batchSize;
 
-  @Option(names = "--patch-size", arity = "2", split = ",", defaultValue = "256,256", description = "default: 256 256")
-  int[] patch;
+  @Option(names = "--patch-size", arity = "2", description = "crop H W (default: 256 256)")
+  int[] patch = {256, 256};
 
   @Option(names = "--steps", defaultValue = "5", description = "timed steps per preset (default: ${DEFAULT-VALUE})")
   int steps;

@@ -72,8 +72,8 @@ public final class TrainCommand implements TacoCommand {
   @Option(names = "--batch-size", defaultValue = "4", description = "default: ${DEFAULT-VALUE}")
   int batchSize;
 
-  @Option(names = "--patch-size", arity = "2", split = ",", defaultValue = "256,256", description = "crop H W (default: 256 256)")
-  int[] patchSize;
+  @Option(names = "--patch-size", arity = "2", description = "crop H W (default: 256 256)")
+  int[] patchSize = {256, 256};
 
   @Option(names = "--seed", defaultValue = "100", description = "data order, crops, captions, init (default: ${DEFAULT-VALUE})")
   long seed;
@@ -81,9 +81,8 @@ public final class TrainCommand implements TacoCommand {
   @Option(names = "--clip-max-norm", defaultValue = "1.0", description = "gradient clipping, 0 = off (default: ${DEFAULT-VALUE})")
   double clipMaxNorm;
 
-  @Option(names = "--lr-epoch", arity = "1..*", defaultValue = "45,48", split = ",",
-      description = "MultiStepLR milestones, x0.1 each (default: 45 48)")
-  int[] lrEpoch;
+  @Option(names = "--lr-epoch", arity = "1..*", description = "MultiStepLR milestones, x0.1 each (default: 45 48)")
+  int[] lrEpoch = {45, 48};
 
   @Option(names = "--checkpoint", description = "resume from this training checkpoint")
   Path checkpoint;
