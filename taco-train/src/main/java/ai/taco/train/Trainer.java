@@ -52,6 +52,7 @@ public final class Trainer implements AutoCloseable {
   public static final String RECENT = "checkpoint_recent.safetensors";
 
   static final String STEPS_CSV = "steps.csv";
+  static final String RUN_LOG = "train.log";
   static final String EPOCHS_CSV = "epochs.csv";
 
   /** Metrics of one optimizer step. */
@@ -75,6 +76,7 @@ public final class Trainer implements AutoCloseable {
   private final MultiStepLR scheduler;
   private TrainCheckpoint.Progress progress;
   private TrainCheckpoint.BestMetrics best;
+  private java.io.PrintWriter runLog;
 
   /**
    * @param resume a checkpoint to continue from, or null for a fresh run
@@ -145,6 +147,22 @@ public final class Trainer implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create output folder " + out, e);
     }
+    try {
+      runLog = new java.io.PrintWriter(java.nio.file.Files.newBufferedWriter(out.resolve(RUN_LOG),
+          java.nio.charset.StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.APPEND), true);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open " + out.resolve(RUN_LOG), e);
+    }
+    try {
+      return runLogged(out);
+    } finally {
+      runLog.close();
+      runLog = null;
+    }
+  }
+
+  private Summary runLogged(Path out) {
     logStart();
     List<StepMetrics> history = new ArrayList<>();
     int epochsCompleted = 0;
@@ -204,8 +222,8 @@ public final class Trainer implements AutoCloseable {
           }
           if (options.maxSteps() > 0 && progress.step() >= options.maxSteps() && it.hasNext()) {
             saveCheckpoint(out.resolve(RECENT));
-            LOG.info("stopped after {} steps (--max-steps), mid-epoch {}; checkpoint {}", progress.step(), epoch + 1,
-                out.resolve(RECENT));
+            note(false, "stopped after " + progress.step() + " steps (--max-steps), mid-epoch " + (epoch + 1)
+                + "; checkpoint " + out.resolve(RECENT));
             break;
           }
           // End of the epoch (the loader may have dropped an incomplete last batch).
@@ -216,10 +234,12 @@ public final class Trainer implements AutoCloseable {
           if (evaluator != null) {
             Path figures = out.resolve("figures").resolve(Integer.toString(epoch + 1));
             r = evaluator.evaluate(model, epoch, figures);
-            LOG.info(String.format(Locale.ROOT,
+            note(false, String.format(Locale.ROOT,
                 "epoch %d test: bpp %.4f, PSNR %.4f dB, MS-SSIM %.4f, LPIPS %.4f (%d images)",
                 epoch + 1, r.bpp(), r.psnr(), r.msSsim(), r.lpips(), r.images()));
           }
+          note(false, String.format(Locale.ROOT, "epoch %d done: %d steps, mean loss %.5f, step %d", epoch + 1, n,
+              n == 0 ? Double.NaN : sumLoss / n, progress.step()));
           epochs.row(epoch + 1, n == 0 ? Double.NaN : sumLoss / n, n,
               r == null ? Double.NaN : r.bpp(), r == null ? Double.NaN : r.psnr(),
               r == null ? Double.NaN : r.msSsim(), r == null ? Double.NaN : r.lpips(), optimizer.learningRate());
@@ -249,17 +269,19 @@ public final class Trainer implements AutoCloseable {
   }
 
   private void logStart() {
-    LOG.info("TACO training: preset {}, {}", options.preset(), options.config());
-    LOG.info("dataset: {}", dataset.description());
+    note(false, "TACO training: preset " + options.preset() + ", " + options.config());
+    note(false, "dataset: " + dataset.description());
     if (!dataset.captioned()) {
-      LOG.warn("the dataset has NO captions: every caption is the empty string");
+      note(true, "the dataset has NO captions: every caption is the empty string");
     }
-    if (captions.usesCaptions()) {
-      LOG.info("captions: {}", captions.description());
-    } else {
-      LOG.warn("captions: {}", captions.description());
+    note(!captions.usesCaptions(), "captions: " + captions.description());
+    if (loss.lpipsCoefficient() == 0) {
+      note(true, "k_P = 0: no LPIPS term in the loss");
     }
-    LOG.info(String.format(Locale.ROOT,
+    if (loss.jointCoefficient() == 0) {
+      note(true, "k_J = 0: no joint image-text term in the loss");
+    }
+    note(false, String.format(Locale.ROOT,
         "lambda %g, k_P (LPIPS) %g, k_J (joint image-text) %g, batch %d, patch %dx%d, lr %g (x0.1 at epochs %s), aux lr"
             + " %g, clip %g, seed %d, epochs %d%s",
         options.lambda(), loss.lpipsCoefficient(), loss.jointCoefficient(), options.batchSize(),
@@ -267,8 +289,20 @@ public final class Trainer implements AutoCloseable {
         java.util.Arrays.toString(options.lrEpochs()), options.auxLearningRate(), options.clipMaxNorm(),
         options.seed(), options.epochs(), options.maxSteps() > 0 ? ", max steps " + options.maxSteps() : ""));
     if (progress.step() > 0) {
-      LOG.info("resuming at epoch {} (position {} of its permutation), step {}", progress.epoch() + 1,
-          progress.position(), progress.step());
+      note(false, "resuming at epoch " + (progress.epoch() + 1) + " (position " + progress.position()
+          + " of its permutation), step " + progress.step());
+    }
+  }
+
+  /** A line for both the SLF4J log and {@code out/train.log}. */
+  private void note(boolean warning, String message) {
+    if (warning) {
+      LOG.warn(message);
+    } else {
+      LOG.info(message);
+    }
+    if (runLog != null) {
+      runLog.println(java.time.Instant.now() + (warning ? " WARN " : " INFO ") + message);
     }
   }
 
