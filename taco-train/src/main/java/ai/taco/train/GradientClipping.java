@@ -12,6 +12,18 @@ public final class GradientClipping {
 
   private GradientClipping() {}
 
+  /** The 2-norm of all gradients taken together (the 2-norm of the per-tensor 2-norms, as torch computes it). */
+  public static double totalNorm(Collection<NDArray> gradients) {
+    double sumSquares = 0;
+    try (NDScope scope = new NDScope()) {
+      for (NDArray g : gradients) {
+        double n = g.norm().getFloat();
+        sumSquares += n * n;
+      }
+    }
+    return Math.sqrt(sumSquares);
+  }
+
   /**
    * Scales all gradients in place by {@code min(1, maxNorm / (total + 1e-6))} where total is the 2-norm of all
    * gradients taken together (the 2-norm of the per-tensor 2-norms, as torch computes it).
@@ -23,14 +35,7 @@ public final class GradientClipping {
     if (!(maxNorm > 0)) {
       throw new IllegalArgumentException("maxNorm must be > 0, got " + maxNorm);
     }
-    double sumSquares = 0;
-    try (NDScope scope = new NDScope()) {
-      for (NDArray g : gradients) {
-        double n = g.norm().getFloat();
-        sumSquares += n * n;
-      }
-    }
-    double total = Math.sqrt(sumSquares);
+    double total = totalNorm(gradients);
     double coef = Math.min(1.0, maxNorm / (total + NORM_EPS));
     if (coef < 1.0) {
       for (NDArray g : gradients) {

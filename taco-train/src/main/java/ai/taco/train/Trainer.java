@@ -51,6 +51,9 @@ public final class Trainer implements AutoCloseable {
   /** Checkpoint file names (fixed, replaced atomically; the official code names files after their metrics). */
   public static final String RECENT = "checkpoint_recent.safetensors";
 
+  /** Consecutive skipped (non-finite) steps after which the run stops instead of skipping on. */
+  static final int MAX_NON_FINITE_IN_A_ROW = 10;
+
   static final String STEPS_CSV = "steps.csv";
   static final String RUN_LOG = "train.log";
   static final String EPOCHS_CSV = "epochs.csv";
@@ -77,6 +80,7 @@ public final class Trainer implements AutoCloseable {
   private TrainCheckpoint.Progress progress;
   private TrainCheckpoint.BestMetrics best;
   private java.io.PrintWriter runLog;
+  private long skippedSteps;
 
   /**
    * @param resume a checkpoint to continue from, or null for a fresh run
@@ -193,6 +197,7 @@ public final class Trainer implements AutoCloseable {
           int n = 0;
           long t0 = System.nanoTime();
           int images = 0;
+          int nonFiniteInARow = 0;
           while (it.hasNext()) {
             if (options.maxSteps() > 0 && progress.step() >= options.maxSteps()) {
               break;
@@ -215,9 +220,11 @@ public final class Trainer implements AutoCloseable {
                       Double.isNaN(m.joint()) ? "" : String.format(Locale.ROOT, " joint %.4f", m.joint()),
                       m.auxLoss(), images / seconds));
             }
-            if (!Double.isFinite(m.loss())) {
-              throw new IllegalStateException("loss became " + m.loss() + " at step " + m.step()
-                  + "; lower the learning rate or check the data (latest checkpoint: " + out.resolve(RECENT) + ")");
+            nonFiniteInARow = Double.isFinite(m.loss()) && Double.isFinite(m.gradNorm()) ? 0 : nonFiniteInARow + 1;
+            if (nonFiniteInARow >= MAX_NON_FINITE_IN_A_ROW) {
+              throw new IllegalStateException("loss or gradients were not finite for " + nonFiniteInARow
+                  + " steps in a row (last loss " + m.loss() + " at step " + m.step()
+                  + "); lower the learning rate or check the data (latest checkpoint: " + out.resolve(RECENT) + ")");
             }
           }
           if (options.maxSteps() > 0 && progress.step() >= options.maxSteps() && it.hasNext()) {
@@ -320,14 +327,22 @@ public final class Trainer implements AutoCloseable {
         terms = loss.compute(model.forward(x, text, true), x, b.captions());
         gc.backward(terms.loss());
       }
-      double gradNorm = Double.NaN;
-      if (options.clipMaxNorm() > 0) {
-        // train.py clips model.parameters(): the quantiles too (their main-loss gradient is zero in training).
-        List<NDArray> grads = new ArrayList<>();
-        for (NDArray p : params.values()) {
-          grads.add(p.getGradient());
-        }
-        gradNorm = GradientClipping.clipGradNorm(grads, options.clipMaxNorm());
+      // train.py clips model.parameters(): the quantiles too (their main-loss gradient is zero in training).
+      List<NDArray> grads = new ArrayList<>();
+      for (NDArray p : params.values()) {
+        grads.add(p.getGradient());
+      }
+      double gradNorm =
+          options.clipMaxNorm() > 0
+              ? GradientClipping.clipGradNorm(grads, options.clipMaxNorm())
+              : GradientClipping.totalNorm(grads);
+      if (!Double.isFinite(gradNorm)) {
+        // torch would apply NaN/inf updates and destroy the weights; skip this step instead and say so.
+        skippedSteps++;
+        LOG.warn("step {}: gradient norm is {}, update skipped ({} skipped so far)", stepIndex + 1, gradNorm,
+            skippedSteps);
+        return new StepMetrics(stepIndex + 1, epoch, terms.loss().getFloat(), terms.bpp().getFloat(),
+            terms.mse().getFloat(), Double.NaN, Double.NaN, Double.NaN, gradNorm, optimizer.learningRate());
       }
       double lr = optimizer.learningRate();
       optimizer.step();

@@ -89,6 +89,27 @@ class TrainerTest {
     }
   }
 
+  @Test
+  void nonFiniteStepIsSkippedNotApplied(@TempDir Path dir) {
+    Dataset ds = Dataset.open(Golden.data("train-sample/bsds500/train"), null);
+    try (Trainer t = trainer(tiny(dir, 0), ds, null)) {
+      float[] px = new float[2 * 3 * 64 * 64];
+      java.util.Arrays.fill(px, 0.5f);
+      px[7] = Float.NaN;
+      ai.taco.train.data.Batch bad =
+          new ai.taco.train.data.Batch(0, 2, px, 2, 64, 64, List.of("a", "b"), List.of("", ""));
+      Map<String, HostTensor> before = t.model().stateDict();
+      Trainer.StepMetrics m = t.step(bad, 0);
+      assertTrue(Double.isNaN(m.gradNorm()), "NaN input must give a NaN gradient norm: " + m);
+      Map<String, HostTensor> after = t.model().stateDict();
+      for (String k : before.keySet()) {
+        if (before.get(k).numel() > 0) {
+          assertArrayEquals(before.get(k).toFloatArray(), after.get(k).toFloatArray(), 0f, k);
+        }
+      }
+    }
+  }
+
   /** NDArrays alive in a manager and its sub-managers (DJL keeps them in the protected 'resources' map). */
   static long countArrays(NDManager m) throws Exception {
     Field f = BaseNDManager.class.getDeclaredField("resources");
