@@ -51,6 +51,9 @@ public final class Trainer implements AutoCloseable {
   /** Checkpoint file names (fixed, replaced atomically; the official code names files after their metrics). */
   public static final String RECENT = "checkpoint_recent.safetensors";
 
+  /** Characters of the progress line (bar, counts, ETA and the loss terms). */
+  static final int PROGRESS_WIDTH = 180;
+
   /** Consecutive skipped (non-finite) steps after which the run stops instead of skipping on. */
   static final int MAX_NON_FINITE_IN_A_ROW = 10;
 
@@ -215,7 +218,7 @@ public final class Trainer implements AutoCloseable {
             if (bar != null) {
               bar.step();
               bar.setExtraMessage(
-                  String.format(Locale.ROOT, "loss %.4f bpp %.3f mse %.5f%s%s aux %.1f | %.2f img/s", m.loss(), m.bpp(),
+                  String.format(Locale.ROOT, " | loss %.4f bpp %.3f mse %.5f%s%s aux %.1f | %.2f img/s", m.loss(), m.bpp(),
                       m.mse(), Double.isNaN(m.lpips()) ? "" : String.format(Locale.ROOT, " lpips %.4f", m.lpips()),
                       Double.isNaN(m.joint()) ? "" : String.format(Locale.ROOT, " joint %.4f", m.joint()),
                       m.auxLoss(), images / seconds));
@@ -270,7 +273,9 @@ public final class Trainer implements AutoCloseable {
         .setInitialMax(total)
         .setStyle(ProgressBarStyle.ASCII)
         .setUnit(" steps", 1)
-        .showSpeed()
+        .showSpeed(new java.text.DecimalFormat("0.00"))
+        // Without a terminal the detected width is tiny; keep the loss terms readable in logs and pipes.
+        .setMaxRenderedLength(PROGRESS_WIDTH)
         .startsFrom(progress.step(), java.time.Duration.ZERO)
         .build();
   }
