@@ -223,8 +223,8 @@ public final class TacoModel {
     for (int i = 0; i < config.slices(); i++) {
       int start = config.sliceStart(i);
       NDArray ySlice = t.y.get(":, " + start + ":" + (start + config.sliceChannels().get(i)));
-      NDArray channelCtx = i == 0 ? null : nets.channelContext[i].forward(NDArrays.concat(yHatSlices, 1));
-      NDArray anchorIn = i == 0 ? t.hyper : NDArrays.concat(new NDList(channelCtx, t.hyper), 1);
+      NDArray channelCtx = i == 0 ? null : nets.channelContext[i].forward(concat(yHatSlices, 1));
+      NDArray anchorIn = i == 0 ? t.hyper : concat(new NDList(channelCtx, t.hyper), 1);
       NDList pa = nets.anchorParams[i].forward(anchorIn).split(2, 1);
       NDArray scalesAnchor = Checkerboard.anchor(pa.get(0));
       NDArray meansAnchor = Checkerboard.anchor(pa.get(1));
@@ -232,8 +232,8 @@ public final class TacoModel {
       NDArray local = nets.localContext[i].forward(anchorHat);
       NDArray nonAnchorIn =
           i == 0
-              ? NDArrays.concat(new NDList(local, t.hyper), 1)
-              : NDArrays.concat(new NDList(local, channelCtx, t.hyper), 1);
+              ? concat(new NDList(local, t.hyper), 1)
+              : concat(new NDList(local, channelCtx, t.hyper), 1);
       NDList pn = nets.nonAnchorParams[i].forward(nonAnchorIn).split(2, 1);
       NDArray scalesNonAnchor = Checkerboard.nonAnchor(pn.get(0));
       NDArray meansNonAnchor = Checkerboard.nonAnchor(pn.get(1));
@@ -244,8 +244,8 @@ public final class TacoModel {
           GaussianConditional.quantize(Checkerboard.nonAnchor(ySlice), Quantization.STE, meansNonAnchor);
       yHatSlices.add(anchorHat.add(nonAnchorHat));
     }
-    t.yHat = NDArrays.concat(yHatSlices, 1);
-    t.yLikelihoods = NDArrays.concat(likelihoods, 1);
+    t.yHat = concat(yHatSlices, 1);
+    t.yLikelihoods = concat(likelihoods, 1);
     t.xHat = nets.gS.forward(t.yHat);
     return t;
   }
@@ -281,6 +281,9 @@ public final class TacoModel {
     default void stage(String name) {}
 
     default void ySymbols(CodedSymbols s) {}
+
+    /** z symbols in coding order (channel-major). */
+    default void zSymbols(int[] symbols) {}
   }
 
   static final Probe NO_PROBE = new Probe() {};
@@ -301,6 +304,7 @@ public final class TacoModel {
     int zh = (int) z.getShape().get(2);
     int zw = (int) z.getShape().get(3);
     byte[] zString = entropyBottleneck.compress(z)[0];
+    probe.zSymbols(zSymbols(z.toFloatArray(), zh * zw));
     NDArray zHat = entropyBottleneck.decompress(new byte[][] {zString}, zh, zw, x.getManager());
     NDArray hyper = nets.hS.forward(zHat);
     probe.stage("context");
@@ -335,6 +339,8 @@ public final class TacoModel {
     probe.stage("hyper");
     NDArray zHat =
         entropyBottleneck.decompress(new byte[][] {strings.zString()}, strings.zHeight(), strings.zWidth(), manager);
+    // ẑ = symbol + median in float32, so rint(ẑ - median) gives the symbol back exactly.
+    probe.zSymbols(zSymbols(zHat.toFloatArray(), strings.zHeight() * strings.zWidth()));
     NDArray hyper = nets.hS.forward(zHat);
     probe.stage("context");
     int h = 4 * strings.zHeight();
@@ -358,6 +364,16 @@ public final class TacoModel {
     return nets.gS.forward(yHat);
   }
 
+  /** rint(z - median) per channel: the EntropyBottleneck's symbols, channel-major. */
+  private int[] zSymbols(float[] z, int spatial) {
+    float[] medians = entropyBottleneck.medianValues();
+    int[] out = new int[z.length];
+    for (int i = 0; i < z.length; i++) {
+      out[i] = (int) Math.rint(z[i] - medians[i / spatial]);
+    }
+    return out;
+  }
+
   /** Codes one half (anchors or non-anchors) of one slice: fills {@code hat} (zeros elsewhere) from scales/means. */
   private interface HalfCoder {
     void code(int slice, boolean anchor, float[] scales, float[] means, float[] hat);
@@ -372,8 +388,8 @@ public final class TacoModel {
     NDList yHatSlices = new NDList();
     for (int i = 0; i < config.slices(); i++) {
       int ch = config.sliceChannels().get(i);
-      NDArray channelCtx = i == 0 ? null : nets.channelContext[i].forward(NDArrays.concat(yHatSlices, 1));
-      NDArray anchorIn = i == 0 ? hyper : NDArrays.concat(new NDList(channelCtx, hyper), 1);
+      NDArray channelCtx = i == 0 ? null : nets.channelContext[i].forward(concat(yHatSlices, 1));
+      NDArray anchorIn = i == 0 ? hyper : concat(new NDList(channelCtx, hyper), 1);
       NDList pa = nets.anchorParams[i].forward(anchorIn).split(2, 1);
       float[] anchorHat = new float[ch * h * w];
       coder.code(i, true, pa.get(0).toFloatArray(), pa.get(1).toFloatArray(), anchorHat);
@@ -381,14 +397,22 @@ public final class TacoModel {
       NDArray local = nets.localContext[i].forward(anchorNd);
       NDArray nonAnchorIn =
           i == 0
-              ? NDArrays.concat(new NDList(local, hyper), 1)
-              : NDArrays.concat(new NDList(local, channelCtx, hyper), 1);
+              ? concat(new NDList(local, hyper), 1)
+              : concat(new NDList(local, channelCtx, hyper), 1);
       NDList pn = nets.nonAnchorParams[i].forward(nonAnchorIn).split(2, 1);
       float[] hat = anchorHat; // anchors and non-anchors occupy disjoint positions: x + 0 = x, as the official sum
       coder.code(i, false, pn.get(0).toFloatArray(), pn.get(1).toFloatArray(), hat);
       yHatSlices.add(m.create(hat, new Shape(1, ch, h, w)));
     }
-    return NDArrays.concat(yHatSlices, 1);
+    return concat(yHatSlices, 1);
+  }
+
+  /**
+   * Concatenation that keeps autograd: DJL's {@code NDArrays.concat} returns {@code duplicate()} for a single array,
+   * and that clone is cut from the graph (no gradient reaches slice 0 through the channel context of slice 1).
+   */
+  static NDArray concat(NDList arrays, int axis) {
+    return arrays.size() == 1 ? arrays.head() : NDArrays.concat(arrays, axis);
   }
 
   /** Collects [C,H,W] values at anchor (or non-anchor) positions in squeezed row-major order. */

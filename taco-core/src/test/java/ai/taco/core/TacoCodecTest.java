@@ -1,0 +1,152 @@
+package ai.taco.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.io.BitstreamException;
+import ai.taco.core.io.CompressAiFile;
+import ai.taco.core.io.HostTensor;
+import ai.taco.core.io.TacoFile;
+import ai.taco.core.testing.Golden;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The public codec on the golden small model: official strings, any image size, threads, refusal of bad input. */
+class TacoCodecTest {
+  private static TacoCodec codec;
+  private static Map<String, HostTensor> img1;
+
+  @BeforeAll
+  static void load() {
+    codec = TacoCodec.load(Golden.golden("taco-small/checkpoint.pth.tar"), TacoConfig.SMALL, ScaleTable.TORCH1);
+    img1 = Golden.tensors("taco-small/img1_128x192.safetensors");
+  }
+
+  @AfterAll
+  static void close() {
+    codec.close();
+  }
+
+  @Test
+  void officialBinRoundTripsWithTheOfficialStringsAndReconstruction() throws Exception {
+    CompressAiFile bin = codec.compressOfficial(img1.get("x"), img1.get("text_embeddings"));
+    byte[] official = java.nio.file.Files.readAllBytes(Golden.golden("taco-small/img1_128x192.bin"));
+    assertArrayEquals(official, bin.toBytes(), "the .bin equals the one the official code wrote");
+    HostTensor xHat = codec.decompress(CompressAiFile.parse(official));
+    float[] ours = xHat.toFloatArray();
+    float[] ref = img1.get("decompress.x_hat_cropped").toFloatArray();
+    double worst = 0;
+    for (int i = 0; i < ref.length; i++) {
+      worst = Math.max(worst, Math.abs(ours[i] - Math.min(1f, Math.max(0f, ref[i]))));
+    }
+    assertArrayEquals(new long[] {1, 3, 128, 192}, xHat.shape());
+    assertTrue(worst < 1e-4, "clamped x_hat max|err| " + worst);
+  }
+
+  @Test
+  void tacoFileRoundTripAndAnySize() {
+    // A 70x100 crop of image 1: padded to 128x128 inside, cropped back after decoding.
+    HostTensor crop = crop(img1.get("x"), 128, 192, 70, 100);
+    TacoFile f = codec.compress(crop, img1.get("text_embeddings"));
+    assertEquals(70, f.height());
+    assertEquals(100, f.width());
+    assertEquals(2, f.zHeight());
+    assertEquals(2, f.zWidth());
+    TacoFile back = TacoFile.parse(f.toBytes());
+    HostTensor x = codec.decompress(back);
+    assertArrayEquals(new long[] {1, 3, 70, 100}, x.shape());
+    // Same strings as coding the zero-padded image by hand (padding is right/bottom zeros).
+    HostTensor padded = pad(crop, 70, 100, 128, 128);
+    TacoFile g = codec.compress(padded, img1.get("text_embeddings"));
+    assertArrayEquals(g.yString(), f.yString());
+    assertArrayEquals(g.zString(), f.zString());
+    // ... and its reconstruction's top-left 70x100 is ours.
+    HostTensor full = codec.decompress(g);
+    assertArrayEquals(crop(full, 128, 128, 70, 100).toFloatArray(), x.toFloatArray());
+  }
+
+  @Test
+  void concurrentCallsGiveTheSequentialResults() throws Exception {
+    HostTensor text = img1.get("text_embeddings");
+    List<HostTensor> images = List.of(img1.get("x"), crop(img1.get("x"), 128, 192, 64, 64), crop(img1.get("x"), 128, 192, 100, 130));
+    List<byte[]> sequential = new ArrayList<>();
+    for (HostTensor im : images) {
+      sequential.add(codec.compress(im, text).toBytes());
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    try {
+      List<Future<byte[]>> futures = new ArrayList<>();
+      for (int rep = 0; rep < 2; rep++) {
+        for (HostTensor im : images) {
+          futures.add(pool.submit(() -> {
+            TacoFile f = codec.compress(im, text);
+            codec.decompress(f);
+            return f.toBytes();
+          }));
+        }
+      }
+      for (int i = 0; i < futures.size(); i++) {
+        assertArrayEquals(sequential.get(i % images.size()), futures.get(i).get());
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void corruptTruncatedOrForeignFilesAreRefused() {
+    TacoFile f = codec.compress(img1.get("x"), img1.get("text_embeddings"));
+    byte[] y = f.yString();
+    y[y.length / 2] ^= 0x5a;
+    TacoFile corrupt = new TacoFile(f.scaleTable(), f.weightsFingerprint(), f.height(), f.width(), f.zHeight(),
+        f.zWidth(), f.zSymbolsCrc(), f.ySymbolsCrc(), f.zString(), y);
+    assertThrows(BitstreamException.class, () -> codec.decompress(corrupt));
+    TacoFile truncated = new TacoFile(f.scaleTable(), f.weightsFingerprint(), f.height(), f.width(), f.zHeight(),
+        f.zWidth(), f.zSymbolsCrc(), f.ySymbolsCrc(), f.zString(), Arrays.copyOf(f.yString(), 10));
+    assertThrows(BitstreamException.class, () -> codec.decompress(truncated));
+    byte[] otherWeights = f.weightsFingerprint();
+    otherWeights[0] ^= 1;
+    TacoFile foreign = new TacoFile(f.scaleTable(), otherWeights, f.height(), f.width(), f.zHeight(), f.zWidth(),
+        f.zSymbolsCrc(), f.ySymbolsCrc(), f.zString(), f.yString());
+    BitstreamException e = assertThrows(BitstreamException.class, () -> codec.decompress(foreign));
+    assertTrue(e.getMessage().contains("different weights"), e.getMessage());
+    TacoFile wrongSize = new TacoFile(f.scaleTable(), f.weightsFingerprint(), 500, 500, f.zHeight(), f.zWidth(),
+        f.zSymbolsCrc(), f.ySymbolsCrc(), f.zString(), f.yString());
+    assertThrows(BitstreamException.class, () -> codec.decompress(wrongSize));
+    assertThrows(IllegalArgumentException.class,
+        () -> codec.compress(img1.get("x"), HostTensor.ofFloats(new float[38 * 100], 38, 100)));
+  }
+
+  static HostTensor crop(HostTensor x, int h, int w, int ch, int cw) {
+    float[] src = x.toFloatArray();
+    float[] out = new float[3 * ch * cw];
+    for (int c = 0; c < 3; c++) {
+      for (int r = 0; r < ch; r++) {
+        System.arraycopy(src, (c * h + r) * w, out, (c * ch + r) * cw, cw);
+      }
+    }
+    return HostTensor.ofFloats(out, 1, 3, ch, cw);
+  }
+
+  static HostTensor pad(HostTensor x, int h, int w, int ph, int pw) {
+    float[] src = x.toFloatArray();
+    float[] out = new float[3 * ph * pw];
+    for (int c = 0; c < 3; c++) {
+      for (int r = 0; r < h; r++) {
+        System.arraycopy(src, (c * h + r) * w, out, (c * ph + r) * pw, w);
+      }
+    }
+    return HostTensor.ofFloats(out, 1, 3, ph, pw);
+  }
+}
