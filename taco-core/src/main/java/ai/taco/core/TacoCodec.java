@@ -102,6 +102,38 @@ public final class TacoCodec implements AutoCloseable {
       int height, int width, int zHeight, int zWidth, byte[] zString, byte[] yString, int zSymbolsCrc, int ySymbolsCrc) {}
 
   /**
+   * Receives the name of each coding stage as it starts (encode: {@code gA}, {@code hyper}, {@code context}; decode:
+   * {@code hyper}, {@code context}, {@code gS}) and {@code done} at the end; for profiling.
+   */
+  @FunctionalInterface
+  public interface StageListener {
+    void stage(String name);
+  }
+
+  /** {@link #compress(HostTensor, HostTensor)} reporting its stages to {@code listener}. */
+  public TacoFile compress(HostTensor image, HostTensor text, StageListener listener) {
+    return toFile(encode(image, text, probe(listener)));
+  }
+
+  /** {@link #decompress(TacoFile)} reporting its stages to {@code listener}. */
+  public HostTensor decompress(TacoFile file, StageListener listener) {
+    file.requireFingerprint(fingerprint);
+    Encoded e =
+        new Encoded(file.height(), file.width(), file.zHeight(), file.zWidth(), file.zString(), file.yString(),
+            file.zSymbolsCrc(), file.ySymbolsCrc());
+    return decode(e, true, probe(listener));
+  }
+
+  private static TacoModel.Probe probe(StageListener listener) {
+    return new TacoModel.Probe() {
+      @Override
+      public void stage(String name) {
+        listener.stage(name);
+      }
+    };
+  }
+
+  /**
    * Compresses one image.
    *
    * @param image float [1,3,H,W] or [3,H,W], values in [0,1] (see {@link Images#read(Path)})
