@@ -39,11 +39,11 @@ public final class StandardMetrics implements AutoCloseable {
   /**
    * Each path may be null: that metric is then skipped (and noted).
    *
-   * @param lpipsWeights the lpips state dict (one file), or a folder holding torchvision's
-   *     {@code alexnet-owt-7be5be79.pth} and lpips' {@code alex.pth}
+   * @param lpipsWeights empty (no LPIPS), the lpips state dict (one file), a folder holding torchvision's
+   *     {@code alexnet-owt-7be5be79.pth} and lpips' {@code alex.pth}, or those two files (either order)
    * @param lpipsConvention {@link Lpips.InputConvention#TACO_QUIRK} reproduces the paper's numbers
    */
-  public static StandardMetrics open(Path lpipsWeights, Lpips.InputConvention lpipsConvention,
+  public static StandardMetrics open(List<Path> lpipsWeights, Lpips.InputConvention lpipsConvention,
       Path inceptionWeights, Path cmmdClip) {
     List<ImageMetric> image = new ArrayList<>();
     List<SetMetric> set = new ArrayList<>();
@@ -51,7 +51,7 @@ public final class StandardMetrics implements AutoCloseable {
     try {
       image.add(new PsnrMetric());
       image.add(new MsSsimMetric());
-      if (lpipsWeights != null) {
+      if (!lpipsWeights.isEmpty()) {
         image.add(new LpipsMetric(loadLpips(lpipsWeights), lpipsConvention));
         notes.add(lpipsConvention == Lpips.InputConvention.TACO_QUIRK
             ? "LPIPS (AlexNet v0.1) fed [0,1] images directly, as the official TACO evaluation (comparable with the"
@@ -78,7 +78,14 @@ public final class StandardMetrics implements AutoCloseable {
     return new StandardMetrics(image, set, notes);
   }
 
-  static Lpips loadLpips(Path weights) {
+  static Lpips loadLpips(List<Path> files) {
+    if (files.size() == 2) {
+      return Lpips.load(files.get(0), files.get(1));
+    }
+    if (files.size() != 1) {
+      throw new BenchmarkException("--lpips-weights takes one or two paths, got " + files.size());
+    }
+    Path weights = files.get(0);
     if (!Files.isDirectory(weights)) {
       return Lpips.load(weights);
     }

@@ -92,8 +92,10 @@ public final class EvalCommand implements TacoCommand {
       description = "Without --clip: safetensors with one [1,38,512] CLIP last_hidden_state per image file name.")
   Path textEmbeddings;
 
-  @Option(names = "--lpips-weights", paramLabel = "W", description = "LPIPS (AlexNet v0.1) weights; LPIPS is skipped without them.")
-  Path lpipsWeights;
+  @Option(names = "--lpips-weights", arity = "1..2", paramLabel = "W",
+      description = "LPIPS (AlexNet v0.1): torchvision alexnet-owt-7be5be79.pth and lpips alex.pth (either order), a"
+          + " folder holding both, or one whole lpips state dict; LPIPS is skipped without them.")
+  List<Path> lpipsWeights = new ArrayList<>();
 
   @Option(names = "--lpips-input", defaultValue = "taco", paramLabel = "taco|standard",
       description = "LPIPS input: taco = [0,1] images fed directly as the official code (default, comparable with the"

@@ -9,6 +9,7 @@ import ai.taco.core.testing.Golden;
 import ai.taco.eval.metrics.ImageTooSmallException;
 import ai.taco.eval.metrics.Lpips;
 import ai.taco.eval.metrics.MsSsim;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -31,9 +32,9 @@ class StandardMetricsTest {
     Map<String, HostTensor> g = Golden.tensors("lpips/lpips-cases.safetensors");
     RgbImage x0 = image(g.get("pair0.x0_u8"));
     RgbImage x1 = image(g.get("pair0.x1"));
-    try (StandardMetrics quirk = StandardMetrics.open(Golden.golden("lpips/lpips-alex-randtrunk.safetensors"),
+    try (StandardMetrics quirk = StandardMetrics.open(List.of(Golden.golden("lpips/lpips-alex-randtrunk.safetensors")),
             Lpips.InputConvention.TACO_QUIRK, null, null);
-        StandardMetrics standard = StandardMetrics.open(Golden.golden("lpips/lpips-alex-randtrunk.safetensors"),
+        StandardMetrics standard = StandardMetrics.open(List.of(Golden.golden("lpips/lpips-alex-randtrunk.safetensors")),
             Lpips.InputConvention.STANDARD, null, null)) {
       ImageMetric lq = quirk.imageMetrics().get(2);
       assertEquals("lpips", lq.name());
@@ -46,7 +47,7 @@ class StandardMetricsTest {
   @Test
   void psnrAndMsSsimMatchPytorchMsssimGoldens() {
     Map<String, HostTensor> g = Golden.tensors("msssim/msssim-cases.safetensors");
-    try (StandardMetrics m = StandardMetrics.open(null, Lpips.InputConvention.TACO_QUIRK, null, null)) {
+    try (StandardMetrics m = StandardMetrics.open(List.of(), Lpips.InputConvention.TACO_QUIRK, null, null)) {
       assertEquals(2, m.imageMetrics().size());
       for (String pair : new String[] {"pair1", "pair3"}) {
         RgbImage x = image(g.get(pair + ".x_u8"));
