@@ -15,8 +15,7 @@ import javax.imageio.ImageIO;
  * An RGB image as planar floats in [0,1] (channel-major, like one [3,H,W] tensor), independent of any tensor library so
  * that codecs, metrics and writers can exchange images without native memory.
  *
- * <p>Decoded TACO reconstructions may lie slightly outside [0,1] (the official decoder does not clamp before its
- * metrics); values are kept as given and only clamped when written as 8-bit pixels.
+ * <p>Values are kept as a decoder gives them (possibly outside [0,1]) and only clamped when written as 8-bit pixels.
  */
 public record RgbImage(int width, int height, float[] planes) {
 
