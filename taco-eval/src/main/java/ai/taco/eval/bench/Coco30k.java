@@ -50,8 +50,15 @@ public final class Coco30k {
 
   private Coco30k() {}
 
-  /** Result of {@link #prepare}: the folder to evaluate, its captions, and how many images needed an upscale. */
-  public record Prepared(Path imagesDir, Path captionsFile, int images, List<String> upscaled) {}
+  /**
+   * Result of {@link #prepare}: the folder and caption file written, the prepared images in evaluation order (exactly
+   * the listed ones, even if the folder holds files of an earlier preparation), and the names that needed an upscale.
+   */
+  public record Prepared(Path imagesDir, Path captionsFile, List<EvalDataset.Item> items, List<String> upscaled) {
+    public int images() {
+      return items.size();
+    }
+  }
 
   /**
    * @param list TACO's mscoco_30k_list.json (or any JSON array of COCO file names)
@@ -80,6 +87,7 @@ public final class Coco30k {
     }
     ObjectNode caps = new ObjectMapper().createObjectNode();
     List<String> upscaled = new ArrayList<>();
+    List<EvalDataset.Item> items = new ArrayList<>();
     for (String name : names) {
       long id = imageId(name);
       String caption = captionsById.get(id);
@@ -95,6 +103,7 @@ public final class Coco30k {
       String outName = stem(name) + ".png";
       out.writePng(images.resolve(outName));
       caps.put(outName, caption);
+      items.add(new EvalDataset.Item(outName, images.resolve(outName), caption));
     }
     Path captionsFile = outDir.resolve("captions.json");
     try {
@@ -102,7 +111,7 @@ public final class Coco30k {
     } catch (IOException e) {
       throw new BenchmarkException("cannot write " + captionsFile + ": " + e.getMessage(), e);
     }
-    return new Prepared(images, captionsFile, names.size(), upscaled);
+    return new Prepared(images, captionsFile, items, upscaled);
   }
 
   static List<String> readList(Path list) {

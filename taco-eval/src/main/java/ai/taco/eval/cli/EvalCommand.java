@@ -231,8 +231,7 @@ public final class EvalCommand implements TacoCommand {
     notes.add("MS-COCO: " + p.images() + " images from " + cocoList.getFileName() + ", preprocessing "
         + cocoPreprocess + ", caption = the one with the smallest annotation id in " + captions.getFileName()
         + (p.upscaled().isEmpty() ? "" : "; " + p.upscaled().size() + " image(s) shorter than 256 px were upscaled"));
-    EvalDataset ds = EvalDataset.folder(p.imagesDir(), p.captionsFile(), 0);
-    return new EvalDataset(datasetName == null ? "coco30k" : datasetName, ds.items());
+    return new EvalDataset(datasetName == null ? "coco30k" : datasetName, p.items());
   }
 
   private void checkOutput() {

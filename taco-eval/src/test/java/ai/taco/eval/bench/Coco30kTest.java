@@ -51,6 +51,7 @@ class Coco30kTest {
     assertEquals(3, p.images());
     assertTrue(p.upscaled().isEmpty());
     EvalDataset ds = EvalDataset.folder(p.imagesDir(), p.captionsFile(), 0);
+    assertEquals(ds.items(), p.items());
     assertEquals(List.of("COCO_val2014_000000000139.png", "COCO_val2014_000000000802.png",
         "COCO_val2014_000000011813.png"), ds.items().stream().map(EvalDataset.Item::name).toList());
     assertEquals(firstCaption(139), ds.items().get(0).caption());
@@ -85,6 +86,11 @@ class Coco30kTest {
     assertEquals(426, out.getHeight());
     Map<String, String> caps = EvalDataset.readCaptions(p.captionsFile());
     assertEquals(Map.of("COCO_val2014_000000000139.png", firstCaption(139)), caps);
+    // A second, smaller preparation into the same folder evaluates only what it listed.
+    Coco30k.Prepared again = Coco30k.prepare(list(tmp, "COCO_val2014_000000011813.jpg"), COCO.resolve("val2017"),
+        CAPTIONS, tmp.resolve("out"), Coco30k.Preprocess.NONE, 0);
+    assertEquals(List.of("COCO_val2014_000000011813.png"),
+        again.items().stream().map(EvalDataset.Item::name).toList());
   }
 
   @Test
