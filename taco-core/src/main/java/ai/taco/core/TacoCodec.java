@@ -282,6 +282,11 @@ public final class TacoCodec implements AutoCloseable {
     }
   }
 
+  /** Number of native arrays held by the codec's long-lived manager (tests: must not grow with use). */
+  int managedArrays() {
+    return manager instanceof ai.djl.ndarray.BaseNDManager b ? b.getManagedArrays().size() : -1;
+  }
+
   /** Releases the parameters. The codec must not be used afterwards. */
   @Override
   public void close() {
