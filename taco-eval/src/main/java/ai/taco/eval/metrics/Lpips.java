@@ -192,6 +192,7 @@ public final class Lpips implements AutoCloseable {
   }
 
   /** Per-image LPIPS values (no gradient, temporaries freed). */
+  @SuppressWarnings("try") // NDScope frees the temporaries; it is not referenced
   public float[] distance(NDArray x0, NDArray x1, InputConvention convention) {
     // Outside a GradientCollector no graph is recorded; the scope frees every temporary.
     try (NDScope scope = new NDScope()) {
@@ -217,8 +218,15 @@ public final class Lpips implements AutoCloseable {
       debug.put("scaled0", in0);
       debug.put("scaled1", in1);
     }
-    NDArray[] f0 = features(in0);
-    NDArray[] f1 = features(in1);
+    // One trunk pass over both inputs (lpips runs two): the same per-image results, fewer and larger convolutions.
+    long n = s.get(0);
+    NDArray[] both = features(in0.concat(in1, 0));
+    NDArray[] f0 = new NDArray[5];
+    NDArray[] f1 = new NDArray[5];
+    for (int k = 0; k < 5; k++) {
+      f0[k] = both[k].get("0:" + n);
+      f1[k] = both[k].get(n + ":");
+    }
     NDArray total = null;
     for (int k = 0; k < 5; k++) {
       NDArray n0 = unitNormalize(f0[k]);

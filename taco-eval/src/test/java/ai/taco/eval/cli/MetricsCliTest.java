@@ -140,6 +140,57 @@ class MetricsCliTest {
   }
 
   @Test
+  void cmmdOnImageFoldersWithASmallClip(@TempDir Path dir) throws Exception {
+    Path clip = Files.createDirectories(dir.resolve("clip"));
+    Files.copy(Golden.golden("clip/vision-small-config.json"), clip.resolve("config.json"));
+    Files.copy(Golden.golden("clip/vision-small.safetensors"), clip.resolve("model.safetensors"));
+    Map<String, HostTensor> lp = Golden.tensors("lpips/lpips-cases.safetensors");
+    Path a = Files.createDirectories(dir.resolve("a"));
+    Path b = Files.createDirectories(dir.resolve("b"));
+    png(lp.get("pair0.x0_u8"), a.resolve("0.png"));
+    png(lp.get("pair2.x0_u8"), a.resolve("1.png"));
+    png(lp.get("pair0.x1"), b.resolve("0.png"));
+    png(lp.get("pair3.x0_u8"), b.resolve("1.png"));
+    png(lp.get("pair1.x1"), b.resolve("2.png"));
+    Run self = run("cmmd", "--ref", a.toString(), "--dist", a.toString(), "--clip", clip.toString());
+    assertEquals(0, self.code(), self.err());
+    assertEquals(0.0, self.json().get("cmmd").asDouble(), 1e-9, "a set against itself");
+    Path saved = dir.resolve("emb.safetensors");
+    Run r = run("cmmd", "--ref", a.toString(), "--dist", b.toString(), "--clip", clip.toString(),
+        "--save-embeddings", saved.toString());
+    assertEquals(0, r.code(), r.err());
+    assertEquals(3, r.json().get("dist_count").asInt());
+    Map<String, HostTensor> e = SafeTensors.read(saved).tensors();
+    assertEquals(32, e.get("ref").shape()[1]);
+    // Independent estimator on the saved unit-norm embeddings (double precision, diagonals included).
+    float[] x = e.get("ref").toFloatArray();
+    float[] y = e.get("dist").toFloatArray();
+    double kxx = meanRbf(x, 2, x, 2), kyy = meanRbf(y, 3, y, 3), kxy = meanRbf(x, 2, y, 3);
+    assertEquals(1000 * (kxx + kyy - 2 * kxy), r.json().get("cmmd").asDouble(), 1e-6); // |a-b|² vs norm expansion
+    Run reuse = run("cmmd", "--ref", saved.toString(), "--dist", b.toString(), "--clip", clip.toString());
+    assertEquals(r.json().get("cmmd").asDouble(), reuse.json().get("cmmd").asDouble(), 1e-6, "saved ref reused");
+    Run noClip = run("cmmd", "--ref", a.toString(), "--dist", b.toString(), "--clip", dir.resolve("x").toString());
+    assertEquals(2, noClip.code());
+    assertTrue(noClip.err().contains("CLIP model folder not found"), noClip.err());
+  }
+
+  private static double meanRbf(float[] a, int na, float[] b, int nb) {
+    int d = a.length / na;
+    double s = 0;
+    for (int i = 0; i < na; i++) {
+      for (int j = 0; j < nb; j++) {
+        double sq = 0;
+        for (int k = 0; k < d; k++) {
+          double t = a[i * d + k] - b[j * d + k];
+          sq += t * t;
+        }
+        s += Math.exp(-sq / (2 * 10.0 * 10.0));
+      }
+    }
+    return s / (na * nb);
+  }
+
+  @Test
   void fidBetweenTwoFoldersAndSavedFeatures(@TempDir Path dir) throws Exception {
     // Dequantized random Inception weights written as safetensors under the pytorch-fid key names.
     SafeTensors.Contents c = SafeTensors.read(Golden.golden("fid/inception-fid-int8.safetensors"));
