@@ -202,6 +202,8 @@ public final class TacoCodec implements AutoCloseable {
     if (padded > MAX_PIXELS) {
       throw new IllegalArgumentException("image of " + h + "x" + w + " is too large (max " + MAX_PIXELS + " pixels)");
     }
+    requireFinite(image, "image");
+    requireFinite(text, "caption features");
     try (NDManager m = NDManager.newBaseManager();
         NDScope scope = new NDScope()) {
       NDArray x = image.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, 3, h, w);
@@ -229,6 +231,14 @@ public final class TacoCodec implements AutoCloseable {
       probe.stage("done");
       return new Encoded(h, w, s.zHeight(), s.zWidth(), s.zString(), s.yString(),
           TacoFile.symbolChecksum(symbols[0]), TacoFile.symbolChecksum(symbols[1]));
+    }
+  }
+
+  private static void requireFinite(HostTensor t, String what) {
+    for (float v : t.toFloatArray()) {
+      if (!Float.isFinite(v)) {
+        throw new IllegalArgumentException(what + " contain NaN or infinite values");
+      }
     }
   }
 
@@ -280,6 +290,11 @@ public final class TacoCodec implements AutoCloseable {
       probe.stage("done");
       return HostTensor.fromNDArray(out);
     }
+  }
+
+  /** Number of native arrays held by the codec's long-lived manager (tests: must not grow with use). */
+  int managedArrays() {
+    return manager instanceof ai.djl.ndarray.BaseNDManager b ? b.getManagedArrays().size() : -1;
   }
 
   /** Releases the parameters. The codec must not be used afterwards. */

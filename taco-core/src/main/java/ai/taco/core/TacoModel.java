@@ -177,10 +177,6 @@ public final class TacoModel {
     return entropyBottleneck.loss();
   }
 
-  Networks nets() {
-    return nets;
-  }
-
   /** Marks the model read-only: derived kernels get cached (used by {@link TacoCodec}). */
   void freeze() {
     store.freeze();

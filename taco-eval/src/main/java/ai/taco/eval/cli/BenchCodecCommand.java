@@ -27,7 +27,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description =
         "Times TACO encode and decode of one image with randomly initialised weights (or --weights): median wall time"
-            + " over --runs after --warmup, split by stage (gA, hyper = hA + z coding + hS, context = context models +"
+            + " (and process CPU time) over --runs after --warmup, split by stage (gA, hyper = hA + z coding + hS, context = context models +"
             + " y entropy coding, gS), and the process's peak RSS. Prints JSON on stdout. Set TACO_THREADS for libtorch's"
             + " intra-op threads.")
 public final class BenchCodecCommand implements TacoCommand {
@@ -118,20 +118,26 @@ public final class BenchCodecCommand implements TacoCommand {
   /** Records the time spent in each stage of one call, plus the total. */
   private static final class Timer implements TacoCodec.StageListener {
     private final long start = System.nanoTime();
+    private final long startCpu = cpuNanos();
     private final Map<String, Double> seconds = new LinkedHashMap<>();
     private String current;
     private long since = start;
+    private long sinceCpu = startCpu;
 
     @Override
     public void stage(String name) {
       long now = System.nanoTime();
+      long cpu = cpuNanos();
       if (current != null) {
         seconds.merge(current, (now - since) / 1e9, Double::sum);
+        seconds.merge(current + "_cpu", (cpu - sinceCpu) / 1e9, Double::sum);
       }
       current = name.equals("done") ? null : name;
       since = now;
+      sinceCpu = cpu;
       if (name.equals("done")) {
         seconds.put("total", (now - start) / 1e9);
+        seconds.put("total_cpu", (cpu - startCpu) / 1e9);
       }
     }
 

@@ -36,6 +36,9 @@ public final class MetricsCommand implements TacoCommand {
    */
   static final int LPIPS_MIN_SIDE = 31;
 
+  /** lpips' alex.pth is a legacy (pre-1.6, non-zip) torch file; its converted form is looked for too. */
+  static final String DEFAULT_HEADS_CONVERTED = "lpips/alex.safetensors";
+
   @Option(names = "--ref", required = true, description = "Reference image (PNG/JPEG/BMP).")
   Path ref;
 
@@ -104,9 +107,13 @@ public final class MetricsCommand implements TacoCommand {
     return 0;
   }
 
+  /** The default pair under --models; the heads may also be a one-time safetensors conversion of alex.pth. */
   private List<Path> defaultLpipsWeights() {
     Path alex = models.resolve(DEFAULT_ALEXNET);
     Path heads = models.resolve(DEFAULT_HEADS);
+    if (!Files.isRegularFile(heads)) {
+      heads = models.resolve(DEFAULT_HEADS_CONVERTED);
+    }
     return Files.isRegularFile(alex) && Files.isRegularFile(heads) ? List.of(alex, heads) : null;
   }
 }

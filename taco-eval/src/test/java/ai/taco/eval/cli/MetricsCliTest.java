@@ -103,6 +103,25 @@ class MetricsCliTest {
     Run none = run("metrics", "--ref", a.toString(), "--dist", b.toString(), "--models", dir.toString());
     assertEquals(0, none.code(), none.err());
     assertFalse(none.json().has("lpips"), "no weights given or found: no lpips");
+
+    // Default location: models/lpips/alexnet-owt-7be5be79.pth (here safetensors content; the format is detected by
+    // content) + the converted heads models/lpips/alex.safetensors.
+    Map<String, HostTensor> trunk = new LinkedHashMap<>();
+    Map<String, HostTensor> heads = new LinkedHashMap<>();
+    Golden.tensors("lpips/lpips-alex-randtrunk.safetensors").forEach((k, t) -> {
+      if (k.startsWith("net.slice")) {
+        trunk.put("features." + k.substring(k.indexOf('.', 4) + 1), t);
+      } else if (k.startsWith("lin") && !k.startsWith("lins.")) {
+        heads.put(k, t);
+      }
+    });
+    Path models = dir.resolve("models");
+    Files.createDirectories(models.resolve("lpips"));
+    SafeTensors.write(models.resolve("lpips/alexnet-owt-7be5be79.pth"), trunk, Map.of());
+    SafeTensors.write(models.resolve("lpips/alex.safetensors"), heads, Map.of());
+    Run found = run("metrics", "--ref", a.toString(), "--dist", b.toString(), "--models", models.toString());
+    assertEquals(0, found.code(), found.err());
+    assertEquals(m11, found.json().get("lpips").asDouble(), 1e-5 * m11, "weights found under models/");
   }
 
   @Test
