@@ -36,6 +36,9 @@ public final class CodecOptions {
   }
 
   Path weights() {
+    if (Files.isDirectory(weights)) {
+      throw new IllegalArgumentException("--weights " + weights + " is a directory, not a weights file");
+    }
     if (!Files.isRegularFile(weights)) {
       throw new IllegalArgumentException("weights file not found: " + weights);
     }
@@ -52,6 +55,18 @@ public final class CodecOptions {
 
   /** Fails early (before any work) if {@code out} exists and --force was not given, or cannot be written. */
   void checkOutput(Path out) {
+    checkOutput(out, null);
+  }
+
+  /** As {@link #checkOutput(Path)}, and refuses to write over the command's own input {@code in}. */
+  void checkOutput(Path out, Path in) {
+    try {
+      if (in != null && Files.exists(out) && Files.exists(in) && Files.isSameFile(in, out)) {
+        throw new IllegalArgumentException(out + " is the input file; choose another output");
+      }
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("cannot check " + out + ": " + e.getMessage(), e);
+    }
     if (Files.isDirectory(out)) {
       throw new IllegalArgumentException(out + " is a directory");
     }

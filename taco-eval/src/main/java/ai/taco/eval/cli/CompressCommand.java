@@ -72,7 +72,7 @@ public final class CompressCommand implements TacoCommand {
     if (!format.equals("taco") && !format.equals("compressai")) {
       throw new IllegalArgumentException("unknown --format '" + format + "' (taco, compressai)");
     }
-    codec.checkOutput(out);
+    codec.checkOutput(out, in);
     HostTensor image = Images.read(in);
     HostTensor features = captionFeatures();
     try (TacoCodec c = TacoCodec.load(codec.weights(), codec.config(), CodecOptions.scaleTable(scaleTable))) {

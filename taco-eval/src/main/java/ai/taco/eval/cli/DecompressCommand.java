@@ -57,7 +57,10 @@ public final class DecompressCommand implements TacoCommand {
     if (!format.equals("auto") && !format.equals("taco") && !format.equals("compressai")) {
       throw new IllegalArgumentException("unknown --format '" + format + "' (auto, taco, compressai)");
     }
-    codec.checkOutput(out);
+    codec.checkOutput(out, in);
+    if (Files.isDirectory(in)) {
+      throw new BitstreamException(in + " is a directory, not a compressed file");
+    }
     if (!Files.isRegularFile(in)) {
       throw new BitstreamException("file not found: " + in);
     }
@@ -67,7 +70,7 @@ public final class DecompressCommand implements TacoCommand {
     HostTensor image;
     String table;
     if (taco) {
-      TacoFile f = TacoFile.parse(bytes);
+      TacoFile f = TacoFile.read(in);
       if (scaleTable != null && CodecOptions.scaleTable(scaleTable) != f.scaleTable()) {
         throw new IllegalArgumentException(in + " records the " + f.scaleTable().id() + " scale table; --scale-table "
             + scaleTable + " contradicts it");
@@ -77,7 +80,7 @@ public final class DecompressCommand implements TacoCommand {
       }
       table = f.scaleTable().id();
     } else {
-      CompressAiFile f = CompressAiFile.parse(bytes);
+      CompressAiFile f = CompressAiFile.read(in);
       ScaleTable t = scaleTable == null ? ScaleTable.defaultTable() : CodecOptions.scaleTable(scaleTable);
       try (TacoCodec c = TacoCodec.load(codec.weights(), codec.config(), t)) {
         image = c.decompress(f);

@@ -30,6 +30,12 @@ import java.util.Map;
  * torchvision {@code alexnet-owt-7be5be79.pth} + lpips {@code weights/v0.1/alex.pth} ({@link #load(Path, Path)}).
  */
 public final class Lpips implements AutoCloseable {
+  /**
+   * Smallest image side AlexNet's trunk accepts: conv 11x11/4 (pad 2) then three 3x3/2 max-pools leave at least one
+   * pixel only from 31 px on (checked with the golden trunk).
+   */
+  public static final int MIN_SIDE = 31;
+
 
   /** How [0,1] images are fed to the network. */
   public enum InputConvention {
@@ -209,6 +215,10 @@ public final class Lpips implements AutoCloseable {
     if (s.dimension() != 4 || s.get(1) != 3 || !s.equals(x1.getShape())) {
       throw new MetricException("LPIPS: need two [N,3,H,W] images of equal shape, got " + s + " and "
           + x1.getShape());
+    }
+    if (Math.min(s.get(2), s.get(3)) < MIN_SIDE) {
+      throw new MetricException("LPIPS needs images of at least " + MIN_SIDE + " px on each side (AlexNet's"
+          + " strided convolution and three max-pools), got " + s.get(2) + "x" + s.get(3));
     }
     NDArray in0 = convention == InputConvention.STANDARD ? x0.mul(2).sub(1) : x0;
     NDArray in1 = convention == InputConvention.STANDARD ? x1.mul(2).sub(1) : x1;

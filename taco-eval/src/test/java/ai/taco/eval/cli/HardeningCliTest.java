@@ -1,5 +1,6 @@
 package ai.taco.eval.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -138,5 +139,27 @@ class HardeningCliTest {
     JsonNode j = new ObjectMapper().readTree(r.out());
     assertTrue(j.get("lpips").isNull(), r.out());
     assertTrue(Double.isInfinite(j.get("psnr").asDouble()) || j.get("psnr").asText().equals("Infinity"), r.out());
+  }
+
+  @Test
+  void codecCommandsNeverWriteOverTheirInputAndNameDirectories() throws Exception {
+    Path img = tmp.resolve("same.png");
+    Files.copy(Golden.golden("taco-small/img0_64x64.png"), img);
+    byte[] before = Files.readAllBytes(img);
+    String weights = Golden.golden("taco-small/weights.safetensors").toString();
+    assertRefused(
+        run("compress", "--weights", weights, "--preset", "small", "--text-embedding",
+            Golden.golden("taco-small/img0_64x64.safetensors").toString(), "--in", img.toString(), "--out",
+            img.toString(), "--force"),
+        "is the input file");
+    assertArrayEquals(before, Files.readAllBytes(img));
+    assertRefused(
+        run("decompress", "--weights", weights, "--preset", "small", "--in", tmp.toString(), "--out",
+            tmp.resolve("x.png").toString()),
+        "is a directory");
+    assertRefused(
+        run("decompress", "--weights", tmp.toString(), "--preset", "small", "--in",
+            Golden.golden("taco-small/img0_64x64.bin").toString(), "--out", tmp.resolve("y.png").toString()),
+        "is a directory");
   }
 }
