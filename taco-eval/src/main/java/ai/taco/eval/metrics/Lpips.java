@@ -1,5 +1,7 @@
 package ai.taco.eval.metrics;
 
+import ai.taco.core.nn.Scalars;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -220,8 +222,8 @@ public final class Lpips implements AutoCloseable {
       throw new MetricException("LPIPS needs images of at least " + MIN_SIDE + " px on each side (AlexNet's"
           + " strided convolution and three max-pools), got " + s.get(2) + "x" + s.get(3));
     }
-    NDArray in0 = convention == InputConvention.STANDARD ? x0.mul(2).sub(1) : x0;
-    NDArray in1 = convention == InputConvention.STANDARD ? x1.mul(2).sub(1) : x1;
+    NDArray in0 = convention == InputConvention.STANDARD ? Scalars.mul(x0, 2).sub(1) : x0;
+    NDArray in1 = convention == InputConvention.STANDARD ? Scalars.mul(x1, 2).sub(1) : x1;
     in0 = in0.sub(shift).div(scale);
     in1 = in1.sub(shift).div(scale);
     if (debug != null) {
