@@ -15,6 +15,7 @@ import ai.taco.core.io.WeightsException;
 import ai.taco.core.nn.ParameterStore;
 import ai.taco.core.transform.Checkerboard;
 import ai.taco.entropy.CdfTables;
+import ai.taco.entropy.EntropyCodingException;
 import ai.taco.entropy.RansDecoder;
 import ai.taco.entropy.RansEncoder;
 import java.util.ArrayList;
@@ -359,6 +360,11 @@ public final class TacoModel {
       sink.add(symbols, indexes);
       scatterSqueezed(GaussianConditional.dequantize(symbols, ms), ch, h, w, anchor, hat);
     });
+    // A valid y string is used up exactly (the encoder's flushed state is read last); anything else means the
+    // bytes were damaged, which the official .bin format would otherwise decode into a plausible-looking image.
+    if (!decoder.isComplete()) {
+      throw new EntropyCodingException("corrupt y string: its bytes do not end where the decoded symbols do");
+    }
     probe.ySymbols(sink.result());
     probe.stage("gS");
     return nets.gS.forward(yHat);

@@ -34,7 +34,7 @@ public final class CmmdCommand implements TacoCommand {
   private static final Logger LOG = LoggerFactory.getLogger(CmmdCommand.class);
 
   /** Default CLIP folder for CMMD (models/README.md): the model the CMMD paper uses. */
-  static final Path DEFAULT_CLIP = Path.of("models", "clip-vit-large-patch14-336");
+  static final Path DEFAULT_CLIP = ai.taco.core.io.ModelsFolder.resolve("clip-vit-large-patch14-336");
 
   @Option(names = "--ref", required = true, description = "Reference image folder, or embeddings (safetensors).")
   Path ref;

@@ -30,11 +30,6 @@ public final class MetricsCommand implements TacoCommand {
   static final String DEFAULT_ALEXNET = "lpips/alexnet-owt-7be5be79.pth";
 
   static final String DEFAULT_HEADS = "lpips/alex.pth";
-  /**
-   * Smallest side LPIPS-alex accepts: conv1 (k11, s4, p2) must give at least 7 so that maxpool (k3, s2) gives 3 and the
-   * second maxpool gives 1: (31 + 4 - 11) / 4 + 1 = 7 (torchvision AlexNet features, lpips slices 1-5).
-   */
-  static final int LPIPS_MIN_SIDE = 31;
 
   /** lpips' alex.pth is a legacy (pre-1.6, non-zip) torch file; its converted form is looked for too. */
   static final String DEFAULT_HEADS_CONVERTED = "lpips/alex.safetensors";
@@ -55,7 +50,7 @@ public final class MetricsCommand implements TacoCommand {
           + "as the official TACO code does.")
   String lpipsInput;
 
-  @Option(names = "--models", defaultValue = "models", description = "Models folder for default weights.")
+  @Option(names = "--models", description = "Models folder for default weights (default: models/ of the installation).")
   Path models;
 
   @Override
@@ -87,10 +82,10 @@ public final class MetricsCommand implements TacoCommand {
     List<Path> weights = lpipsWeights != null ? lpipsWeights : defaultLpipsWeights();
     if (weights == null) {
       LOG.warn("lpips not computed: no --lpips-weights and no {} + {} under {}", DEFAULT_ALEXNET, DEFAULT_HEADS,
-          models);
-    } else if (Math.min(a.height(), a.width()) < LPIPS_MIN_SIDE) {
+          models != null ? models : ai.taco.core.io.ModelsFolder.root());
+    } else if (Math.min(a.height(), a.width()) < Lpips.MIN_SIDE) {
       // libtorch would fail inside AlexNet with "Kernel size can't be greater than actual input size".
-      LOG.warn("lpips not computed: LPIPS (AlexNet) needs both image sides >= {} pixels, got {}x{}", LPIPS_MIN_SIDE,
+      LOG.warn("lpips not computed: LPIPS (AlexNet) needs both image sides >= {} pixels, got {}x{}", Lpips.MIN_SIDE,
           a.width(), a.height());
       out.putNull("lpips");
     } else {
@@ -109,10 +104,11 @@ public final class MetricsCommand implements TacoCommand {
 
   /** The default pair under --models; the heads may also be a one-time safetensors conversion of alex.pth. */
   private List<Path> defaultLpipsWeights() {
-    Path alex = models.resolve(DEFAULT_ALEXNET);
-    Path heads = models.resolve(DEFAULT_HEADS);
+    Path root = models != null ? models : ai.taco.core.io.ModelsFolder.root();
+    Path alex = root.resolve(DEFAULT_ALEXNET);
+    Path heads = root.resolve(DEFAULT_HEADS);
     if (!Files.isRegularFile(heads)) {
-      heads = models.resolve(DEFAULT_HEADS_CONVERTED);
+      heads = root.resolve(DEFAULT_HEADS_CONVERTED);
     }
     return Files.isRegularFile(alex) && Files.isRegularFile(heads) ? List.of(alex, heads) : null;
   }

@@ -1,0 +1,44 @@
+package ai.taco.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.io.BitstreamException;
+import ai.taco.core.io.CompressAiFile;
+import ai.taco.core.io.HostTensor;
+import ai.taco.core.io.Images;
+import ai.taco.core.testing.Golden;
+import java.nio.file.Files;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The official .bin has no checksum, so damage inside the y string must be caught by the decoder itself: a valid
+ * stream is used up exactly when the last symbol is decoded.
+ */
+class CorruptOfficialFileTest {
+  @Test
+  void damagedYStringIsRefusedNotDecodedIntoGarbage() throws Exception {
+    byte[] bin = Files.readAllBytes(Golden.golden("taco-small/img0_64x64.bin"));
+    try (TacoCodec codec =
+        TacoCodec.load(Golden.golden("taco-small/weights.safetensors"), TacoConfig.SMALL, ScaleTable.TORCH1)) {
+      // The intact file still decodes to the official reconstruction.
+      HostTensor ok = codec.decompress(CompressAiFile.parse(bin));
+      HostTensor official = Images.read(Golden.golden("taco-small/img0_64x64.x_hat.png"));
+      float[] a = ok.toFloatArray();
+      float[] b = official.toFloatArray();
+      for (int i = 0; i < a.length; i++) {
+        a[i] = Math.round(Math.max(0, Math.min(1, a[i])) * 255f);
+        b[i] = Math.round(b[i] * 255f);
+      }
+      assertArrayEquals(b, a);
+      // Header 28 bytes (H, W, z_h, z_w, 2 strings, len(y)); these offsets fall inside the 1920-byte y string and
+      // were decoded silently before the end-of-stream check.
+      for (int offset : new int[] {30, 200, 1000}) {
+        byte[] bad = bin.clone();
+        bad[offset] ^= (byte) 0x5a;
+        assertThrows(BitstreamException.class, () -> codec.decompress(CompressAiFile.parse(bad)), "byte " + offset);
+      }
+    }
+  }
+}
