@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.BitstreamException;
+import ai.taco.core.io.ImageException;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
@@ -39,6 +40,8 @@ import java.util.Map;
 public final class TacoCodec implements AutoCloseable {
   /** gA and hA downsample by 2^6 in total: inputs are padded to this multiple. */
   public static final int PAD_MULTIPLE = 64;
+
+  private volatile boolean closed;
   /**
    * Largest padded image accepted (2^28 pixels, e.g. 16384×16384): bounds the memory a forged header can make the
    * decoder allocate.
@@ -179,28 +182,29 @@ public final class TacoCodec implements AutoCloseable {
 
   /** Encoder with an optional probe (stage timing in the benchmark). */
   Encoded encode(HostTensor image, HostTensor text, TacoModel.Probe probe) {
+    ensureOpen();
     long[] is = image.shape();
     long[] ts = text.shape();
     if (!(is.length == 4 && is[0] == 1 && is[1] == 3) && !(is.length == 3 && is[0] == 3)) {
-      throw new IllegalArgumentException("expected an RGB image [1,3,H,W] or [3,H,W], got " + Arrays.toString(is));
+      throw new ImageException("expected an RGB image [1,3,H,W] or [3,H,W], got " + Arrays.toString(is));
     }
     int textDim = config().textDim();
     if (!(ts.length == 2 && ts[1] == textDim) && !(ts.length == 3 && ts[0] == 1 && ts[2] == textDim)) {
-      throw new IllegalArgumentException(
+      throw new TacoException(
           "expected caption features [T," + textDim + "] or [1,T," + textDim + "], got " + Arrays.toString(ts));
     }
     long tokens = ts[ts.length - 2];
     if (tokens < 1) {
-      throw new IllegalArgumentException("caption features hold no tokens");
+      throw new TacoException("caption features hold no tokens");
     }
     int h = (int) is[is.length - 2];
     int w = (int) is[is.length - 1];
     if (h < 1 || w < 1) {
-      throw new IllegalArgumentException("empty image " + h + "x" + w);
+      throw new ImageException("empty image " + h + "x" + w);
     }
     long padded = (long) ((h + PAD_MULTIPLE - 1) / PAD_MULTIPLE) * ((w + PAD_MULTIPLE - 1) / PAD_MULTIPLE) * PAD_MULTIPLE * PAD_MULTIPLE;
     if (padded > MAX_PIXELS) {
-      throw new IllegalArgumentException("image of " + h + "x" + w + " is too large (max " + MAX_PIXELS + " pixels)");
+      throw new ImageException("image of " + h + "x" + w + " is too large (max " + MAX_PIXELS + " pixels)");
     }
     requireFinite(image, "image");
     requireFinite(text, "caption features");
@@ -237,13 +241,14 @@ public final class TacoCodec implements AutoCloseable {
   private static void requireFinite(HostTensor t, String what) {
     for (float v : t.toFloatArray()) {
       if (!Float.isFinite(v)) {
-        throw new IllegalArgumentException(what + " contain NaN or infinite values");
+        throw new TacoException(what + " contain NaN or infinite values");
       }
     }
   }
 
   /** Decoder; with {@code verify}, symbol checksums are compared before the synthesis transform runs. */
   HostTensor decode(Encoded e, boolean verify, TacoModel.Probe probe) {
+    ensureOpen();
     int zh = e.zHeight();
     int zw = e.zWidth();
     // Official layout: z is the image padded to a multiple of 64, downsampled 64 times.
@@ -297,9 +302,16 @@ public final class TacoCodec implements AutoCloseable {
     return manager instanceof ai.djl.ndarray.BaseNDManager b ? b.getManagedArrays().size() : -1;
   }
 
-  /** Releases the parameters. The codec must not be used afterwards. */
+  private void ensureOpen() {
+    if (closed) {
+      throw new IllegalStateException("this TacoCodec has been closed");
+    }
+  }
+
+  /** Releases the parameters. The codec must not be used afterwards (calls then throw IllegalStateException). */
   @Override
   public void close() {
+    closed = true;
     manager.close();
   }
 }
