@@ -344,8 +344,16 @@ public final class Trainer implements AutoCloseable {
       if (!Double.isFinite(gradNorm)) {
         // torch would apply NaN/inf updates and destroy the weights; skip this step instead and say so.
         skippedSteps++;
-        LOG.warn("step {}: gradient norm is {}, update skipped ({} skipped so far)", stepIndex + 1, gradNorm,
-            skippedSteps);
+        List<String> bad = new ArrayList<>();
+        int i = 0;
+        for (String name : params.keySet()) {
+          if (!Float.isFinite(grads.get(i++).abs().sum().getFloat())) {
+            bad.add(name);
+          }
+        }
+        LOG.warn("step {}: gradient norm is {} (non-finite gradients in {} of {} parameters, e.g. {}), update skipped"
+                + " ({} skipped so far)", stepIndex + 1, gradNorm, bad.size(), params.size(),
+            bad.subList(0, Math.min(5, bad.size())), skippedSteps);
         return new StepMetrics(stepIndex + 1, epoch, terms.loss().getFloat(), terms.bpp().getFloat(),
             terms.mse().getFloat(), Double.NaN, Double.NaN, Double.NaN, gradNorm, optimizer.learningRate());
       }
