@@ -353,9 +353,11 @@ public final class Trainer implements AutoCloseable {
         }
         LOG.warn("step {}: gradient norm is {} (non-finite gradients in {} of {} parameters, e.g. {}), update skipped"
                 + " ({} skipped so far)", stepIndex + 1, gradNorm, bad.size(), params.size(),
-            bad.subList(0, Math.min(5, bad.size())), skippedSteps);
+            bad.size() > 5 && !LOG.isDebugEnabled() ? bad.subList(0, 5) : bad, skippedSteps);
         return new StepMetrics(stepIndex + 1, epoch, terms.loss().getFloat(), terms.bpp().getFloat(),
-            terms.mse().getFloat(), Double.NaN, Double.NaN, Double.NaN, gradNorm, optimizer.learningRate());
+            terms.mse().getFloat(), terms.lpips() == null ? Double.NaN : terms.lpips().getFloat(),
+            terms.joint() == null ? Double.NaN : terms.joint().getFloat(), Double.NaN, gradNorm,
+            optimizer.learningRate());
       }
       double lr = optimizer.learningRate();
       optimizer.step();
