@@ -102,6 +102,38 @@ public final class TacoCodec implements AutoCloseable {
       int height, int width, int zHeight, int zWidth, byte[] zString, byte[] yString, int zSymbolsCrc, int ySymbolsCrc) {}
 
   /**
+   * Receives the name of each coding stage as it starts (encode: {@code gA}, {@code hyper}, {@code context}; decode:
+   * {@code hyper}, {@code context}, {@code gS}) and {@code done} at the end; for profiling.
+   */
+  @FunctionalInterface
+  public interface StageListener {
+    void stage(String name);
+  }
+
+  /** {@link #compress(HostTensor, HostTensor)} reporting its stages to {@code listener}. */
+  public TacoFile compress(HostTensor image, HostTensor text, StageListener listener) {
+    return toFile(encode(image, text, probe(listener)));
+  }
+
+  /** {@link #decompress(TacoFile)} reporting its stages to {@code listener}. */
+  public HostTensor decompress(TacoFile file, StageListener listener) {
+    file.requireFingerprint(fingerprint);
+    Encoded e =
+        new Encoded(file.height(), file.width(), file.zHeight(), file.zWidth(), file.zString(), file.yString(),
+            file.zSymbolsCrc(), file.ySymbolsCrc());
+    return decode(e, true, probe(listener));
+  }
+
+  private static TacoModel.Probe probe(StageListener listener) {
+    return new TacoModel.Probe() {
+      @Override
+      public void stage(String name) {
+        listener.stage(name);
+      }
+    };
+  }
+
+  /**
    * Compresses one image.
    *
    * @param image float [1,3,H,W] or [3,H,W], values in [0,1] (see {@link Images#read(Path)})
@@ -170,6 +202,8 @@ public final class TacoCodec implements AutoCloseable {
     if (padded > MAX_PIXELS) {
       throw new IllegalArgumentException("image of " + h + "x" + w + " is too large (max " + MAX_PIXELS + " pixels)");
     }
+    requireFinite(image, "image");
+    requireFinite(text, "caption features");
     try (NDManager m = NDManager.newBaseManager();
         NDScope scope = new NDScope()) {
       NDArray x = image.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, 3, h, w);
@@ -197,6 +231,14 @@ public final class TacoCodec implements AutoCloseable {
       probe.stage("done");
       return new Encoded(h, w, s.zHeight(), s.zWidth(), s.zString(), s.yString(),
           TacoFile.symbolChecksum(symbols[0]), TacoFile.symbolChecksum(symbols[1]));
+    }
+  }
+
+  private static void requireFinite(HostTensor t, String what) {
+    for (float v : t.toFloatArray()) {
+      if (!Float.isFinite(v)) {
+        throw new IllegalArgumentException(what + " contain NaN or infinite values");
+      }
     }
   }
 
@@ -248,6 +290,11 @@ public final class TacoCodec implements AutoCloseable {
       probe.stage("done");
       return HostTensor.fromNDArray(out);
     }
+  }
+
+  /** Number of native arrays held by the codec's long-lived manager (tests: must not grow with use). */
+  int managedArrays() {
+    return manager instanceof ai.djl.ndarray.BaseNDManager b ? b.getManagedArrays().size() : -1;
   }
 
   /** Releases the parameters. The codec must not be used afterwards. */

@@ -105,6 +105,19 @@ class TacoCodecTest {
   }
 
   @Test
+  void nativeMemoryDoesNotGrowWithUse() {
+    HostTensor text = img1.get("text_embeddings");
+    HostTensor image = crop(img1.get("x"), 128, 192, 64, 100);
+    codec.decompress(codec.compress(image, text));
+    int after1 = codec.managedArrays();
+    for (int i = 0; i < 4; i++) {
+      codec.decompress(codec.compress(image, text));
+    }
+    assertTrue(after1 > 0);
+    assertEquals(after1, codec.managedArrays(), "arrays left in the codec's manager after 4 more calls");
+  }
+
+  @Test
   void corruptTruncatedOrForeignFilesAreRefused() {
     TacoFile f = codec.compress(img1.get("x"), img1.get("text_embeddings"));
     byte[] y = f.yString();
@@ -126,6 +139,9 @@ class TacoCodecTest {
     assertThrows(BitstreamException.class, () -> codec.decompress(wrongSize));
     assertThrows(IllegalArgumentException.class,
         () -> codec.compress(img1.get("x"), HostTensor.ofFloats(new float[38 * 100], 38, 100)));
+    float[] nan = new float[38 * 512];
+    nan[5] = Float.NaN;
+    assertThrows(IllegalArgumentException.class, () -> codec.compress(img1.get("x"), HostTensor.ofFloats(nan, 38, 512)));
   }
 
   static HostTensor crop(HostTensor x, int h, int w, int ch, int cw) {

@@ -3,10 +3,17 @@ package ai.taco.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.taco.core.clip.ClipConfig;
+import ai.taco.core.clip.ClipFiles;
 import ai.taco.core.clip.ClipPreprocess;
 import ai.taco.core.clip.ClipTokenizer;
 import ai.taco.core.clip.ClipTextModel;
 import ai.taco.core.clip.ClipVisionModel;
+import ai.taco.core.io.HostTensor;
+import ai.taco.core.io.StateDict;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * TACO's joint image-text loss ({@code RateDistortionLoss.get_joint_image_text_loss}, effl-lab/TACO
@@ -23,7 +30,7 @@ import ai.taco.core.clip.ClipVisionModel;
  * frozen (their weights never require gradients); the loss is differentiable w.r.t. x̂ only, through the
  * preprocessing and the vision tower. The training loss adds {@code k_J} times this value.
  */
-public final class JointImageTextLoss {
+public final class JointImageTextLoss implements AutoCloseable {
 
   /** TACO's {@code self.beta = 40.0}. */
   public static final double DEFAULT_BETA = 40.0;
@@ -36,6 +43,7 @@ public final class JointImageTextLoss {
   private final ClipPreprocess preprocess;
   private final float beta;
   private final float logitScaleExp;
+  private final boolean ownsModels;
 
   /**
    * The loss value and its parts, on x̂'s manager.
@@ -60,6 +68,16 @@ public final class JointImageTextLoss {
    */
   public JointImageTextLoss(
       ClipTextModel text, ClipVisionModel vision, ClipPreprocess preprocess, double beta, double logitScale) {
+    this(text, vision, preprocess, beta, logitScale, false);
+  }
+
+  private JointImageTextLoss(
+      ClipTextModel text,
+      ClipVisionModel vision,
+      ClipPreprocess preprocess,
+      double beta,
+      double logitScale,
+      boolean owns) {
     if (!text.hasProjection() || !vision.hasProjection()) {
       throw new IllegalArgumentException(
           "the joint loss needs CLIP with projections (text_projection and visual_projection weights)");
@@ -74,6 +92,38 @@ public final class JointImageTextLoss {
     this.beta = (float) beta;
     // torch: nn.Parameter(torch.ones([]) * 2.6592).exp(), i.e. exp of the float32 value.
     this.logitScaleExp = (float) Math.exp((float) logitScale);
+    this.ownsModels = owns;
+  }
+
+  /**
+   * Loads both CLIP towers from a HuggingFace CLIP directory (config.json + model.safetensors or pytorch_model.bin of
+   * openai/clip-vit-base-patch32), reading the weights file once, with TACO's settings. The loss owns the models:
+   * close it to free them.
+   *
+   * @param antialias {@code false} for TACO's torchvision-0.14 resize (the golden default), {@code true} for >= 0.17
+   */
+  public static JointImageTextLoss load(Path clipDir, boolean antialias) {
+    ClipFiles.requireFiles(clipDir, false);
+    ClipConfig config = ClipConfig.read(clipDir.resolve(ClipFiles.CONFIG));
+    Path weights =
+        Files.isRegularFile(clipDir.resolve(ClipFiles.SAFETENSORS))
+            ? clipDir.resolve(ClipFiles.SAFETENSORS)
+            : clipDir.resolve(ClipFiles.TORCH_BIN);
+    Map<String, HostTensor> stateDict = StateDict.load(weights);
+    ClipTextModel text = ClipTextModel.fromStateDict(config.requireText(), stateDict, weights.toString());
+    try {
+      ClipVisionModel vision = ClipVisionModel.fromStateDict(config.requireVision(), stateDict, weights.toString());
+      try {
+        ClipPreprocess pre = new ClipPreprocess(config.requireVision().imageSize(), antialias);
+        return new JointImageTextLoss(text, vision, pre, DEFAULT_BETA, DEFAULT_LOGIT_SCALE, true);
+      } catch (RuntimeException e) {
+        vision.close();
+        throw e;
+      }
+    } catch (RuntimeException e) {
+      text.close();
+      throw e;
+    }
   }
 
   /** Computes the loss for tokenized captions (ids and mask are created on x̂'s manager). */
@@ -113,6 +163,18 @@ public final class JointImageTextLoss {
     NDArray distance = eHat.sub(e).norm();
     NDArray value = clipLoss.add(distance.mul(beta));
     return new Result(value, clipLoss, distance, logits);
+  }
+
+  /** Frees the CLIP models if this loss loaded them ({@link #load}); models passed in stay the caller's. */
+  @Override
+  public void close() {
+    if (ownsModels) {
+      try {
+        text.close();
+      } finally {
+        vision.close();
+      }
+    }
   }
 
   private static NDArray normalized(NDArray e) {

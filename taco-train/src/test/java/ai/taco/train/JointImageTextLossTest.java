@@ -62,6 +62,28 @@ class JointImageTextLossTest {
     check("pre_antialias_true", new ClipPreprocess(224, true), 6.656709);
   }
 
+  /** A HF CLIPModel-style directory (full config, both towers in one model.safetensors) loaded in one call. */
+  @Test
+  void loadsBothTowersFromOneClipDirectory(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    com.fasterxml.jackson.databind.node.ObjectNode cfg = json.createObjectNode();
+    cfg.put("model_type", "clip");
+    cfg.put("projection_dim", 32);
+    cfg.set("text_config", Golden.json("clip/text-small-config.json"));
+    cfg.set("vision_config", Golden.json("clip/vision-small-config.json"));
+    java.nio.file.Files.writeString(dir.resolve("config.json"), cfg.toString());
+    Map<String, HostTensor> both = new java.util.LinkedHashMap<>(StateDict.load(Golden.golden("clip/text-small.safetensors")));
+    both.putAll(StateDict.load(Golden.golden("clip/vision-small.safetensors")));
+    both.put("logit_scale", HostTensor.ofFloats(new float[] {2.6592f}));
+    ai.taco.core.io.SafeTensors.write(dir.resolve("model.safetensors"), both, Map.of());
+    try (JointImageTextLoss loss = JointImageTextLoss.load(dir, false);
+        NDManager m = NDManager.newBaseManager()) {
+      double value = compute(m, loss).value().getFloat();
+      double expected = values.get("pre").get("joint_image_text_loss").asDouble();
+      assertEquals(expected, value, REL_TOL * expected);
+    }
+  }
+
   /** From caption strings: our tokenizer gives the golden batch's ids, and the loss its value. */
   @Test
   void fromCaptionText() {

@@ -1,5 +1,7 @@
 package ai.taco.core.clip;
 
+import ai.taco.core.nn.Scalars;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
@@ -120,7 +122,7 @@ final class ClipEncoder {
     NDArray k = heads(linear(h, l.kw, l.kb), b, n);
     NDArray v = heads(linear(h, l.vw, l.vb), b, n);
     // transformers' eager attention scales the scores (not q) by head_dim^-0.5.
-    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul((float) Math.pow(headDim, -0.5));
+    NDArray scores = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), Math.pow(headDim, -0.5));
     if (additiveMask != null) {
       scores = scores.add(additiveMask);
     }

@@ -1,5 +1,7 @@
 package ai.taco.core.clip;
 
+import ai.taco.core.nn.Scalars;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -83,8 +85,8 @@ public final class ClipPreprocess {
     // The crop only keeps rows of the resize matrices, so resize+crop is one pair of matrices.
     NDArray wh = m.create(matrix(hw[0], out[0], top, size), new Shape(size, hw[0]));
     NDArray wwT = m.create(transposed(matrix(hw[1], out[1], left, size), size, hw[1]), new Shape(hw[1], size));
-    NDArray y = wh.matMul(x.mul(TO_255)).matMul(wwT);
-    return normalize(y.mul(FROM_255));
+    NDArray y = wh.matMul(Scalars.mul(x, TO_255)).matMul(wwT);
+    return normalize(Scalars.mul(y, FROM_255));
   }
 
   /** {@code Resize(size)} of {@code x*255} alone, without the crop (the golden intermediate). */
@@ -94,7 +96,7 @@ public final class ClipPreprocess {
     NDManager m = x.getManager();
     NDArray wh = m.create(matrix(hw[0], out[0], 0, out[0]), new Shape(out[0], hw[0]));
     NDArray wwT = m.create(transposed(matrix(hw[1], out[1], 0, out[1]), out[1], hw[1]), new Shape(hw[1], out[1]));
-    return wh.matMul(x.mul(TO_255)).matMul(wwT);
+    return wh.matMul(Scalars.mul(x, TO_255)).matMul(wwT);
   }
 
   private NDArray normalize(NDArray y) {

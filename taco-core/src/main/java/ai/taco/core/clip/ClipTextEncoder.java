@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.taco.core.io.HostTensor;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -76,6 +77,14 @@ public final class ClipTextEncoder implements AutoCloseable {
     try (NDManager m = NDManager.newBaseManager()) {
       return encode(m, caption).toFloatArray();
     }
+  }
+
+  /**
+   * Encodes one caption as a host tensor {@code [1, 38, width]} float32, the caption features {@code
+   * TacoCodec.compress(image, text)} takes.
+   */
+  public HostTensor encodeTensor(String caption) {
+    return HostTensor.ofFloats(encode(caption), 1, sequenceLength(), width());
   }
 
   /** Encodes one caption into {@code [1, 38, width]} on {@code manager}. */

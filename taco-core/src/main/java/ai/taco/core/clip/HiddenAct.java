@@ -1,5 +1,7 @@
 package ai.taco.core.clip;
 
+import ai.taco.core.nn.Scalars;
+
 import ai.djl.ndarray.NDArray;
 
 /** The MLP activations a CLIP {@code config.json} may name in {@code hidden_act} (transformers ACT2FN). */
@@ -25,9 +27,9 @@ enum HiddenAct {
 
   NDArray apply(NDArray x) {
     if (this == QUICK_GELU) {
-      return x.mul(ai.djl.nn.Activation.sigmoid(x.mul(QUICK_GELU_SLOPE)));
+      return x.mul(ai.djl.nn.Activation.sigmoid(Scalars.mul(x, QUICK_GELU_SLOPE)));
     }
     // 0.5 x (1 + erf(x / sqrt 2)), torch's default (non-tanh) GELU.
-    return x.mul(x.mul((float) (1 / Math.sqrt(2))).erf().add(1f)).mul(0.5f);
+    return Scalars.mul(x.mul(Scalars.mul(x, 1 / Math.sqrt(2)).erf().add(1f)), 0.5);
   }
 }

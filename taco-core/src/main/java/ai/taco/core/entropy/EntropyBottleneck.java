@@ -9,7 +9,9 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.StateDict;
+import ai.taco.core.io.WeightsException;
 import ai.taco.entropy.CdfTables;
+import ai.taco.entropy.EntropyCodingException;
 import ai.taco.entropy.QuantizedCdf;
 import ai.taco.entropy.RansDecoder;
 import ai.taco.entropy.RansEncoder;
@@ -312,6 +314,12 @@ public final class EntropyBottleneck {
   }
 
   /**
+   * Most pmf entries of one channel: a 16-bit CDF ({@link #PRECISION}) can give at most 2^16 symbols (tail included)
+   * a non-zero frequency.
+   */
+  static final int MAX_PMF_LENGTH = (1 << PRECISION) - 1;
+
+  /**
    * Recomputes the CDF tables from the current parameters (CompressAI {@code update(force=True)}): per channel the
    * integer range around the median covered by the quantiles, the discretised density on it in float32, and the tail
    * mass, quantized to 16-bit CDFs. Call after loading and after training steps.
@@ -325,8 +333,17 @@ public final class EntropyBottleneck {
     for (int c = 0; c < channels; c++) {
       float median = q[3 * c + 1];
       // float32 differences, then ceil and clamp at 0, as torch does on the float32 quantiles.
-      int minima = Math.max((int) Math.ceil(median - q[3 * c]), 0);
-      int maxima = Math.max((int) Math.ceil(q[3 * c + 2] - median), 0);
+      float below = median - q[3 * c];
+      float above = q[3 * c + 2] - median;
+      // Damaged or foreign weights: NaN quantiles would give an invalid pmf, a huge range an allocation of
+      // channels x range floats (and a CDF that cannot give every symbol a 16-bit frequency).
+      if (!Float.isFinite(below) || !Float.isFinite(above) || below + above + 2 > MAX_PMF_LENGTH) {
+        throw new WeightsException(String.format(
+            "entropy_bottleneck.quantiles of channel %d (%s, %s, %s) are not finite or span more than %d values:"
+                + " damaged or foreign weights", c, q[3 * c], median, q[3 * c + 2], MAX_PMF_LENGTH));
+      }
+      int minima = Math.max((int) Math.ceil(below), 0);
+      int maxima = Math.max((int) Math.ceil(above), 0);
       offsets[c] = -minima;
       pmfStart[c] = median - minima;
       pmfLengths[c] = maxima + minima + 1;
@@ -359,7 +376,12 @@ public final class EntropyBottleneck {
       float[] p = new float[pmfLengths[c] + 1];
       System.arraycopy(pmf, c * maxLength, p, 0, pmfLengths[c]);
       p[pmfLengths[c]] = tails[c];
-      cdfs[c] = QuantizedCdf.fromPmf(p, PRECISION);
+      try {
+        cdfs[c] = QuantizedCdf.fromPmf(p, PRECISION);
+      } catch (EntropyCodingException e) {
+        throw new WeightsException("entropy_bottleneck channel " + c + ": the weights give an invalid density ("
+            + e.getMessage() + "): damaged or foreign weights", e);
+      }
     }
     tables = CdfTables.of(cdfs, offsets);
   }
@@ -416,7 +438,7 @@ public final class EntropyBottleneck {
    * CompressAI {@code decompress(strings, (height, width))}: z_hat [len(strings), C, height, width] = decoded symbols
    * + medians (float32).
    *
-   * @throws ai.taco.entropy.EntropyCodingException if a string is truncated or corrupt
+   * @throws ai.taco.entropy.EntropyCodingException if a string is truncated or corrupt, or not used up exactly
    */
   public NDArray decompress(byte[][] strings, int height, int width, NDManager manager) {
     if (height <= 0 || width <= 0) {
@@ -433,7 +455,14 @@ public final class EntropyBottleneck {
     CdfTables t = tables();
     float[] out = new float[Math.multiplyExact(perItem, strings.length)];
     for (int b = 0; b < strings.length; b++) {
-      int[] symbols = RansDecoder.decode(strings[b], indexes, t);
+      RansDecoder decoder = new RansDecoder(strings[b]);
+      int[] symbols = decoder.decodeStream(indexes, t);
+      // A well-formed string is used up exactly by its symbols (state back at its initial value, every word read).
+      // The reference does not check this; corrupt strings, or one decoded at another latent size, mostly fail it.
+      if (!decoder.isComplete()) {
+        throw new EntropyCodingException("corrupt z string" + (strings.length > 1 ? " " + b : "") + ": the rANS stream"
+            + " is not used up exactly by the " + perItem + " symbols of a " + height + "x" + width + " latent");
+      }
       for (int i = 0; i < perItem; i++) {
         out[b * perItem + i] = (float) symbols[i] + medians[i / spatial];
       }

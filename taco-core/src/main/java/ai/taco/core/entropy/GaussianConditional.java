@@ -1,5 +1,7 @@
 package ai.taco.core.entropy;
 
+import ai.taco.core.nn.Scalars;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
@@ -116,7 +118,7 @@ public final class GaussianConditional {
 
   /** ½(1 - erf(c·x)) in float32: used only for its gradient. */
   private static NDArray standardizedCumulative32(NDArray x) {
-    return x.mul(NEG_INV_SQRT2_F).erf().neg().add(1f).mul(0.5f);
+    return Scalars.mul(Scalars.mul(x, NEG_INV_SQRT2_F).erf().neg().add(1f), 0.5);
   }
 
   /**

@@ -46,7 +46,16 @@ public final class Images {
    *     corrupt or truncated, or has a zero or over-large size
    */
   public static HostTensor read(Path file) {
-    BufferedImage image = decode(file);
+    try {
+      return toTensor(file, decode(file));
+    } catch (OutOfMemoryError e) {
+      // One big allocation (the decoded raster or the float planes) that this heap cannot hold: report, not crash.
+      throw new ImageException(file + ": image too large for this JVM's heap (" + (Runtime.getRuntime().maxMemory() >> 20)
+          + " MB; raise it with -Xmx, e.g. TACO_JAVA_OPTS=-Xmx8g)", e);
+    }
+  }
+
+  private static HostTensor toTensor(Path file, BufferedImage image) {
     int w = image.getWidth();
     int h = image.getHeight();
     float[] chw = new float[3 * h * w];

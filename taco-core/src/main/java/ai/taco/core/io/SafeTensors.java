@@ -120,11 +120,22 @@ public final class SafeTensors {
         }
         long[] shape = new long[shapeNode.size()];
         for (int i = 0; i < shape.length; i++) {
-          shape[i] = shapeNode.get(i).asLong();
+          JsonNode d = shapeNode.get(i);
+          if (!d.canConvertToLong() || !d.isIntegralNumber() || d.asLong() < 0) {
+            throw new WeightsException(
+                file + ": tensor '" + name + "' has an invalid shape " + shapeNode + " (corrupt header?)");
+          }
+          shape[i] = d.asLong();
         }
         long begin = spec.get("data_offsets").get(0).asLong();
         long end = spec.get("data_offsets").get(1).asLong();
-        long expected = HostTensor.numel(shape) * HostTensor.elementSize(dt);
+        long expected;
+        try {
+          expected = Math.multiplyExact(HostTensor.numel(shape), HostTensor.elementSize(dt));
+        } catch (ArithmeticException e) {
+          throw new WeightsException(
+              file + ": tensor '" + name + "' has an impossibly large shape " + shapeNode + " (corrupt header?)", e);
+        }
         if (begin < 0 || end < begin || end > dataLen || end - begin != expected) {
           throw new WeightsException(
               file + ": tensor '" + name + "' has offsets [" + begin + "," + end + ") inconsistent with its "
@@ -249,9 +260,14 @@ public final class SafeTensors {
     byte[] json = JSON.writeValueAsBytes(header);
     // Pad the header with spaces to a multiple of 8 so tensor data stays aligned, as the reference writer does.
     int padded = (json.length + 7) / 8 * 8;
+    if (Files.isDirectory(file)) {
+      // Refuse before writing: the final move would fail only after all the work (and a non-atomic
+      // Files.move(REPLACE_EXISTING) deletes an empty directory to put the file in its place).
+      throw new WeightsException(file + ": is a directory, not a file");
+    }
     Path parent = file.toAbsolutePath().getParent();
     Files.createDirectories(parent);
-    Path tmp = Files.createTempFile(parent, "." + file.getFileName() + ".", ".tmp");
+    Path tmp = AtomicFiles.createTemp(parent, file.getFileName().toString());
     try {
       try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
         ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
@@ -270,6 +286,7 @@ public final class SafeTensors {
           }
         }
       }
+      AtomicFiles.copyPermissions(file, tmp);
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } finally {
       Files.deleteIfExists(tmp);

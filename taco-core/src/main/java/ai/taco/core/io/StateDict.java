@@ -16,10 +16,13 @@ public final class StateDict {
   private StateDict() {}
 
   /**
-   * Loads tensors from a safetensors file or a torch.save checkpoint (.pth, .pth.tar, .bin, .pt), chosen by content,
-   * not by extension. {@code module.} prefixes are stripped.
+   * Loads tensors from a safetensors file or a torch.save checkpoint (.pth, .pth.tar, .bin, .pt; zip or legacy
+   * format), chosen by content, not by extension. {@code module.} prefixes are stripped.
    */
   public static Map<String, HostTensor> load(Path file) {
+    if (Files.isDirectory(file)) {
+      throw new WeightsException(file + ": is a directory, not a weights file");
+    }
     if (!Files.isRegularFile(file)) {
       throw new WeightsException("weights file not found: " + file);
     }
@@ -28,7 +31,7 @@ public final class StateDict {
       SafeTensors.read(file).tensors().forEach((k, v) -> out.put(stripModulePrefix(k), v));
       return out;
     }
-    if (TorchCheckpoint.looksLikeZip(file)) {
+    if (TorchCheckpoint.looksLikeTorch(file)) {
       return TorchCheckpoint.loadStateDict(file);
     }
     throw new WeightsException(

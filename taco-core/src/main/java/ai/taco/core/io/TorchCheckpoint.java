@@ -3,6 +3,7 @@ package ai.taco.core.io;
 import ai.djl.ndarray.types.DataType;
 import java.io.IOException;
 import java.io.InputStream;
+import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -22,17 +23,20 @@ import net.razorvine.pickle.PickleException;
 import net.razorvine.pickle.Unpickler;
 
 /**
- * Reads PyTorch checkpoints written by {@code torch.save} (the zip format of PyTorch >= 1.6: {@code <name>/data.pkl}
- * plus one raw little-endian file per storage under {@code <name>/data/}). This is how the official TACO
- * {@code .pth.tar} checkpoints, torchvision / lpips / pytorch-fid {@code .pth} files and HuggingFace
- * {@code pytorch_model.bin} files are stored.
+ * Reads PyTorch checkpoints written by {@code torch.save}, in both of its formats:
+ *
+ * <ul>
+ *   <li>the zip format of PyTorch >= 1.6: {@code <name>/data.pkl} plus one raw little-endian file per storage under
+ *       {@code <name>/data/} (official TACO {@code .pth.tar}, HuggingFace {@code pytorch_model.bin});
+ *   <li>the legacy format of PyTorch < 1.6, still used by public weight files such as lpips' {@code alex.pth}: five
+ *       pickles in a row (magic number, protocol version, system info, the object, the list of storage keys), then
+ *       each storage as an int64 element count followed by its raw bytes.
+ * </ul>
  *
  * <p>The pickle is read with razorvine's Unpickler (no code is executed: only the classes registered below are
  * constructed; anything else becomes an inert {@link PyObject}). Tensors become {@link HostTensor}s gathered from
  * their storage by offset and stride, so views, transposes and shared storages are handled.
  *
- * <p>The legacy non-zip format ({@code _use_new_zipfile_serialization=False}) is refused with a message saying how
- * to convert it once.
  */
 public final class TorchCheckpoint {
   static {
@@ -43,7 +47,7 @@ public final class TorchCheckpoint {
     Unpickler.registerConstructor("torch._utils", "_rebuild_tensor_v2", args -> rebuildTensor(args));
     Unpickler.registerConstructor("torch._utils", "_rebuild_parameter", args -> args[0]);
     Unpickler.registerConstructor("torch._utils", "_rebuild_parameter_with_state", args -> args[0]);
-    Unpickler.registerConstructor("collections", "OrderedDict", args -> new PyDict());
+    Unpickler.registerConstructor("collections", "OrderedDict", TorchCheckpoint::orderedDict);
     Unpickler.registerConstructor("collections", "Counter", TorchCheckpoint::counter);
   }
 
@@ -87,6 +91,36 @@ public final class TorchCheckpoint {
   /** A storage referenced by a persistent id: its bytes, read once and shared by every tensor viewing it. */
   private record Storage(DataType dataType, ByteBuffer bytes) {}
 
+  /**
+   * A legacy-format storage whose bytes follow the object pickle: tensors on it are resolved once they are read.
+   * {@code elementOffset} is non-zero for the legacy "view" storages (a slice of a root storage).
+   */
+  private record PendingStorage(String key, DataType dataType, long elementOffset) {}
+
+  /** A tensor on a {@link PendingStorage}, replaced by a {@link HostTensor} after the storages are read. */
+  private record PendingTensor(PendingStorage storage, long offset, long[] size, long[] stride) {}
+
+  /** {@code torch.serialization.MAGIC_NUMBER}, the first pickle of a legacy file. */
+  private static final BigInteger LEGACY_MAGIC = new BigInteger("1950a86a20f9469cfc6c", 16);
+
+  /** {@code torch.serialization.PROTOCOL_VERSION}, the second pickle of a legacy file. */
+  private static final int LEGACY_PROTOCOL = 1001;
+
+  /** {@code OrderedDict()} or, as Python 2-era pickles write it, {@code OrderedDict([[key, value], ...])}. */
+  private static Object orderedDict(Object[] args) {
+    PyDict d = new PyDict();
+    if (args.length == 1 && args[0] instanceof List<?> pairs) {
+      for (Object pair : pairs) {
+        Object[] kv = pair instanceof Object[] a ? a : ((List<?>) pair).toArray();
+        if (kv.length != 2) {
+          throw new PickleException("OrderedDict item is not a (key, value) pair");
+        }
+        d.put(kv[0], kv[1]);
+      }
+    }
+    return d;
+  }
+
   private static Object counter(Object[] args) {
     PyDict d = new PyDict();
     if (args.length == 1 && args[0] instanceof Map<?, ?> m) {
@@ -97,12 +131,26 @@ public final class TorchCheckpoint {
 
   /** {@code _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])}. */
   private static Object rebuildTensor(Object[] args) {
-    if (args.length < 4 || !(args[0] instanceof Storage storage)) {
+    if (args.length < 4) {
       throw new PickleException("unexpected arguments to _rebuild_tensor_v2");
     }
     long offset = ((Number) args[1]).longValue();
     long[] size = longs(args[2]);
     long[] stride = longs(args[3]);
+    if (args[0] instanceof PendingStorage pending) {
+      return new PendingTensor(pending, offset, size, stride);
+    }
+    if (!(args[0] instanceof Storage storage)) {
+      throw new PickleException("unexpected storage argument to _rebuild_tensor_v2");
+    }
+    return gather(storage, offset, size, stride);
+  }
+
+  /** Copies (or slices, when contiguous) the elements of a strided view out of its storage. */
+  private static HostTensor gather(Storage storage, long offset, long[] size, long[] stride) {
+    if (size.length != stride.length) {
+      throw new PickleException("tensor size and stride have different ranks");
+    }
     DataType dt = storage.dataType();
     int es = HostTensor.elementSize(dt);
     long numel = HostTensor.numel(size);
@@ -172,16 +220,17 @@ public final class TorchCheckpoint {
    * {@link HostTensor}s and inert {@link PyObject}s.
    */
   public static Object load(Path file) {
+    if (!java.nio.file.Files.isRegularFile(file)) {
+      throw new WeightsException("file not found: " + file);
+    }
+    if (!looksLikeZip(file)) {
+      return loadLegacy(file);
+    }
     ZipFile zip;
     try {
       zip = new ZipFile(file.toFile());
-    } catch (NoSuchFileException | java.io.FileNotFoundException e) {
-      throw new WeightsException("file not found: " + file, e);
     } catch (ZipException e) {
-      throw new WeightsException(
-          file + ": not a torch.save zip archive. If it is a legacy (PyTorch < 1.6) checkpoint, convert it once with "
-              + "torch.save(torch.load(f), f2) under PyTorch >= 1.6; see docs/weights.md",
-          e);
+      throw new WeightsException(file + ": damaged torch.save zip archive (" + e.getMessage() + ")", e);
     } catch (IOException e) {
       throw new WeightsException(file + ": cannot read (" + e.getMessage() + ")", e);
     }
@@ -197,10 +246,8 @@ public final class TorchCheckpoint {
           new Unpickler() {
             @Override
             protected Object persistentLoad(Object pid) {
-              Object[] t = pid instanceof Object[] a ? a : ((List<?>) pid).toArray();
-              if (t.length < 5 || !"storage".equals(t[0]) || !(t[1] instanceof StorageType type)) {
-                throw new PickleException("unsupported persistent id " + Arrays.deepToString(t));
-              }
+              Object[] t = storageId(pid);
+              StorageType type = (StorageType) t[1];
               String key = String.valueOf(t[2]);
               return storages.computeIfAbsent(key, k -> readStorage(zip, file, prefix + "data/" + k, type.dataType()));
             }
@@ -210,11 +257,131 @@ public final class TorchCheckpoint {
       } finally {
         unpickler.close();
       }
-    } catch (PickleException | ClassCastException | IllegalArgumentException | ArithmeticException e) {
+    } catch (PickleException | ClassCastException | IllegalArgumentException | ArithmeticException
+        | IndexOutOfBoundsException e) {
       throw new WeightsException(file + ": cannot unpickle checkpoint (" + e.getMessage() + ")", e);
     } catch (IOException e) {
       throw new WeightsException(file + ": cannot read (" + e.getMessage() + ")", e);
     }
+  }
+
+  /** The persistent id of a storage: {@code ('storage', StorageType, key, location, numel[, view_metadata])}. */
+  private static Object[] storageId(Object pid) {
+    Object[] t = pid instanceof Object[] a ? a : pid instanceof List<?> l ? l.toArray() : new Object[0];
+    if (t.length < 5 || !"storage".equals(t[0]) || !(t[1] instanceof StorageType)) {
+      throw new PickleException("unsupported persistent id " + Arrays.deepToString(t));
+    }
+    return t;
+  }
+
+  /** The legacy (PyTorch < 1.6) format; see the class comment for its layout. */
+  private static Object loadLegacy(Path file) {
+    byte[] bytes;
+    try {
+      bytes = java.nio.file.Files.readAllBytes(file);
+    } catch (IOException e) {
+      throw new WeightsException(file + ": cannot read (" + e.getMessage() + ")", e);
+    } catch (OutOfMemoryError e) {
+      throw new WeightsException(file + ": too large for this JVM heap (-Xmx)", e);
+    }
+    String notTorch =
+        file + ": neither a torch.save zip archive nor a legacy torch.save file (no PyTorch magic number)";
+    if (bytes.length < 2 || (bytes[0] & 0xff) != 0x80) {
+      throw new WeightsException(notTorch);
+    }
+    java.io.ByteArrayInputStream in = new java.io.ByteArrayInputStream(bytes);
+    try {
+      Object magic = new Unpickler().load(in);
+      if (!(magic instanceof Number mn) || !new BigInteger(mn.toString()).equals(LEGACY_MAGIC)) {
+        throw new WeightsException(notTorch);
+      }
+      Object protocol = new Unpickler().load(in);
+      if (!(protocol instanceof Number pv) || pv.intValue() != LEGACY_PROTOCOL) {
+        throw new WeightsException(file + ": unsupported legacy torch.save protocol " + protocol);
+      }
+      Object sysInfo = new Unpickler().load(in);
+      if (sysInfo instanceof Map<?, ?> info && Boolean.FALSE.equals(info.get("little_endian"))) {
+        throw new WeightsException(file + ": written on a big-endian machine, which is not supported");
+      }
+      Map<String, PendingStorage> pending = new HashMap<>();
+      Unpickler objects =
+          new Unpickler() {
+            @Override
+            protected Object persistentLoad(Object pid) {
+              Object[] t = storageId(pid);
+              DataType dt = ((StorageType) t[1]).dataType();
+              String root = String.valueOf(t[2]);
+              pending.putIfAbsent(root, new PendingStorage(root, dt, 0));
+              if (t.length > 5 && t[5] != null) {
+                // A view: (view_key, element offset into the root storage, view size).
+                Object[] view = t[5] instanceof Object[] a ? a : ((List<?>) t[5]).toArray();
+                return new PendingStorage(root, dt, ((Number) view[1]).longValue());
+              }
+              return pending.get(root);
+            }
+          };
+      Object root = objects.load(in);
+      Object keys = new Unpickler().load(in);
+      List<?> keyList = keys instanceof List<?> l ? l : keys instanceof Object[] a ? Arrays.asList(a) : null;
+      if (keyList == null) {
+        throw new WeightsException(file + ": legacy checkpoint without its storage key list");
+      }
+      Map<String, Storage> storages = new HashMap<>();
+      ByteBuffer rest = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+      rest.position(bytes.length - in.available());
+      for (Object k : keyList) {
+        String key = String.valueOf(k);
+        PendingStorage p = pending.get(key);
+        if (p == null) {
+          throw new WeightsException(file + ": storage key " + key + " is not used by any tensor");
+        }
+        if (rest.remaining() < 8) {
+          throw new WeightsException(file + ": truncated: storage " + key + " is missing");
+        }
+        long numel = rest.getLong();
+        long n = numel * HostTensor.elementSize(p.dataType());
+        if (numel < 0 || n > rest.remaining()) {
+          throw new WeightsException(file + ": truncated: storage " + key + " needs " + n + " bytes");
+        }
+        ByteBuffer data = rest.slice().order(ByteOrder.LITTLE_ENDIAN);
+        data.limit((int) n);
+        rest.position(rest.position() + (int) n);
+        storages.put(key, new Storage(p.dataType(), data));
+      }
+      return resolve(root, storages, file);
+    } catch (PickleException | ClassCastException | IllegalArgumentException | ArithmeticException
+        | IndexOutOfBoundsException | NullPointerException e) {
+      throw new WeightsException(file + ": cannot unpickle legacy checkpoint (" + e.getMessage() + ")", e);
+    } catch (IOException e) {
+      throw new WeightsException(file + ": cannot read (" + e.getMessage() + ")", e);
+    }
+  }
+
+  /** Replaces every {@link PendingTensor} in the object tree by its {@link HostTensor}. */
+  @SuppressWarnings("unchecked")
+  private static Object resolve(Object o, Map<String, Storage> storages, Path file) {
+    if (o instanceof PendingTensor t) {
+      Storage s = storages.get(t.storage().key());
+      if (s == null) {
+        throw new WeightsException(file + ": storage " + t.storage().key() + " is missing");
+      }
+      return gather(s, t.storage().elementOffset() + t.offset(), t.size(), t.stride());
+    }
+    if (o instanceof Map<?, ?> m) {
+      for (Map.Entry<Object, Object> e : ((Map<Object, Object>) m).entrySet()) {
+        e.setValue(resolve(e.getValue(), storages, file));
+      }
+    } else if (o instanceof List<?> l) {
+      List<Object> list = (List<Object>) l;
+      for (int i = 0; i < list.size(); i++) {
+        list.set(i, resolve(list.get(i), storages, file));
+      }
+    } else if (o instanceof Object[] a) {
+      for (int i = 0; i < a.length; i++) {
+        a[i] = resolve(a[i], storages, file);
+      }
+    }
+    return o;
   }
 
   private static Storage readStorage(ZipFile zip, Path file, String entryName, DataType dt) {
@@ -260,6 +427,18 @@ public final class TorchCheckpoint {
 
   private static String describe(Object o) {
     return o == null ? "None" : o.getClass().getSimpleName();
+  }
+
+  /** True if the file is a torch.save checkpoint in either format (zip, or a legacy pickle stream). */
+  static boolean looksLikeTorch(Path file) {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      ByteBuffer b = ByteBuffer.allocate(2);
+      while (b.hasRemaining() && ch.read(b) > 0) {}
+      // Legacy files start with a protocol-2 pickle of the magic number: PROTO 2, LONG1.
+      return looksLikeZip(file) || (b.position() == 2 && (b.get(0) & 0xff) == 0x80 && b.get(1) == 2);
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /** True if the file starts with a zip local-file header (what torch.save writes). */

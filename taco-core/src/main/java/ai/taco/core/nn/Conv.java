@@ -3,6 +3,7 @@ package ai.taco.core.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.core.Linear;
 
 /**
  * nn.Conv2d with "same" padding k/2 (all TACO convolutions: 5×5 stride 2 downsampling, 3×3 and 1×1 stride 1).
@@ -14,6 +15,8 @@ public final class Conv implements Layer {
   private final String bias;
   private final Shape stride;
   private final Shape padding;
+  private final boolean pointwise;
+  private final int outChannels;
 
   public Conv(ParameterStore params, String prefix, int in, int out, int kernel, int stride) {
     this.params = params;
@@ -21,6 +24,8 @@ public final class Conv implements Layer {
     this.bias = prefix + ".bias";
     this.stride = new Shape(stride, stride);
     this.padding = new Shape(kernel / 2, kernel / 2);
+    this.pointwise = kernel == 1 && stride == 1;
+    this.outChannels = out;
     long fanIn = (long) in * kernel * kernel;
     params.declare(weight, new long[] {out, in, kernel, kernel}, Init.Uniform.torchDefault(fanIn));
     params.declare(bias, new long[] {out}, Init.Uniform.torchDefault(fanIn));
@@ -33,6 +38,16 @@ public final class Conv implements Layer {
 
   @Override
   public NDArray forward(NDArray x) {
+    if (pointwise) {
+      // 1×1 convolution as a per-pixel linear layer on channels-last data. libtorch's 1×1 conv kernel, and a W·X
+      // matmul with few output channels, sum in an order that depends on the intra-op thread count (the last bits
+      // differ between 1 and 2 threads, which changes decoded images); X·Wᵀ (addmm) does not. Checked by
+      // DeterminismTest.
+      Shape s = x.getShape();
+      NDArray tokens = x.reshape(s.get(0), s.get(1), -1).transpose(0, 2, 1);
+      NDArray y = Linear.linear(tokens, params.get(weight).reshape(outChannels, -1), params.get(bias)).singletonOrThrow();
+      return y.transpose(0, 2, 1).reshape(s.get(0), outChannels, s.get(2), s.get(3));
+    }
     return Conv2d.conv2d(x, params.get(weight), params.get(bias), stride, padding, new Shape(1, 1), 1)
         .singletonOrThrow();
   }

@@ -50,7 +50,7 @@ public final class CrossAttention {
     k = k.reshape(batch, src, heads, headDim).transpose(0, 2, 3, 1);
     v = v.reshape(batch, src, heads, headDim).transpose(0, 2, 1, 3);
     // torch scales q by 1/sqrt(head_dim) before the product (F._scaled_dot_product_attention).
-    NDArray attn = q.mul((float) (1.0 / Math.sqrt(headDim))).matMul(k).softmax(-1);
+    NDArray attn = Scalars.mul(q, 1.0 / Math.sqrt(headDim)).matMul(k).softmax(-1);
     NDArray o = attn.matMul(v).transpose(0, 2, 1, 3).reshape(new Shape(batch, len, dim));
     return outProj.forward(o);
   }

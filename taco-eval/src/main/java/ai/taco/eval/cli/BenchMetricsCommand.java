@@ -39,7 +39,7 @@ public final class BenchMetricsCommand implements TacoCommand {
   @Option(names = "--iterations", defaultValue = "5", description = "Timed runs per metric (default ${DEFAULT-VALUE}).")
   int iterations;
 
-  @Option(names = "--batch-size", defaultValue = "4", description = "Inception batch size (default ${DEFAULT-VALUE}).")
+  @Option(names = "--batch-size", defaultValue = "4", description = "Batch size of the batched LPIPS and Inception runs (default ${DEFAULT-VALUE}).")
   int batchSize;
 
   @Override
@@ -65,6 +65,11 @@ public final class BenchMetricsCommand implements TacoCommand {
       NDArray x0 = m.create(a, new Shape(1, 3, height, width));
       NDArray x1 = m.create(b, new Shape(1, 3, height, width));
       out.put("lpips_pairs_per_s", rate(() -> lpips.distance(x0, x1, Lpips.InputConvention.STANDARD)));
+      NDArray b0 = x0.repeat(0, batchSize);
+      NDArray b1 = x1.repeat(0, batchSize);
+      out.put("lpips_batch_size", batchSize);
+      out.put("lpips_pairs_per_s_batched",
+          batchSize * rate(() -> lpips.distance(b0, b1, Lpips.InputConvention.STANDARD)));
     }
     try (InceptionV3 net = InceptionV3.fromStateDict(random(InceptionV3.stateDictShapes(), rnd));
         NDManager m = NDManager.newBaseManager()) {
@@ -91,7 +96,7 @@ public final class BenchMetricsCommand implements TacoCommand {
     return 1.0 / median;
   }
 
-  /** Random weights of the right shapes; running variances kept positive. */
+  /** Random weights of the right shapes (N(0, 0.05²), a typical conv scale); variances and scales kept positive. */
   private static Map<String, HostTensor> random(Map<String, long[]> shapes, Random rnd) {
     Map<String, HostTensor> sd = new LinkedHashMap<>();
     shapes.forEach((k, s) -> {

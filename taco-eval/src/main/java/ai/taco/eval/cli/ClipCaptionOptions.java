@@ -4,13 +4,14 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.taco.core.clip.ClipFiles;
 import ai.taco.core.clip.ClipTextEncoder;
+import ai.taco.core.io.HostTensor;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /**
  * Picocli mixin for commands that read a caption through CLIP ({@code taco compress}): {@code --clip DIR} and {@code
- * --caption TEXT}. Add it with {@code @Mixin ClipCaptionOptions clip;} and call {@link #encode(NDManager)} for the
- * {@code [1, 38, width]} caption features TACO's encoder takes.
+ * --caption TEXT}. Add it with {@code @Mixin ClipCaptionOptions clip;} and call {@link #encodeTensor()} (or {@link
+ * #encode(NDManager)}) for the {@code [1, 38, width]} caption features TACO's encoder takes.
  */
 public final class ClipCaptionOptions {
 
@@ -55,14 +56,31 @@ public final class ClipCaptionOptions {
   /**
    * Loads CLIP, encodes {@code --caption} and frees CLIP again.
    *
+   * @return {@code [1, 38, width]} float32 host tensor, ready for {@code TacoCodec.compress(image, text)}
+   * @throws IllegalStateException if no caption was given
+   */
+  public HostTensor encodeTensor() {
+    String text = requireCaption();
+    try (ClipTextEncoder encoder = openEncoder()) {
+      return encoder.encodeTensor(text);
+    }
+  }
+
+  private String requireCaption() {
+    if (caption == null) {
+      throw new IllegalStateException("no --caption given");
+    }
+    return caption();
+  }
+
+  /**
+   * Loads CLIP, encodes {@code --caption} and frees CLIP again.
+   *
    * @return {@code [1, 38, width]} last_hidden_state on {@code manager}
    * @throws IllegalStateException if no caption was given
    */
   public NDArray encode(NDManager manager) {
-    if (caption == null) {
-      throw new IllegalStateException("no --caption given");
-    }
-    String text = caption();
+    String text = requireCaption();
     try (ClipTextEncoder encoder = openEncoder()) {
       return encoder.encode(manager, text);
     }

@@ -71,16 +71,7 @@ public final class EmbedTextCommand implements TacoCommand {
 
   @Override
   public Integer call() throws Exception {
-    if (Files.exists(out) && !force) {
-      throw new IllegalArgumentException(out + " exists; pass --force to overwrite it");
-    }
-    if (Files.isDirectory(out)) {
-      throw new IllegalArgumentException(out + " is a directory");
-    }
-    Path parent = out.toAbsolutePath().getParent();
-    if (parent != null && !Files.isDirectory(parent)) {
-      throw new IllegalArgumentException("output directory " + parent + " does not exist");
-    }
+    OutputPaths.check(out, force);
     List<String> captions =
         source.captionsFile != null
             ? ClipTokenizer.readCaptions(source.captionsFile)

@@ -52,8 +52,8 @@ public final class FidCommand implements TacoCommand {
 
   @Override
   public Integer call() {
-    if (saveFeatures != null && Files.exists(saveFeatures) && !force) {
-      throw new MetricException(saveFeatures + " exists; pass --force to overwrite it");
+    if (saveFeatures != null) {
+      OutputPaths.check(saveFeatures, force);
     }
     if (batchSize < 1) {
       throw new MetricException("--batch-size must be >= 1");

@@ -1,5 +1,6 @@
 package ai.taco.eval.cli;
 
+import ai.taco.core.TacoCodec;
 import ai.taco.core.io.BitstreamException;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.TacoFile;
@@ -41,6 +42,9 @@ public final class InfoCommand implements TacoCommand {
 
   @Override
   public Integer call() throws IOException {
+    if (Files.isDirectory(file)) {
+      throw new BitstreamException(file + ": is a directory, not a compressed file");
+    }
     if (!Files.isRegularFile(file)) {
       throw new BitstreamException("file not found: " + file);
     }
@@ -50,6 +54,7 @@ public final class InfoCommand implements TacoCommand {
     out.put("file_bytes", bytes.length);
     if (TacoFile.hasMagic(bytes)) {
       TacoFile f = parse(() -> TacoFile.parse(bytes));
+      requireTacoGeometry(f.height(), f.width(), f.zHeight(), f.zWidth());
       out.put("format", "taco");
       out.put("version", TacoFile.VERSION);
       geometry(out, f.height(), f.width(), f.zHeight(), f.zWidth());
@@ -69,6 +74,11 @@ public final class InfoCommand implements TacoCommand {
             file + ": neither a TACO container (no 'TACO' magic) nor a valid official .bin (" + e.getMessage() + ")",
             e);
       }
+      if (f.strings().size() != 2) {
+        throw new BitstreamException(file + ": not a TACO .bin: it holds " + f.strings().size()
+            + " strings, TACO writes 2 (y, z)");
+      }
+      requireTacoGeometry(f.height(), f.width(), f.zHeight(), f.zWidth());
       out.put("format", "compressai-bin");
       out.put("version", null);
       geometry(out, f.height(), f.width(), f.zHeight(), f.zWidth());
@@ -101,6 +111,19 @@ public final class InfoCommand implements TacoCommand {
       return p.parse();
     } catch (BitstreamException e) {
       throw new BitstreamException(file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The decoder's rule (TacoCodec): z is the image padded to a multiple of {@link TacoCodec#PAD_MULTIPLE}, divided by
+   * it. A header breaking it cannot be decoded, so info reports it instead of printing impossible shapes.
+   */
+  private void requireTacoGeometry(int h, int w, int zh, int zw) {
+    long m = TacoCodec.PAD_MULTIPLE;
+    if ((long) zh * m < h || (long) zw * m < w || (long) (zh - 1) * m >= h || (long) (zw - 1) * m >= w) {
+      throw new BitstreamException(file + ": corrupt header: latent size " + zh + "x" + zw
+          + " does not fit image size " + h + "x" + w + " (expected " + ((h + m - 1) / m) + "x" + ((w + m - 1) / m)
+          + ")");
     }
   }
 

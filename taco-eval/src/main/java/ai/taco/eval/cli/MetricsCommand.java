@@ -30,6 +30,14 @@ public final class MetricsCommand implements TacoCommand {
   static final String DEFAULT_ALEXNET = "lpips/alexnet-owt-7be5be79.pth";
 
   static final String DEFAULT_HEADS = "lpips/alex.pth";
+  /**
+   * Smallest side LPIPS-alex accepts: conv1 (k11, s4, p2) must give at least 7 so that maxpool (k3, s2) gives 3 and the
+   * second maxpool gives 1: (31 + 4 - 11) / 4 + 1 = 7 (torchvision AlexNet features, lpips slices 1-5).
+   */
+  static final int LPIPS_MIN_SIDE = 31;
+
+  /** lpips' alex.pth is a legacy (pre-1.6, non-zip) torch file; its converted form is looked for too. */
+  static final String DEFAULT_HEADS_CONVERTED = "lpips/alex.safetensors";
 
   @Option(names = "--ref", required = true, description = "Reference image (PNG/JPEG/BMP).")
   Path ref;
@@ -80,6 +88,11 @@ public final class MetricsCommand implements TacoCommand {
     if (weights == null) {
       LOG.warn("lpips not computed: no --lpips-weights and no {} + {} under {}", DEFAULT_ALEXNET, DEFAULT_HEADS,
           models);
+    } else if (Math.min(a.height(), a.width()) < LPIPS_MIN_SIDE) {
+      // libtorch would fail inside AlexNet with "Kernel size can't be greater than actual input size".
+      LOG.warn("lpips not computed: LPIPS (AlexNet) needs both image sides >= {} pixels, got {}x{}", LPIPS_MIN_SIDE,
+          a.width(), a.height());
+      out.putNull("lpips");
     } else {
       try (Lpips lpips = weights.size() == 1 ? Lpips.load(weights.get(0)) : Lpips.load(weights.get(0), weights.get(1));
           NDManager m = NDManager.newBaseManager()) {
@@ -94,9 +107,13 @@ public final class MetricsCommand implements TacoCommand {
     return 0;
   }
 
+  /** The default pair under --models; the heads may also be a one-time safetensors conversion of alex.pth. */
   private List<Path> defaultLpipsWeights() {
     Path alex = models.resolve(DEFAULT_ALEXNET);
     Path heads = models.resolve(DEFAULT_HEADS);
+    if (!Files.isRegularFile(heads)) {
+      heads = models.resolve(DEFAULT_HEADS_CONVERTED);
+    }
     return Files.isRegularFile(alex) && Files.isRegularFile(heads) ? List.of(alex, heads) : null;
   }
 }

@@ -41,6 +41,15 @@ public final class TacoCli implements Runnable {
   }
 
   public static void main(String[] args) {
-    System.exit(commandLine().execute(args));
+    int code;
+    try {
+      code = commandLine().execute(args);
+    } catch (OutOfMemoryError e) {
+      // picocli rethrows Errors; a user needs the remedy, not a stack trace.
+      System.err.println("taco: out of memory (" + e.getMessage() + "); give the JVM more heap, e.g."
+          + " TACO_JAVA_OPTS=-Xmx16g scripts/taco ...");
+      code = 2;
+    }
+    System.exit(code);
   }
 }

@@ -9,7 +9,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
-import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.pooling.Pool;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.StateDict;
@@ -28,7 +27,7 @@ import java.util.Map;
  * antialias, done with separable interpolation matrices because DJL's resize antialiases when shrinking), {@code 2x-1},
  * the stem and the Mixed blocks, global average pool. The FID variants of the blocks: the pool branch of Mixed_5b..5d,
  * Mixed_6b..6e and Mixed_7b averages with {@code count_include_pad=False}; Mixed_7c's pool branch is a 3x3 max pool.
- * Every BasicConv2d is conv (no bias), batch norm (eps 1e-3, eval), ReLU.
+ * Every BasicConv2d is conv (no bias), batch norm (eps 1e-3, eval), ReLU; the BN is folded into the conv at load.
  *
  * <p>Weights by key name: pytorch-fid's {@code pt_inception-2015-12-05-6726825d.pth} (torchvision names such as
  * {@code Mixed_5b.branch1x1.conv.weight}; its {@code fc.*} classifier is ignored) or pytorch-fid's own module state
@@ -55,9 +54,11 @@ public final class InceptionV3 implements AutoCloseable {
   private final NDManager manager;
   private final Map<String, BasicConv> convs;
 
-  /** conv (no bias) + BN (eval) + ReLU; stride and padding by layer (torchvision Inception3). */
-  private record BasicConv(NDArray weight, NDArray gamma, NDArray beta, NDArray mean, NDArray var, Shape stride,
-      Shape pad) {}
+  /**
+   * conv + BN (eval) + ReLU with the BN folded into the conv: {@code w·a} and bias {@code b - mean·a}, {@code a =
+   * gamma / sqrt(var + eps)} per output channel (one pass over the activations instead of two).
+   */
+  private record BasicConv(NDArray weight, NDArray bias, Shape stride, Shape pad) {}
 
   private InceptionV3(NDManager manager, Map<String, BasicConv> convs) {
     this.manager = manager;
@@ -85,10 +86,7 @@ public final class InceptionV3 implements AutoCloseable {
       Map<String, BasicConv> convs = new HashMap<>();
       for (String name : convNames()) {
         long[] w = expected.get(name + ".conv.weight");
-        NDArray weight = f32(sd.get(name + ".conv.weight"), m);
-        convs.put(name, new BasicConv(weight, f32(sd.get(name + ".bn.weight"), m), f32(sd.get(name + ".bn.bias"), m),
-            f32(sd.get(name + ".bn.running_mean"), m), f32(sd.get(name + ".bn.running_var"), m), stride(name),
-            padding(name, w)));
+        convs.put(name, folded(sd, name, w, m));
       }
       return new InceptionV3(m, convs);
     } catch (RuntimeException e) {
@@ -97,8 +95,24 @@ public final class InceptionV3 implements AutoCloseable {
     }
   }
 
-  private static NDArray f32(HostTensor t, NDManager m) {
-    return t.toNDArray(m).toType(DataType.FLOAT32, false);
+  private static BasicConv folded(Map<String, HostTensor> sd, String name, long[] shape, NDManager m) {
+    float[] w = sd.get(name + ".conv.weight").toFloatArray();
+    float[] gamma = sd.get(name + ".bn.weight").toFloatArray();
+    float[] beta = sd.get(name + ".bn.bias").toFloatArray();
+    float[] mean = sd.get(name + ".bn.running_mean").toFloatArray();
+    float[] var = sd.get(name + ".bn.running_var").toFloatArray();
+    int out = (int) shape[0];
+    int per = w.length / out;
+    float[] bias = new float[out];
+    for (int o = 0; o < out; o++) {
+      float a = gamma[o] / (float) Math.sqrt(var[o] + BN_EPS);
+      for (int i = o * per; i < (o + 1) * per; i++) {
+        w[i] *= a;
+      }
+      bias[o] = beta[o] - mean[o] * a;
+    }
+    return new BasicConv(m.create(w, new Shape(shape)), m.create(bias, new Shape(out)), stride(name),
+        padding(name, shape));
   }
 
   /** pytorch-fid's {@code blocks.B.I.rest} → torchvision's {@code Module.rest}; other names unchanged. */
@@ -123,6 +137,7 @@ public final class InceptionV3 implements AutoCloseable {
    * Features of NCHW float images in [0,1] (any size; resized to 299): [N, 2048]. The result belongs to {@code
    * images}' manager; temporaries are freed.
    */
+  @SuppressWarnings("try") // NDScope frees the temporaries; it is not referenced
   public NDArray features(NDArray images) {
     checkImages(images);
     try (NDScope scope = new NDScope()) {
@@ -140,6 +155,7 @@ public final class InceptionV3 implements AutoCloseable {
    * Features of images of different sizes ([1,3,H,W] each, [0,1]): each is resized to 299 on its own, then the batch
    * runs at once. [N, 2048], owned by the first image's manager.
    */
+  @SuppressWarnings("try") // NDScope frees the temporaries; it is not referenced
   public NDArray features(List<NDArray> images) {
     if (images.isEmpty()) {
       throw new MetricException("InceptionV3: empty batch");
@@ -286,8 +302,7 @@ public final class InceptionV3 implements AutoCloseable {
 
   private NDArray conv(String name, NDArray x) {
     BasicConv c = convs.get(name);
-    NDArray y = Conv2d.conv2d(x, c.weight, null, c.stride, c.pad, new Shape(1, 1)).singletonOrThrow();
-    y = BatchNorm.batchNorm(y, c.mean, c.var, c.gamma, c.beta, 1, 0.1f, BN_EPS, false).singletonOrThrow();
+    NDArray y = Conv2d.conv2d(x, c.weight, c.bias, c.stride, c.pad, new Shape(1, 1)).singletonOrThrow();
     return Activation.relu(y);
   }
 

@@ -1,5 +1,7 @@
 package ai.taco.eval.metrics;
 
+import ai.taco.core.nn.Scalars;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -30,6 +32,12 @@ import java.util.Map;
  * torchvision {@code alexnet-owt-7be5be79.pth} + lpips {@code weights/v0.1/alex.pth} ({@link #load(Path, Path)}).
  */
 public final class Lpips implements AutoCloseable {
+  /**
+   * Smallest image side AlexNet's trunk accepts: conv 11x11/4 (pad 2) then three 3x3/2 max-pools leave at least one
+   * pixel only from 31 px on (checked with the golden trunk).
+   */
+  public static final int MIN_SIDE = 31;
+
 
   /** How [0,1] images are fed to the network. */
   public enum InputConvention {
@@ -192,6 +200,7 @@ public final class Lpips implements AutoCloseable {
   }
 
   /** Per-image LPIPS values (no gradient, temporaries freed). */
+  @SuppressWarnings("try") // NDScope frees the temporaries; it is not referenced
   public float[] distance(NDArray x0, NDArray x1, InputConvention convention) {
     // Outside a GradientCollector no graph is recorded; the scope frees every temporary.
     try (NDScope scope = new NDScope()) {
@@ -209,16 +218,27 @@ public final class Lpips implements AutoCloseable {
       throw new MetricException("LPIPS: need two [N,3,H,W] images of equal shape, got " + s + " and "
           + x1.getShape());
     }
-    NDArray in0 = convention == InputConvention.STANDARD ? x0.mul(2).sub(1) : x0;
-    NDArray in1 = convention == InputConvention.STANDARD ? x1.mul(2).sub(1) : x1;
+    if (Math.min(s.get(2), s.get(3)) < MIN_SIDE) {
+      throw new MetricException("LPIPS needs images of at least " + MIN_SIDE + " px on each side (AlexNet's"
+          + " strided convolution and three max-pools), got " + s.get(2) + "x" + s.get(3));
+    }
+    NDArray in0 = convention == InputConvention.STANDARD ? Scalars.mul(x0, 2).sub(1) : x0;
+    NDArray in1 = convention == InputConvention.STANDARD ? Scalars.mul(x1, 2).sub(1) : x1;
     in0 = in0.sub(shift).div(scale);
     in1 = in1.sub(shift).div(scale);
     if (debug != null) {
       debug.put("scaled0", in0);
       debug.put("scaled1", in1);
     }
-    NDArray[] f0 = features(in0);
-    NDArray[] f1 = features(in1);
+    // One trunk pass over both inputs (lpips runs two): the same per-image results, fewer and larger convolutions.
+    long n = s.get(0);
+    NDArray[] both = features(in0.concat(in1, 0));
+    NDArray[] f0 = new NDArray[5];
+    NDArray[] f1 = new NDArray[5];
+    for (int k = 0; k < 5; k++) {
+      f0[k] = both[k].get("0:" + n);
+      f1[k] = both[k].get(n + ":");
+    }
     NDArray total = null;
     for (int k = 0; k < 5; k++) {
       NDArray n0 = unitNormalize(f0[k]);

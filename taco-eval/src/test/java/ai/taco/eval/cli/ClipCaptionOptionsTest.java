@@ -46,6 +46,12 @@ class ClipCaptionOptionsTest {
         assertEquals(want[i], got[i], 1e-5);
       }
     }
+    float[] host = f.clip.encodeTensor().toFloatArray();
+    float[] want = Arrays.copyOfRange(golden, 38 * 64, 2 * 38 * 64);
+    for (int i = 0; i < want.length; i++) {
+      assertEquals(want[i], host[i], 1e-5);
+    }
+    assertArrayEquals(new long[] {1, 38, 64}, f.clip.encodeTensor().shape());
     Fake none = new Fake();
     new CommandLine(none).parseArgs();
     assertFalse(none.clip.hasCaption());

@@ -103,6 +103,25 @@ class MetricsCliTest {
     Run none = run("metrics", "--ref", a.toString(), "--dist", b.toString(), "--models", dir.toString());
     assertEquals(0, none.code(), none.err());
     assertFalse(none.json().has("lpips"), "no weights given or found: no lpips");
+
+    // Default location: models/lpips/alexnet-owt-7be5be79.pth (here safetensors content; the format is detected by
+    // content) + the converted heads models/lpips/alex.safetensors.
+    Map<String, HostTensor> trunk = new LinkedHashMap<>();
+    Map<String, HostTensor> heads = new LinkedHashMap<>();
+    Golden.tensors("lpips/lpips-alex-randtrunk.safetensors").forEach((k, t) -> {
+      if (k.startsWith("net.slice")) {
+        trunk.put("features." + k.substring(k.indexOf('.', 4) + 1), t);
+      } else if (k.startsWith("lin") && !k.startsWith("lins.")) {
+        heads.put(k, t);
+      }
+    });
+    Path models = dir.resolve("models");
+    Files.createDirectories(models.resolve("lpips"));
+    SafeTensors.write(models.resolve("lpips/alexnet-owt-7be5be79.pth"), trunk, Map.of());
+    SafeTensors.write(models.resolve("lpips/alex.safetensors"), heads, Map.of());
+    Run found = run("metrics", "--ref", a.toString(), "--dist", b.toString(), "--models", models.toString());
+    assertEquals(0, found.code(), found.err());
+    assertEquals(m11, found.json().get("lpips").asDouble(), 1e-5 * m11, "weights found under models/");
   }
 
   @Test
@@ -137,6 +156,57 @@ class MetricsCliTest {
     assertEquals(0, r.code(), r.err());
     // The golden rows are already unit-norm, so the float64 golden applies.
     assertEquals(g.get("mmd_xy_float64").toDoubleArray()[0], r.json().get("cmmd").asDouble(), 1e-5);
+  }
+
+  @Test
+  void cmmdOnImageFoldersWithASmallClip(@TempDir Path dir) throws Exception {
+    Path clip = Files.createDirectories(dir.resolve("clip"));
+    Files.copy(Golden.golden("clip/vision-small-config.json"), clip.resolve("config.json"));
+    Files.copy(Golden.golden("clip/vision-small.safetensors"), clip.resolve("model.safetensors"));
+    Map<String, HostTensor> lp = Golden.tensors("lpips/lpips-cases.safetensors");
+    Path a = Files.createDirectories(dir.resolve("a"));
+    Path b = Files.createDirectories(dir.resolve("b"));
+    png(lp.get("pair0.x0_u8"), a.resolve("0.png"));
+    png(lp.get("pair2.x0_u8"), a.resolve("1.png"));
+    png(lp.get("pair0.x1"), b.resolve("0.png"));
+    png(lp.get("pair3.x0_u8"), b.resolve("1.png"));
+    png(lp.get("pair1.x1"), b.resolve("2.png"));
+    Run self = run("cmmd", "--ref", a.toString(), "--dist", a.toString(), "--clip", clip.toString());
+    assertEquals(0, self.code(), self.err());
+    assertEquals(0.0, self.json().get("cmmd").asDouble(), 1e-9, "a set against itself");
+    Path saved = dir.resolve("emb.safetensors");
+    Run r = run("cmmd", "--ref", a.toString(), "--dist", b.toString(), "--clip", clip.toString(),
+        "--save-embeddings", saved.toString());
+    assertEquals(0, r.code(), r.err());
+    assertEquals(3, r.json().get("dist_count").asInt());
+    Map<String, HostTensor> e = SafeTensors.read(saved).tensors();
+    assertEquals(32, e.get("ref").shape()[1]);
+    // Independent estimator on the saved unit-norm embeddings (double precision, diagonals included).
+    float[] x = e.get("ref").toFloatArray();
+    float[] y = e.get("dist").toFloatArray();
+    double kxx = meanRbf(x, 2, x, 2), kyy = meanRbf(y, 3, y, 3), kxy = meanRbf(x, 2, y, 3);
+    assertEquals(1000 * (kxx + kyy - 2 * kxy), r.json().get("cmmd").asDouble(), 1e-6); // |a-b|² vs norm expansion
+    Run reuse = run("cmmd", "--ref", saved.toString(), "--dist", b.toString(), "--clip", clip.toString());
+    assertEquals(r.json().get("cmmd").asDouble(), reuse.json().get("cmmd").asDouble(), 1e-6, "saved ref reused");
+    Run noClip = run("cmmd", "--ref", a.toString(), "--dist", b.toString(), "--clip", dir.resolve("x").toString());
+    assertEquals(2, noClip.code());
+    assertTrue(noClip.err().contains("CLIP model folder not found"), noClip.err());
+  }
+
+  private static double meanRbf(float[] a, int na, float[] b, int nb) {
+    int d = a.length / na;
+    double s = 0;
+    for (int i = 0; i < na; i++) {
+      for (int j = 0; j < nb; j++) {
+        double sq = 0;
+        for (int k = 0; k < d; k++) {
+          double t = a[i * d + k] - b[j * d + k];
+          sq += t * t;
+        }
+        s += Math.exp(-sq / (2 * 10.0 * 10.0));
+      }
+    }
+    return s / (na * nb);
   }
 
   @Test

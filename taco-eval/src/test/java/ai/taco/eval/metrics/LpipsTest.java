@@ -196,4 +196,15 @@ class LpipsTest {
     }
     return n;
   }
+
+  @Test
+  void refusesImagesSmallerThanAlexNetAcceptsWithATypedError() {
+    NDArray small = manager.zeros(new ai.djl.ndarray.types.Shape(1, 3, Lpips.MIN_SIDE - 1, 64));
+    MetricException e =
+        org.junit.jupiter.api.Assertions.assertThrows(MetricException.class, () -> lpips.distance(small, small,
+            Lpips.InputConvention.STANDARD));
+    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("at least 31 px"), e.getMessage());
+    NDArray ok = manager.zeros(new ai.djl.ndarray.types.Shape(1, 3, Lpips.MIN_SIDE, Lpips.MIN_SIDE));
+    org.junit.jupiter.api.Assertions.assertEquals(0f, lpips.distance(ok, ok, Lpips.InputConvention.STANDARD)[0], 0f);
+  }
 }

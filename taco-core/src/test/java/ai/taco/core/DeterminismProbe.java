@@ -1,0 +1,50 @@
+package ai.taco.core;
+
+import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.io.HostTensor;
+import ai.taco.core.io.Images;
+import ai.taco.core.io.TacoFile;
+import ai.taco.core.testing.Golden;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Random;
+
+/**
+ * Run in a fresh JVM by {@link DeterminismTest} (libtorch's thread count is fixed at engine start): codes kodim01 with
+ * the golden small model and prints SHA-256 of the file, of the decoded image's 8-bit samples and of its float32 values.
+ */
+public final class DeterminismProbe {
+  private DeterminismProbe() {}
+
+  public static void main(String[] args) throws Exception {
+    System.out.println(run());
+  }
+
+  static String run() throws Exception {
+    HostTensor image = Images.read(Golden.data("kodak/kodim01.png"));
+    Random r = new Random(42);
+    float[] text = new float[38 * 512];
+    for (int i = 0; i < text.length; i++) {
+      text[i] = (float) r.nextGaussian();
+    }
+    try (TacoCodec codec =
+        TacoCodec.load(Golden.golden("taco-small/weights.safetensors"), TacoConfig.SMALL, ScaleTable.TORCH1)) {
+      TacoFile f = codec.compress(image, HostTensor.ofFloats(text, 38, 512));
+      HostTensor x = codec.decompress(TacoFile.parse(f.toBytes()));
+      return "file=" + sha(f.toBytes()) + " png8=" + sha(rgb8(x.toFloatArray())) + " float=" + sha(x.toByteArray());
+    }
+  }
+
+  /** The 8-bit samples a PNG of x holds (round(clamp(v,0,1)·255), as Images.writePng). */
+  static byte[] rgb8(float[] x) {
+    byte[] out = new byte[x.length];
+    for (int i = 0; i < x.length; i++) {
+      out[i] = (byte) Math.rint(Math.min(Math.max(x[i], 0f), 1f) * 255f);
+    }
+    return out;
+  }
+
+  private static String sha(byte[] b) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+  }
+}

@@ -1,0 +1,59 @@
+package ai.taco.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Same input → byte-identical file and decoded image across runs and across 1 vs 2 libtorch intra-op threads. The
+ * thread count is read once when the engine starts, so each setting runs {@link DeterminismProbe} in its own JVM.
+ */
+class DeterminismTest {
+
+  @Test
+  void identicalAcrossRunsAndThreadCounts() throws Exception {
+    String inProcess = DeterminismProbe.run();
+    String again = DeterminismProbe.run();
+    assertEquals(inProcess, again, "two runs in one JVM");
+    String one = fork(1);
+    String two = fork(2);
+    System.out.println("[DeterminismTest] in-process " + inProcess + "\n  1 thread  " + one + "\n  2 threads " + two);
+    assertEquals(one, two, "1 vs 2 intra-op threads");
+    assertEquals(inProcess, two, "forked JVM vs this one");
+  }
+
+  private static String fork(int threads) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add("-Djava.awt.headless=true");
+    cmd.add("-Dai.djl.offline=true");
+    cmd.add("-Dai.djl.pytorch.num_threads=" + threads);
+    cmd.add("-Dai.djl.pytorch.num_interop_threads=1");
+    cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=error");
+    for (String p : new String[] {"taco.golden", "taco.data"}) {
+      if (System.getProperty(p) != null) {
+        cmd.add("-D" + p + "=" + System.getProperty(p));
+      }
+    }
+    cmd.add(DeterminismProbe.class.getName());
+    Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    byte[] out = proc.getInputStream().readAllBytes();
+    assertTrue(proc.waitFor(120, TimeUnit.SECONDS), "probe JVM timed out");
+    String text = new String(out, StandardCharsets.UTF_8).trim();
+    assertEquals(0, proc.exitValue(), text);
+    String[] lines = text.split("\n");
+    String last = lines[lines.length - 1];
+    assertTrue(last.startsWith("file="), text);
+
+    return last;
+  }
+}

@@ -1,0 +1,127 @@
+package ai.taco.core.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The legacy (PyTorch < 1.6) torch.save format, built here opcode by opcode from its specification
+ * (torch/serialization.py `_legacy_save`): magic-number pickle, protocol pickle, sys-info pickle, the object pickle
+ * with persistent storage ids, the storage-key list, then each storage as int64 count + raw little-endian data.
+ */
+class LegacyTorchCheckpointTest {
+  @TempDir Path tmp;
+
+  private static final class Pickle {
+    final ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+    Pickle op(int... bytes) {
+      for (int b : bytes) {
+        out.write(b);
+      }
+      return this;
+    }
+
+    Pickle str(String s) { // BINUNICODE
+      byte[] b = s.getBytes(StandardCharsets.UTF_8);
+      op('X', b.length & 0xff, (b.length >> 8) & 0xff, 0, 0);
+      out.writeBytes(b);
+      return this;
+    }
+
+    Pickle global(String module, String name) { // GLOBAL
+      op('c');
+      out.writeBytes((module + "\n" + name + "\n").getBytes(StandardCharsets.US_ASCII));
+      return this;
+    }
+
+    Pickle small(int v) { // BININT1
+      return op('K', v);
+    }
+
+    Pickle tensor(String key, int numel, int offset, int[] size, int[] stride) {
+      global("torch._utils", "_rebuild_tensor_v2").op('(');
+      op('(').str("storage").global("torch", "FloatStorage").str(key).str("cpu").small(numel).op('N', 't', 'Q');
+      small(offset).op('(');
+      for (int s : size) {
+        small(s);
+      }
+      op('t', '(');
+      for (int s : stride) {
+        small(s);
+      }
+      op('t', 0x89).global("collections", "OrderedDict").op(')', 'R', 't', 'R');
+      return this;
+    }
+
+    byte[] bytes() {
+      return out.toByteArray();
+    }
+  }
+
+  private static byte[] legacyFile(float[] storage, boolean truncate) {
+    ByteArrayOutputStream f = new ByteArrayOutputStream();
+    // torch.serialization.MAGIC_NUMBER = 0x1950a86a20f9469cfc6c as LONG1 (10 bytes little-endian).
+    byte[] magic = new java.math.BigInteger("1950a86a20f9469cfc6c", 16).toByteArray();
+    Pickle m = new Pickle().op(0x80, 2, 0x8a, magic.length);
+    for (int i = magic.length - 1; i >= 0; i--) {
+      m.op(magic[i] & 0xff);
+    }
+    f.writeBytes(m.op('.').bytes());
+    f.writeBytes(new Pickle().op(0x80, 2, 'M', 0xe9, 0x03, '.').bytes()); // protocol 1001
+    f.writeBytes(new Pickle().op(0x80, 2, '}', '(').str("little_endian").op(0x88, 'u', '.').bytes());
+    Pickle obj = new Pickle().op(0x80, 2).global("collections", "OrderedDict").op(')', 'R', '(');
+    obj.str("w").tensor("k1", 6, 0, new int[] {2, 3}, new int[] {3, 1});
+    obj.str("w_t").tensor("k1", 6, 0, new int[] {3, 2}, new int[] {1, 3}); // a transposed view, shared storage
+    obj.str("tail").tensor("k1", 6, 4, new int[] {2}, new int[] {1}); // offset slice
+    f.writeBytes(obj.op('u', '.').bytes());
+    f.writeBytes(new Pickle().op(0x80, 2, ']', '(').str("k1").op('e', '.').bytes());
+    ByteBuffer data = ByteBuffer.allocate(8 + 4 * storage.length).order(ByteOrder.LITTLE_ENDIAN);
+    data.putLong(storage.length);
+    for (float v : storage) {
+      data.putFloat(v);
+    }
+    byte[] all = f.toByteArray();
+    byte[] out = Arrays.copyOf(all, all.length + data.capacity());
+    System.arraycopy(data.array(), 0, out, all.length, data.capacity());
+    return truncate ? Arrays.copyOf(out, out.length - 5) : out;
+  }
+
+  @Test
+  void readsLegacyFilesWithViewsAndSharedStorage() throws IOException {
+    Path p = tmp.resolve("legacy.pth");
+    Files.write(p, legacyFile(new float[] {1, 2, 3, 4, 5, 6}, false));
+    Map<String, HostTensor> sd = StateDict.load(p);
+    assertEquals(java.util.Set.of("w", "w_t", "tail"), sd.keySet()); // razorvine does not keep dict order
+    assertArrayEquals(new long[] {2, 3}, sd.get("w").shape());
+    assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, sd.get("w").toFloatArray());
+    assertArrayEquals(new float[] {1, 4, 2, 5, 3, 6}, sd.get("w_t").toFloatArray());
+    assertArrayEquals(new float[] {5, 6}, sd.get("tail").toFloatArray());
+  }
+
+  @Test
+  void refusesTruncatedLegacyFiles() throws IOException {
+    Path p = tmp.resolve("cut.pth");
+    Files.write(p, legacyFile(new float[] {1, 2, 3, 4, 5, 6}, true));
+    WeightsException e = assertThrows(WeightsException.class, () -> StateDict.load(p));
+    assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+    byte[] whole = legacyFile(new float[] {1, 2, 3, 4, 5, 6}, false);
+    for (int cut = 1; cut < whole.length; cut += 7) {
+      Files.write(p, Arrays.copyOf(whole, cut));
+      assertThrows(WeightsException.class, () -> StateDict.load(p), "cut at " + cut);
+    }
+  }
+}

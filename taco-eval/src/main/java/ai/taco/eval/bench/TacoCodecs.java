@@ -1,0 +1,44 @@
+package ai.taco.eval.bench;
+
+import ai.taco.core.TacoConfig;
+import ai.taco.core.entropy.ScaleTable;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Opens TACO checkpoints as {@link ImageCodec}s and picks the caption encoder. */
+public final class TacoCodecs {
+
+  private TacoCodecs() {}
+
+  /** One codec per checkpoint; each loads its weights on first use and frees them when the runner closes it. */
+  public static List<ImageCodec> open(List<Path> weights, TacoConfig config, ScaleTable table,
+      TacoImageCodec.Container container) {
+    List<ImageCodec> out = new ArrayList<>();
+    for (Path w : weights) {
+      out.add(new TacoImageCodec(w, config, table, container));
+    }
+    return out;
+  }
+
+  /**
+   * @param noTextCodec true when no codec reads text (then zeros are returned and never used)
+   * @param clipDir CLIP folder for the text encoder, or null
+   * @param embeddingsFile precomputed embeddings, or null
+   */
+  public static CaptionEncoder captionEncoder(boolean noTextCodec, Path clipDir, Path embeddingsFile) {
+    if (noTextCodec) {
+      return CaptionEncoder.zeros();
+    }
+    if (clipDir != null && embeddingsFile != null) {
+      throw new BenchmarkException("give either --clip or --text-embeddings, not both");
+    }
+    if (clipDir != null) {
+      return new ClipCaptionEncoder(clipDir);
+    }
+    if (embeddingsFile != null) {
+      return new PrecomputedCaptionEncoder(embeddingsFile);
+    }
+    return CaptionEncoder.zeros();
+  }
+}

@@ -1,0 +1,100 @@
+package ai.taco.eval.bench;
+
+import ai.taco.core.TacoCodec;
+import ai.taco.core.TacoConfig;
+import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.io.CompressAiFile;
+import ai.taco.core.io.HostTensor;
+import ai.taco.core.io.TacoFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * One TACO checkpoint as an {@link ImageCodec}: {@link TacoCodec} loaded on first use (so a run holds one network at
+ * a time) and released by {@link #close()}. The bitstream is a complete file: by default the official {@code .bin}
+ * ({@link CompressAiFile}, so bpp equals the official evaluation's), or TACO-J's {@link TacoFile} container (32 bytes
+ * more per image: magic, weights fingerprint, checksums).
+ */
+public final class TacoImageCodec implements ImageCodec {
+
+  /** Which file layout the rate is measured on. */
+  public enum Container {
+    /** The official {@code .bin}: {@code 28 + len(y) + len(z)} bytes (docs/bitstream.md). */
+    COMPRESSAI,
+    /** TACO-J's own container: {@code 60 + len(y) + len(z)} bytes. */
+    TACO
+  }
+
+  private final Path weights;
+  private final TacoConfig config;
+  private final ScaleTable scaleTable;
+  private final Container container;
+  private TacoCodec codec;
+
+  public TacoImageCodec(Path weights, TacoConfig config, ScaleTable scaleTable, Container container) {
+    if (!Files.isRegularFile(weights)) {
+      throw new BenchmarkException("TACO checkpoint not found: " + weights);
+    }
+    this.weights = weights;
+    this.config = config;
+    this.scaleTable = scaleTable;
+    this.container = container;
+  }
+
+  @Override
+  public String name() {
+    return "TACO";
+  }
+
+  /** The checkpoint's file name (one rate point per checkpoint). */
+  @Override
+  public String setting() {
+    return weights.getFileName().toString();
+  }
+
+  @Override
+  public boolean usesText() {
+    return true;
+  }
+
+  @Override
+  public String extension() {
+    return container == Container.COMPRESSAI ? "bin" : "taco";
+  }
+
+  private synchronized TacoCodec codec() {
+    if (codec == null) {
+      codec = TacoCodec.load(weights, config, scaleTable);
+    }
+    return codec;
+  }
+
+  @Override
+  public byte[] encode(RgbImage image, TextEmbedding text) {
+    if (text == null) {
+      throw new BenchmarkException("TACO needs text embeddings");
+    }
+    HostTensor x = HostTensor.ofFloats(image.planes(), 1, 3, image.height(), image.width());
+    HostTensor t = HostTensor.ofFloats(text.values(), 1, text.tokens(), text.width());
+    return container == Container.COMPRESSAI
+        ? codec().compressOfficial(x, t).toBytes()
+        : codec().compress(x, t).toBytes();
+  }
+
+  @Override
+  public RgbImage decode(byte[] bitstream) {
+    HostTensor y = container == Container.COMPRESSAI
+        ? codec().decompress(CompressAiFile.parse(bitstream))
+        : codec().decompress(TacoFile.parse(bitstream));
+    long[] s = y.shape();
+    return new RgbImage(Math.toIntExact(s[s.length - 1]), Math.toIntExact(s[s.length - 2]), y.toFloatArray());
+  }
+
+  @Override
+  public synchronized void close() {
+    if (codec != null) {
+      codec.close();
+      codec = null;
+    }
+  }
+}

@@ -1,0 +1,81 @@
+package ai.taco.eval.cli;
+
+import ai.taco.core.TacoConfig;
+import ai.taco.core.entropy.ScaleTable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** Options shared by {@code taco compress} and {@code taco decompress}: weights, preset, scale table, overwrite. */
+public final class CodecOptions {
+
+  @Option(
+      names = "--weights",
+      required = true,
+      paramLabel = "W",
+      description = "Official TACO checkpoint (.pth/.pth.tar, 'module.' prefixes allowed) or safetensors with the"
+          + " official key names (docs/weights.md).")
+  Path weights;
+
+  @Option(
+      names = "--preset",
+      paramLabel = "NAME",
+      defaultValue = "full",
+      description = "Architecture of the weights: full (the paper's, default), small or tiny.")
+  String preset;
+
+  @Option(
+      names = "--force",
+      description = "Overwrite the output file if it exists.")
+  boolean force;
+
+  public CodecOptions() {}
+
+  TacoConfig config() {
+    return TacoConfig.preset(preset);
+  }
+
+  Path weights() {
+    if (Files.isDirectory(weights)) {
+      throw new IllegalArgumentException("--weights " + weights + " is a directory, not a weights file");
+    }
+    if (!Files.isRegularFile(weights)) {
+      throw new IllegalArgumentException("weights file not found: " + weights);
+    }
+    return weights;
+  }
+
+  static ScaleTable scaleTable(String id) {
+    ScaleTable t = ScaleTable.fromId(id);
+    if (t == null) {
+      throw new IllegalArgumentException("unknown --scale-table '" + id + "' (torch1, torch2)");
+    }
+    return t;
+  }
+
+  /** Fails early (before any work) if {@code out} exists and --force was not given, or cannot be written. */
+  void checkOutput(Path out) {
+    checkOutput(out, null);
+  }
+
+  /** As {@link #checkOutput(Path)}, and refuses to write over the command's own input {@code in}. */
+  void checkOutput(Path out, Path in) {
+    try {
+      if (in != null && Files.exists(out) && Files.exists(in) && Files.isSameFile(in, out)) {
+        throw new IllegalArgumentException(out + " is the input file; choose another output");
+      }
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("cannot check " + out + ": " + e.getMessage(), e);
+    }
+    if (Files.isDirectory(out)) {
+      throw new IllegalArgumentException(out + " is a directory");
+    }
+    if (Files.exists(out) && !force) {
+      throw new IllegalArgumentException(out + " exists; pass --force to overwrite it");
+    }
+    Path parent = out.toAbsolutePath().getParent();
+    if (parent != null && !Files.isDirectory(parent)) {
+      throw new IllegalArgumentException("output directory " + parent + " does not exist");
+    }
+  }
+}
