@@ -2,6 +2,7 @@ package ai.taco.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.taco.core.ForwardResult;
+import ai.taco.core.nn.Scalars;
 import java.util.List;
 
 /**
