@@ -237,6 +237,7 @@ public final class Trainer implements AutoCloseable {
             break;
           }
           // End of the epoch (the loader may have dropped an incomplete last batch).
+          double epochLearningRate = optimizer.learningRate();
           scheduler.step();
           progress = new TrainCheckpoint.Progress(epoch + 1, 0, progress.step(), options.seed());
           epochsCompleted++;
@@ -252,7 +253,7 @@ public final class Trainer implements AutoCloseable {
               n == 0 ? Double.NaN : sumLoss / n, progress.step()));
           epochs.row(epoch + 1, n == 0 ? Double.NaN : sumLoss / n, n,
               r == null ? Double.NaN : r.bpp(), r == null ? Double.NaN : r.psnr(),
-              r == null ? Double.NaN : r.msSsim(), r == null ? Double.NaN : r.lpips(), optimizer.learningRate());
+              r == null ? Double.NaN : r.msSsim(), r == null ? Double.NaN : r.lpips(), epochLearningRate);
           saveBest(out, r);
           saveCheckpoint(out.resolve(RECENT));
           if (options.maxSteps() > 0 && progress.step() >= options.maxSteps()) {
