@@ -2,6 +2,7 @@ package ai.taco.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.taco.core.ForwardResult;
+import ai.taco.core.nn.Scalars;
 import java.util.List;
 
 /**
@@ -94,22 +95,23 @@ public final class RateDistortionLoss {
     long[] s = x.getShape().getShape();
     double numPixels = (double) s[0] * s[2] * s[3];
     double bppScale = -Math.log(2) * numPixels;
-    // float scalars: a double operand would promote the loss to float64 in DJL (torch keeps float32).
-    float bppScale32 = (float) bppScale;
+    // Scalars.*: float32 like torch (a double operand would promote to float64), and libtorch-owned so the
+    // backward pass never reads a scalar the garbage collector has freed (see Scalars).
     NDArray bpp =
-        out.yLikelihoods().log().sum().div(bppScale32).add(out.zLikelihoods().log().sum().div(bppScale32));
+        Scalars.div(out.yLikelihoods().log().sum(), bppScale)
+            .add(Scalars.div(out.zLikelihoods().log().sum(), bppScale));
     NDArray mse = out.xHat().sub(x).square().mean();
-    NDArray loss = mse.mul((float) (lambda * PEAK * PEAK)).add(bpp);
+    NDArray loss = Scalars.mul(mse, lambda * PEAK * PEAK).add(bpp);
     NDArray jointValue = null;
     if (jointCoefficient > 0) {
       jointValue = joint.compute(out.xHat(), x, captions);
-      loss = loss.add(jointValue.mul((float) jointCoefficient));
+      loss = loss.add(Scalars.mul(jointValue, jointCoefficient));
     }
     NDArray lpipsValue = null;
     if (lpipsCoefficient > 0) {
       // Official: loss_fn_alex(x_hat, target).mean() — x̂ first.
       lpipsValue = lpips.compute(out.xHat(), x).mean();
-      loss = loss.add(lpipsValue.mul((float) lpipsCoefficient));
+      loss = loss.add(Scalars.mul(lpipsValue, lpipsCoefficient));
     }
     return new Terms(loss, bpp, mse, lpipsValue, jointValue);
   }

@@ -237,6 +237,7 @@ public final class Trainer implements AutoCloseable {
             break;
           }
           // End of the epoch (the loader may have dropped an incomplete last batch).
+          double epochLearningRate = optimizer.learningRate();
           scheduler.step();
           progress = new TrainCheckpoint.Progress(epoch + 1, 0, progress.step(), options.seed());
           epochsCompleted++;
@@ -252,7 +253,7 @@ public final class Trainer implements AutoCloseable {
               n == 0 ? Double.NaN : sumLoss / n, progress.step()));
           epochs.row(epoch + 1, n == 0 ? Double.NaN : sumLoss / n, n,
               r == null ? Double.NaN : r.bpp(), r == null ? Double.NaN : r.psnr(),
-              r == null ? Double.NaN : r.msSsim(), r == null ? Double.NaN : r.lpips(), optimizer.learningRate());
+              r == null ? Double.NaN : r.msSsim(), r == null ? Double.NaN : r.lpips(), epochLearningRate);
           saveBest(out, r);
           saveCheckpoint(out.resolve(RECENT));
           if (options.maxSteps() > 0 && progress.step() >= options.maxSteps()) {
@@ -344,10 +345,20 @@ public final class Trainer implements AutoCloseable {
       if (!Double.isFinite(gradNorm)) {
         // torch would apply NaN/inf updates and destroy the weights; skip this step instead and say so.
         skippedSteps++;
-        LOG.warn("step {}: gradient norm is {}, update skipped ({} skipped so far)", stepIndex + 1, gradNorm,
-            skippedSteps);
+        List<String> bad = new ArrayList<>();
+        int i = 0;
+        for (String name : params.keySet()) {
+          if (!Float.isFinite(grads.get(i++).abs().sum().getFloat())) {
+            bad.add(name);
+          }
+        }
+        LOG.warn("step {}: gradient norm is {} (non-finite gradients in {} of {} parameters, e.g. {}), update skipped"
+                + " ({} skipped so far)", stepIndex + 1, gradNorm, bad.size(), params.size(),
+            bad.size() > 5 && !LOG.isDebugEnabled() ? bad.subList(0, 5) : bad, skippedSteps);
         return new StepMetrics(stepIndex + 1, epoch, terms.loss().getFloat(), terms.bpp().getFloat(),
-            terms.mse().getFloat(), Double.NaN, Double.NaN, Double.NaN, gradNorm, optimizer.learningRate());
+            terms.mse().getFloat(), terms.lpips() == null ? Double.NaN : terms.lpips().getFloat(),
+            terms.joint() == null ? Double.NaN : terms.joint().getFloat(), Double.NaN, gradNorm,
+            optimizer.learningRate());
       }
       double lr = optimizer.learningRate();
       optimizer.step();

@@ -70,22 +70,33 @@ public final class BenchTrainCommand implements TacoCommand {
       Batch b = new Batch(0, batchSize, pixels, batchSize, patch[0], patch[1],
           Collections.nCopies(batchSize, "x"), Collections.nCopies(batchSize, ""));
       List<Double> seconds = new ArrayList<>();
+      List<Double> cpuSeconds = new ArrayList<>();
+      java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
       try (Trainer t = new Trainer(o, dummy, CaptionEncoder.zeros(config.textDim()),
           RateDistortionLoss.rateDistortionOnly(o.lambda()), null, null)) {
         for (int i = 0; i < warmup + steps; i++) {
           long t0 = System.nanoTime();
+          long c0 = mx.getCurrentThreadCpuTime();
           t.step(b, 0);
           if (i >= warmup) {
             seconds.add((System.nanoTime() - t0) / 1e9);
+            cpuSeconds.add((mx.getCurrentThreadCpuTime() - c0) / 1e9);
           }
         }
       }
-      Collections.sort(seconds);
-      double median = seconds.get(seconds.size() / 2);
+      List<Double> sorted = new ArrayList<>(seconds);
+      Collections.sort(sorted);
+      double median = sorted.get(sorted.size() / 2);
+      List<Double> sortedCpu = new ArrayList<>(cpuSeconds);
+      Collections.sort(sortedCpu);
       Map<String, Object> r = new LinkedHashMap<>();
       r.put("median_step_seconds", median);
       r.put("images_per_second", batchSize / median);
+      // With TACO_THREADS=1 libtorch computes on the calling thread, so this is the step's CPU cost whatever the
+      // machine's load; with more threads it only counts the calling thread's share.
+      r.put("median_step_main_thread_cpu_seconds", sortedCpu.get(sortedCpu.size() / 2));
       r.put("step_seconds", seconds);
+      r.put("step_main_thread_cpu_seconds", cpuSeconds);
       results.put(preset, r);
       System.err.printf("%s: %.3f s/step, %.3f images/s%n", preset, median, batchSize / median);
     }

@@ -1,10 +1,23 @@
 package ai.taco.train.cli;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.taco.core.TacoConfig;
+import ai.taco.core.clip.ClipPreprocess;
+import ai.taco.core.clip.ClipTextEncoder;
+import ai.taco.core.clip.ClipTextModel;
+import ai.taco.core.clip.ClipVisionModel;
+import ai.taco.eval.metrics.Lpips;
 import ai.taco.train.CaptionEncoder;
+import ai.taco.train.CodecEvaluator;
 import ai.taco.train.EpochEvaluator;
+import ai.taco.train.JointImageTextLoss;
 import ai.taco.train.RateDistortionLoss;
+import ai.taco.train.data.CaptionedFolder;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 
 /** The optional pretrained parts of a run (CLIP, LPIPS) and the per-epoch evaluator, built from the flags. */
 record Components(
@@ -12,7 +25,7 @@ record Components(
     RateDistortionLoss.PerceptualTerm perceptual,
     RateDistortionLoss.JointTerm joint,
     EpochEvaluator evaluator,
-    AutoCloseable resources)
+    List<AutoCloseable> resources)
     implements AutoCloseable {
 
   static Components create(
@@ -24,21 +37,84 @@ record Components(
       double kj,
       Path evalDir,
       Path evalCaptions) {
-    if (clip != null) {
-      throw new UnsupportedOperationException("--clip is not wired into training yet in this build");
+    List<AutoCloseable> resources = new ArrayList<>();
+    try {
+      Lpips.InputConvention convention = parseConvention(lpipsConvention);
+      CaptionEncoder captions;
+      RateDistortionLoss.JointTerm joint = null;
+      if (clip != null) {
+        ClipTextEncoder text = ClipTextEncoder.load(clip);
+        resources.add(text);
+        if (text.width() != config.textDim()) {
+          throw new IllegalArgumentException("CLIP text width " + text.width() + " != the model's text dimension "
+              + config.textDim());
+        }
+        captions = new ClipCaptions(text, clip);
+        if (kj > 0) {
+          ClipTextModel textModel = ClipTextModel.load(clip);
+          resources.add(textModel);
+          ClipVisionModel vision = ClipVisionModel.load(clip);
+          resources.add(vision);
+          JointImageTextLoss loss = new JointImageTextLoss(textModel, vision, ClipPreprocess.taco());
+          joint = (xHat, x, caps) -> loss.compute(x, xHat, text.tokenizer().encode(caps)).value();
+        }
+      } else {
+        captions = CaptionEncoder.zeros(config.textDim());
+      }
+      Lpips lpips = null;
+      if (lpipsWeights != null) {
+        lpips = lpipsWeights.length == 1 ? Lpips.load(lpipsWeights[0]) : Lpips.load(lpipsWeights[0], lpipsWeights[1]);
+        resources.add(lpips);
+      }
+      Lpips frozen = lpips;
+      RateDistortionLoss.PerceptualTerm perceptual =
+          frozen == null || kp == 0 ? null : (xHat, x) -> frozen.forward(xHat, x, convention);
+      EpochEvaluator evaluator = null;
+      if (evalDir != null) {
+        evaluator = new CodecEvaluator(CaptionedFolder.load(evalDir, evalCaptions), captions, lpips, convention);
+      }
+      return new Components(captions, perceptual, joint, evaluator, resources);
+    } catch (RuntimeException e) {
+      closeAll(resources);
+      throw e;
     }
-    if (lpipsWeights != null) {
-      throw new UnsupportedOperationException("--lpips-weights is not wired into training yet in this build");
+  }
+
+  static Lpips.InputConvention parseConvention(String s) {
+    try {
+      return Lpips.InputConvention.valueOf(s.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--lpips-convention must be STANDARD or TACO_QUIRK, got " + s);
     }
-    if (evalDir != null) {
-      throw new UnsupportedOperationException("--eval-dir is not wired into training yet in this build");
+  }
+
+  private static void closeAll(List<AutoCloseable> resources) {
+    for (AutoCloseable r : resources) {
+      try {
+        r.close();
+      } catch (Exception ignored) {
+        // best effort on the error path
+      }
     }
-    return new Components(CaptionEncoder.zeros(config.textDim()), null, null, null, () -> {});
   }
 
   @Override
-  public void close() throws Exception {
+  public void close() {
     captionEncoder.close();
-    resources.close();
+    closeAll(resources);
+  }
+
+  /** CLIP text model's last hidden state (train.py: {@code CLIP_text_model(...).last_hidden_state}). */
+  private record ClipCaptions(ClipTextEncoder text, Path dir) implements CaptionEncoder {
+    @Override
+    public NDArray encode(List<String> captions, NDManager manager) {
+      return text.encode(manager, captions);
+    }
+
+    @Override
+    public String description() {
+      return "CLIP text encoder from " + dir + " (last hidden state, " + text.sequenceLength() + " tokens x "
+          + text.width() + ")";
+    }
   }
 }

@@ -1,5 +1,6 @@
 package ai.taco.train.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +11,11 @@ import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
 import ai.taco.eval.cli.TacoCli;
+import ai.taco.core.TacoCodec;
+import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.io.CompressAiFile;
+import ai.taco.core.io.Images;
+import ai.taco.train.TrainCheckpoint;
 import ai.taco.train.Trainer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -90,5 +96,68 @@ class TrainCommandTest {
       assertEquals(exported.get("g_a.analysis_transform.0.weight").toFloatArray()[0],
           loaded.parameters().get("g_a.analysis_transform.0.weight").toFloatArray()[0]);
     }
+    // The export is a codec: compress a Kodak crop to the official .bin bytes and decode them.
+    try (TacoCodec codec = TacoCodec.load(weights, TacoConfig.TINY, ScaleTable.defaultTable())) {
+      HostTensor x = crop(Images.read(Golden.data("kodak/kodim01.png")), 64, 128);
+      HostTensor text = HostTensor.ofFloats(new float[38 * 512], 1, 38, 512);
+      CompressAiFile bin = codec.compressOfficial(x, text);
+      HostTensor decoded = codec.decompress(CompressAiFile.parse(bin.toBytes()));
+      assertArrayEquals(new long[] {1, 3, 64, 128}, decoded.shape());
+      assertTrue(bin.byteCount() > 0);
+    }
+  }
+
+  /** The top-left h×w window of a [1,3,H,W] image. */
+  static HostTensor crop(HostTensor img, int h, int w) {
+    int fullH = (int) img.shape()[2];
+    int fullW = (int) img.shape()[3];
+    float[] src = img.toFloatArray();
+    float[] out = new float[3 * h * w];
+    for (int c = 0; c < 3; c++) {
+      for (int y = 0; y < h; y++) {
+        System.arraycopy(src, (c * fullH + y) * fullW, out, (c * h + y) * w, w);
+      }
+    }
+    return HostTensor.ofFloats(out, 1, 3, h, w);
+  }
+
+  @Test
+  void epochEndRunsTheCodecTestAndKeepsBestCheckpoints(@TempDir Path dir) throws Exception {
+    // 4 training images, batch 2: an epoch is 2 steps. Test set: two 192x256 Kodak crops with their OFA captions.
+    Path train = Files.createDirectories(dir.resolve("train"));
+    for (String f : List.of("2092.jpg", "8049.jpg", "8143.jpg", "12003.jpg")) {
+      Files.copy(Golden.data("train-sample/bsds500/train").resolve(f), train.resolve(f));
+    }
+    Path kodak = Files.createDirectories(dir.resolve("kodak"));
+    for (String f : List.of("kodim01.png", "kodim02.png")) {
+      Images.writePng(crop(Images.read(Golden.data("kodak").resolve(f)), 192, 256), kodak.resolve(f), false);
+    }
+    Path captions = dir.resolve("captions.json");
+    Files.writeString(captions, "{\"kodim01.png\": \"a brick building\", \"kodim02.png\": \"a red door\"}");
+    Path out = dir.resolve("run");
+    Run r = taco("train", "--dataset", train.toString(), "--out", out.toString(), "--preset", "tiny",
+        "--batch-size", "2", "--patch-size", "64", "64", "--no-progress", "--epochs", "1",
+        "--lpips-weights", Golden.golden("lpips/lpips-alex-randtrunk.safetensors").toString(),
+        "--eval-dir", kodak.toString(), "--eval-captions", captions.toString());
+    assertEquals(0, r.code(), r.err());
+    List<String> steps = Files.readAllLines(out.resolve("steps.csv"));
+    assertEquals(3, steps.size());
+    String[] row = steps.get(1).split(",", -1);
+    assertTrue(!row[5].isEmpty() && Double.parseDouble(row[5]) > 0, "LPIPS term logged: " + steps.get(1));
+    List<String> epochs = Files.readAllLines(out.resolve("epochs.csv"));
+    assertEquals(2, epochs.size());
+    String[] e = epochs.get(1).split(",", -1);
+    double bpp = Double.parseDouble(e[3]);
+    double psnr = Double.parseDouble(e[4]);
+    double msSsim = Double.parseDouble(e[5]);
+    double lpips = Double.parseDouble(e[6]);
+    assertTrue(bpp > 0 && psnr > 0 && msSsim > -1 && msSsim <= 1 && lpips >= 0, epochs.get(1));
+    // bpp is the size of the written .bin files.
+    long bytes = Files.size(out.resolve("figures/1/kodim01.png.bin")) + Files.size(out.resolve("figures/1/kodim02.png.bin"));
+    assertEquals(bytes * 8.0 / (192 * 256) / 2, bpp, 1e-6 * bpp + 1e-7);
+    for (String metric : List.of("psnr", "ms_ssim", "bpp", "lpips")) {
+      assertTrue(Files.isRegularFile(out.resolve("checkpoint_best_" + metric + ".safetensors")), metric);
+    }
+    assertEquals(psnr, TrainCheckpoint.read(out.resolve(Trainer.RECENT)).best().psnr(), 1e-6 * psnr); // CSV keeps 8 digits
   }
 }

@@ -1,0 +1,115 @@
+package ai.taco.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.taco.core.TacoCodec;
+import ai.taco.core.TacoModel;
+import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.io.CompressAiFile;
+import ai.taco.core.io.HostTensor;
+import ai.taco.core.io.Images;
+import ai.taco.eval.metrics.ImageTooSmallException;
+import ai.taco.eval.metrics.Lpips;
+import ai.taco.eval.metrics.MsSsim;
+import ai.taco.eval.metrics.Psnr;
+import ai.taco.train.data.CaptionedImage;
+import ai.taco.train.data.Dataset;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * train.py's {@code test_epoch} with real bitstreams: a copy of the trained weights is loaded into a codec (which calls
+ * update()), each test image is compressed to the official {@code .bin} layout and written, bpp is taken from the
+ * file size, the file is read back and decoded, and PSNR, MS-SSIM and LPIPS are computed on the cropped
+ * reconstruction (LPIPS as {@code loss_fn_alex(x, x_hat)}; NaN without LPIPS weights, MS-SSIM NaN for images under
+ * 161 px).
+ */
+public final class CodecEvaluator implements EpochEvaluator {
+
+  private static final Logger LOG = LoggerFactory.getLogger(CodecEvaluator.class);
+
+  private final Dataset images;
+  private final CaptionEncoder captions;
+  private final Lpips lpips;
+  private final Lpips.InputConvention convention;
+
+  /**
+   * @param images test images with their captions (a folder + captions JSON: Kodak + kodak_ofa.json in the paper)
+   * @param lpips may be null
+   */
+  public CodecEvaluator(Dataset images, CaptionEncoder captions, Lpips lpips, Lpips.InputConvention convention) {
+    this.images = images;
+    this.captions = captions;
+    this.lpips = lpips;
+    this.convention = convention;
+  }
+
+  @Override
+  public Result evaluate(TacoModel trained, int epoch, Path outDir) {
+    try {
+      Files.createDirectories(outDir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create " + outDir, e);
+    }
+    double sumBpp = 0;
+    double sumPsnr = 0;
+    double sumMsSsim = 0;
+    double sumLpips = 0;
+    int n = 0;
+    try (TacoCodec codec = TacoCodec.of(trained.stateDict(), trained.config(), ScaleTable.defaultTable());
+        NDManager m = NDManager.newBaseManager()) {
+      for (CaptionedImage item : images.images()) {
+        String name = item.path().getFileName().toString();
+        HostTensor x = Images.read(item.path());
+        int h = (int) x.shape()[2];
+        int w = (int) x.shape()[3];
+        String caption = item.captions().isEmpty() ? "" : item.captions().get(0);
+        HostTensor text;
+        try (NDScope scope = new NDScope()) {
+          text = HostTensor.fromNDArray(captions.encode(List.of(caption), m));
+        }
+        Path bin = outDir.resolve(name + ".bin");
+        codec.compressOfficial(x, text).write(bin, true);
+        long bytes;
+        try {
+          bytes = Files.size(bin);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+        double bpp = bytes * 8.0 / ((double) h * w);
+        HostTensor xHat = codec.decompress(CompressAiFile.read(bin));
+        float[] a = x.toFloatArray();
+        float[] b = xHat.toFloatArray();
+        double psnr = Psnr.psnr(a, b);
+        double msSsim;
+        try {
+          msSsim = MsSsim.msSsim(a, b, 1, 3, h, w);
+        } catch (ImageTooSmallException e) {
+          msSsim = Double.NaN;
+        }
+        double lp = Double.NaN;
+        if (lpips != null) {
+          try (NDScope scope = new NDScope()) {
+            lp = lpips.distance(x.toNDArray(m), xHat.toNDArray(m), convention)[0];
+          }
+        }
+        Images.writePng(xHat, outDir.resolve(name.replaceFirst("\\.[^.]+$", "") + ".png"), true);
+        LOG.info(String.format(Locale.ROOT, "test epoch %d, %s: PSNR %.4f, MS-SSIM %.4f, LPIPS %.4f, bpp %.4f",
+            epoch + 1, name, psnr, msSsim, lp, bpp));
+        sumBpp += bpp;
+        sumPsnr += psnr;
+        sumMsSsim += msSsim;
+        sumLpips += lp;
+        n++;
+      }
+    }
+    return new Result(sumBpp / n, sumPsnr / n, sumMsSsim / n, sumLpips / n, n);
+  }
+}
