@@ -1,5 +1,7 @@
 package ai.taco.train;
 
+import ai.taco.core.nn.Scalars;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -154,14 +156,14 @@ public final class JointImageTextLoss implements AutoCloseable {
     NDArray eHat = normalized(vision.forward(preprocess.apply(xHat)).imageEmbeds());
     NDArray e = normalized(vision.forward(preprocess.apply(x)).imageEmbeds());
     NDArray t = normalized(text.forward(inputIds, attentionMask).textEmbeds());
-    NDArray logits = t.matMul(eHat.transpose()).mul(logitScaleExp);
+    NDArray logits = Scalars.mul(t.matMul(eHat.transpose()), logitScaleExp);
     NDArray eye = m.eye((int) b);
     // Cross-entropy with targets arange(B), averaged: rows for captions, columns (logits^T) for images.
-    NDArray captionLoss = logits.logSoftmax(1).mul(eye).sum().neg().div((float) b);
-    NDArray imageLoss = logits.logSoftmax(0).mul(eye).sum().neg().div((float) b);
-    NDArray clipLoss = captionLoss.add(imageLoss).div(2f);
+    NDArray captionLoss = Scalars.div(logits.logSoftmax(1).mul(eye).sum().neg(), (float) b);
+    NDArray imageLoss = Scalars.div(logits.logSoftmax(0).mul(eye).sum().neg(), (float) b);
+    NDArray clipLoss = Scalars.div(captionLoss.add(imageLoss), 2);
     NDArray distance = eHat.sub(e).norm();
-    NDArray value = clipLoss.add(distance.mul(beta));
+    NDArray value = clipLoss.add(Scalars.mul(distance, beta));
     return new Result(value, clipLoss, distance, logits);
   }
 
