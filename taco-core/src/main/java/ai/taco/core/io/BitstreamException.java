@@ -16,4 +16,19 @@ public class BitstreamException extends TacoException {
   public BitstreamException(String message, Throwable cause) {
     super(message, cause);
   }
+
+  /** Reads {@code file} and parses it with {@code parser}; every error names the file. */
+  static <T> T readFile(java.nio.file.Path file, java.util.function.Function<byte[], T> parser) {
+    byte[] bytes;
+    try {
+      bytes = java.nio.file.Files.readAllBytes(file);
+    } catch (java.io.IOException e) {
+      throw new BitstreamException(file + ": cannot read (" + e + ")", e);
+    }
+    try {
+      return parser.apply(bytes);
+    } catch (BitstreamException e) {
+      throw new BitstreamException(file + ": " + e.getMessage(), e);
+    }
+  }
 }

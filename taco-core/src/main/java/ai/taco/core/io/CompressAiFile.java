@@ -1,9 +1,7 @@
 package ai.taco.core.io;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -173,17 +171,7 @@ public record CompressAiFile(int height, int width, int zHeight, int zWidth, Lis
 
   /** Reads and parses a file; errors name the file. */
   public static CompressAiFile read(Path file) {
-    byte[] bytes;
-    try {
-      bytes = Files.readAllBytes(file);
-    } catch (IOException e) {
-      throw new BitstreamException(file + ": cannot read (" + e + ")", e);
-    }
-    try {
-      return parse(bytes);
-    } catch (BitstreamException e) {
-      throw new BitstreamException(file + ": " + e.getMessage(), e);
-    }
+    return BitstreamException.readFile(file, CompressAiFile::parse);
   }
 
   /** Writes the file atomically; refuses to replace an existing file unless {@code overwrite}. */

@@ -1,11 +1,9 @@
 package ai.taco.core.io;
 
 import ai.taco.core.entropy.ScaleTable;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -198,17 +196,7 @@ public record TacoFile(
 
   /** Reads and verifies a file; errors name the file. */
   public static TacoFile read(Path file) {
-    byte[] bytes;
-    try {
-      bytes = Files.readAllBytes(file);
-    } catch (IOException e) {
-      throw new BitstreamException(file + ": cannot read (" + e + ")", e);
-    }
-    try {
-      return parse(bytes);
-    } catch (BitstreamException e) {
-      throw new BitstreamException(file + ": " + e.getMessage(), e);
-    }
+    return BitstreamException.readFile(file, TacoFile::parse);
   }
 
   /** Writes the file atomically; refuses to replace an existing file unless {@code overwrite}. */

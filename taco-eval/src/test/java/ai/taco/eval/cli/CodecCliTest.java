@@ -10,27 +10,18 @@ import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code taco compress} / {@code taco decompress} end to end on the golden small model. */
 class CodecCliTest {
   @TempDir Path tmp;
 
   private static String[] run(String... args) {
-    CommandLine cl = TacoCli.commandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out));
-    cl.setErr(new PrintWriter(err));
-    int code = cl.execute(args);
-    return new String[] {String.valueOf(code), out.toString(), err.toString()};
+    return CliRun.run(args);
   }
 
   private Path embedding(String goldenFile) throws Exception {
