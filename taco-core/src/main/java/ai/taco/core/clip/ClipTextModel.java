@@ -85,15 +85,8 @@ public final class ClipTextModel implements AutoCloseable {
 
   /** Builds the model from a state dict in HF key naming (see {@link ClipWeights}); strict about shapes. */
   public static ClipTextModel fromStateDict(ClipConfig.Text cfg, Map<String, HostTensor> stateDict, String source) {
-    NDManager m = NDManager.newBaseManager();
-    try {
-      Map<String, NDArray> w =
-          ClipWeights.select(stateDict, ClipWeights.Tower.TEXT, expectedShapes(cfg), source, m);
-      return new ClipTextModel(cfg, m, w);
-    } catch (RuntimeException e) {
-      m.close();
-      throw e;
-    }
+    return ClipWeights.build(
+        stateDict, ClipWeights.Tower.TEXT, expectedShapes(cfg), source, (m, w) -> new ClipTextModel(cfg, m, w));
   }
 
   /** Every weight key (canonical, with {@code text_model.}) and its shape, the projection included. */

@@ -82,15 +82,8 @@ public final class ClipVisionModel implements AutoCloseable {
   /** Builds the model from a state dict in HF key naming; strict about shapes. */
   public static ClipVisionModel fromStateDict(
       ClipConfig.Vision cfg, Map<String, HostTensor> stateDict, String source) {
-    NDManager m = NDManager.newBaseManager();
-    try {
-      Map<String, NDArray> w =
-          ClipWeights.select(stateDict, ClipWeights.Tower.VISION, expectedShapes(cfg), source, m);
-      return new ClipVisionModel(cfg, m, w);
-    } catch (RuntimeException e) {
-      m.close();
-      throw e;
-    }
+    return ClipWeights.build(
+        stateDict, ClipWeights.Tower.VISION, expectedShapes(cfg), source, (m, w) -> new ClipVisionModel(cfg, m, w));
   }
 
   static Map<String, long[]> expectedShapes(ClipConfig.Vision c) {

@@ -54,6 +54,25 @@ final class ClipWeights {
    * @param expected canonical key (with the tower prefix) to shape, projection included
    * @return canonical key to FLOAT32 array on {@code manager}; the projection key is absent if the file has none
    */
+  /**
+   * Selects {@code tower}'s weights into a new manager and builds the model with them; the manager is the model's
+   * (it closes it), or is closed here if building fails.
+   */
+  static <T> T build(
+      Map<String, HostTensor> all,
+      Tower tower,
+      Map<String, long[]> expected,
+      String source,
+      java.util.function.BiFunction<NDManager, Map<String, NDArray>, T> model) {
+    NDManager m = NDManager.newBaseManager();
+    try {
+      return model.apply(m, select(all, tower, expected, source, m));
+    } catch (RuntimeException e) {
+      m.close();
+      throw e;
+    }
+  }
+
   static Map<String, NDArray> select(
       Map<String, HostTensor> all, Tower tower, Map<String, long[]> expected, String source, NDManager manager) {
     boolean prefixed = all.keySet().stream().anyMatch(k -> k.startsWith(tower.prefix));

@@ -431,24 +431,29 @@ public final class TorchCheckpoint {
 
   /** True if the file is a torch.save checkpoint in either format (zip, or a legacy pickle stream). */
   static boolean looksLikeTorch(Path file) {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      ByteBuffer b = ByteBuffer.allocate(2);
-      while (b.hasRemaining() && ch.read(b) > 0) {}
-      // Legacy files start with a protocol-2 pickle of the magic number: PROTO 2, LONG1.
-      return looksLikeZip(file) || (b.position() == 2 && (b.get(0) & 0xff) == 0x80 && b.get(1) == 2);
-    } catch (IOException e) {
-      return false;
-    }
+    byte[] h = head(file);
+    // Legacy files start with a protocol-2 pickle of the magic number: PROTO 2.
+    return isZip(h) || (h.length >= 2 && (h[0] & 0xff) == 0x80 && h[1] == 2);
   }
 
   /** True if the file starts with a zip local-file header (what torch.save writes). */
   static boolean looksLikeZip(Path file) {
+    return isZip(head(file));
+  }
+
+  private static boolean isZip(byte[] h) {
+    return h.length == 4 && h[0] == 'P' && h[1] == 'K' && h[2] == 3 && h[3] == 4;
+  }
+
+  /** Up to the first 4 bytes of a file (fewer if it is shorter or unreadable). */
+  private static byte[] head(Path file) {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       ByteBuffer b = ByteBuffer.allocate(4);
       while (b.hasRemaining() && ch.read(b) > 0) {}
-      return b.position() == 4 && b.get(0) == 'P' && b.get(1) == 'K' && b.get(2) == 3 && b.get(3) == 4;
+      return java.util.Arrays.copyOf(b.array(), b.position());
     } catch (IOException e) {
-      return false;
+      return new byte[0];
     }
   }
+
 }
