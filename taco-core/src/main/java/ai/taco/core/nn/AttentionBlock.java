@@ -33,7 +33,7 @@ public final class AttentionBlock implements Layer {
     return x -> {
       NDArray out = Activation.relu(c0.forward(x));
       out = Activation.relu(c2.forward(out));
-      return Activation.relu(c4.forward(out).add(x));
+      return Activation.relu(c4.forward(out).addi(x)); // in place: see ResidualBottleneck
     };
   }
 
@@ -48,6 +48,6 @@ public final class AttentionBlock implements Layer {
       b = l.forward(b);
     }
     b = gate.forward(b);
-    return a.mul(Activation.sigmoid(b)).add(x);
+    return a.mul(Activation.sigmoid(b)).addi(x);
   }
 }

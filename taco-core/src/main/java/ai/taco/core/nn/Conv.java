@@ -39,14 +39,14 @@ public final class Conv implements Layer {
   @Override
   public NDArray forward(NDArray x) {
     if (pointwise) {
-      // 1×1 convolution as a per-pixel linear layer on channels-last data. libtorch's 1×1 conv kernel, and a W·X
-      // matmul with few output channels, sum in an order that depends on the intra-op thread count (the last bits
-      // differ between 1 and 2 threads, which changes decoded images); X·Wᵀ (addmm) does not. Checked by
-      // DeterminismTest.
+      // 1×1 convolution as a per-pixel linear layer (addmm X·Wᵀ) on the channels-last token view. libtorch's 1×1
+      // conv kernel, and a W·X matmul with few output channels, sum in an order that depends on the intra-op thread
+      // count (the last bits differ between 1 and 2 threads, which changes decoded images); X·Wᵀ does not. Checked
+      // by DeterminismTest.
       Shape s = x.getShape();
-      NDArray tokens = x.reshape(s.get(0), s.get(1), -1).transpose(0, 2, 1);
+      NDArray tokens = x.transpose(0, 2, 3, 1).reshape(-1, s.get(1));
       NDArray y = Linear.linear(tokens, params.get(weight).reshape(outChannels, -1), params.get(bias)).singletonOrThrow();
-      return y.transpose(0, 2, 1).reshape(s.get(0), outChannels, s.get(2), s.get(3));
+      return ChannelsLast.image(y, s.get(0), s.get(2), s.get(3));
     }
     return Conv2d.conv2d(x, params.get(weight), params.get(bias), stride, padding, new Shape(1, 1), 1)
         .singletonOrThrow();

@@ -25,10 +25,7 @@ public final class Extractor {
 
   /** text [B,T,textDim], image [B,C,H,W] -> updated text [B,T,textDim]. */
   public NDArray forward(NDArray text, NDArray image) {
-    long b = image.getShape().get(0);
-    long c = image.getShape().get(1);
-    long hw = image.getShape().get(2) * image.getShape().get(3);
-    NDArray tokens = imageNorm.forward(imageProj.forward(image.reshape(b, c, hw).transpose(0, 2, 1)));
+    NDArray tokens = imageNorm.forward(imageProj.forward(ChannelsLast.tokens(image)));
     NDArray t = textNorm.forward(text);
     return t.add(attention.forward(t, tokens));
   }

@@ -32,14 +32,13 @@ public final class Injector {
   /** image [B,C,H,W], text [B,T,textDim] -> [B,C,H,W]. */
   public NDArray forward(NDArray image, NDArray text) {
     long b = image.getShape().get(0);
-    long c = image.getShape().get(1);
     long h = image.getShape().get(2);
     long w = image.getShape().get(3);
-    NDArray tokens = image.reshape(b, c, h * w).transpose(0, 2, 1);
+    NDArray tokens = ChannelsLast.tokens(image);
     NDArray t = textNorm.forward(textProj.forward(text));
     NDArray img = imageNorm.forward(tokens);
     NDArray attn = attention.forward(img, t);
     NDArray out = img.add(attn.mul(params.get(gamma)));
-    return out.transpose(0, 2, 1).reshape(b, c, h, w);
+    return ChannelsLast.image(out, b, h, w);
   }
 }

@@ -22,6 +22,8 @@ public final class ResidualBottleneck implements Layer {
   public NDArray forward(NDArray x) {
     NDArray b = Activation.relu(reduce.forward(x));
     b = Activation.relu(conv.forward(b));
-    return x.add(expand.forward(b));
+    // In place on the fresh conv output (its backward needs neither output nor sum): one less feature-map-sized
+    // allocation. Same float sum as the official x + branch(x).
+    return expand.forward(b).addi(x);
   }
 }

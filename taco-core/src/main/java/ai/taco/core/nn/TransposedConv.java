@@ -23,6 +23,12 @@ import ai.djl.nn.convolutional.Conv2d;
  * <p>Parameters {@code <prefix>.weight} [in, out, k, k] (torch's transposed layout) and {@code <prefix>.bias} [out].
  */
 public final class TransposedConv implements Layer {
+  /**
+   * Below this many output channels one polyphase convolution (4·out channels) beats four thin per-phase ones: gS's
+   * last layer (out = 3) took 30 ms polyphase vs 86 ms phased on kodim01 (docs/performance.md).
+   */
+  private static final int PHASES_MIN_OUT = 16;
+
   private final ParameterStore params;
   private final String weight;
   private final String bias;
@@ -53,9 +59,38 @@ public final class TransposedConv implements Layer {
   @Override
   public NDArray forward(NDArray x) {
     if (kernel == 5 && stride == 2) {
-      return polyphase(x);
+      return out >= PHASES_MIN_OUT ? phases(x) : polyphase(x);
     }
     return general(x);
+  }
+
+  /**
+   * Output pixel (2m+py, 2n+px) sums input rows {m-1, m, m+1} with kernel rows {4, 2, 0} when py = 0 and rows
+   * {m, m+1} with kernel rows {3, 1} when py = 1 (columns likewise). In the flipped kernel those are taps 0::2 and
+   * 1::2, so each phase is an ordinary convolution with a 3×3, 3×2, 2×3 or 2×2 kernel (25 taps in all, no zeros);
+   * a 2-tap side padded by 1 yields one extra leading row/column, which is dropped. The phases are written into
+   * one channels-last output.
+   */
+  private NDArray phases(NDArray x) {
+    long n = x.getShape().get(0);
+    long h = x.getShape().get(2);
+    long wd = x.getShape().get(3);
+    NDArray nhwc = x.getManager().create(new Shape(n, 2 * h, 2 * wd, out), x.getDataType());
+    NDArray outView = nhwc.transpose(0, 3, 1, 2);
+    for (int py = 0; py < 2; py++) {
+      for (int px = 0; px < 2; px++) {
+        String taps = ":, :, " + py + "::2, " + px + "::2";
+        NDArray k = params.derived(weight + "#phase" + py + px,
+            () -> params.get(weight).transpose(1, 0, 2, 3).flip(2, 3).get(taps));
+        NDArray y = Conv2d.conv2d(x, k, params.get(bias), new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1)
+            .singletonOrThrow();
+        if (py == 1 || px == 1) {
+          y = y.get(":, :, " + py + ":, " + px + ":");
+        }
+        outView.set(new ai.djl.ndarray.index.NDIndex(taps), y);
+      }
+    }
+    return outView;
   }
 
   private NDArray polyphase(NDArray x) {
@@ -65,8 +100,10 @@ public final class TransposedConv implements Layer {
     long n = x.getShape().get(0);
     long h = x.getShape().get(2);
     long wd = x.getShape().get(3);
-    // channel index = (rowPhase*2 + colPhase)*out + c  ->  [n, out, 2h, 2w]
-    return y.reshape(n, 2, 2, out, h, wd).transpose(0, 3, 4, 1, 5, 2).reshape(n, out, 2 * h, 2 * wd);
+    // channel index = (rowPhase*2 + colPhase)*out + c  ->  [n, out, 2h, 2w]: one interleaving copy into NHWC storage
+    // (free views around it when y is channels-last).
+    NDArray nhwc = y.transpose(0, 2, 3, 1).reshape(n, h, wd, 2, 2, out).transpose(0, 1, 3, 2, 4, 5);
+    return ChannelsLast.image(nhwc.reshape(n, 2 * h, 2 * wd, out), n, 2 * h, 2 * wd);
   }
 
   /** [4·out, in, 3, 3]: for each phase (py, px), P_py · W[o,i] · P_pxᵀ with the 3×5 tap selectors below. */

@@ -2,6 +2,7 @@ package ai.taco.core.transform;
 
 import ai.djl.ndarray.NDArray;
 import ai.taco.core.nn.AttentionBlock;
+import ai.taco.core.nn.ChannelsLast;
 import ai.taco.core.nn.Conv;
 import ai.taco.core.nn.Extractor;
 import ai.taco.core.nn.Injector;
@@ -48,6 +49,7 @@ public final class AnalysisTransform {
 
   /** As {@link #forward(NDArray, NDArray)}, appending every step's output to {@code trace} (step 14: the text). */
   public NDArray forward(NDArray x, NDArray text, List<NDArray> trace) {
+    x = ChannelsLast.of(x);
     for (Object step : steps) {
       if (step instanceof Injector inj) {
         x = inj.forward(x, text);

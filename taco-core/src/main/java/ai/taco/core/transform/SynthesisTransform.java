@@ -2,6 +2,7 @@ package ai.taco.core.transform;
 
 import ai.djl.ndarray.NDArray;
 import ai.taco.core.nn.AttentionBlock;
+import ai.taco.core.nn.ChannelsLast;
 import ai.taco.core.nn.Layer;
 import ai.taco.core.nn.ParameterStore;
 import ai.taco.core.nn.ResidualBottleneck;
@@ -42,7 +43,7 @@ public final class SynthesisTransform {
   }
 
   public NDArray forward(NDArray yHat, List<NDArray> trace) {
-    NDArray x = yHat;
+    NDArray x = ChannelsLast.of(yHat);
     for (Layer l : steps) {
       x = l.forward(x);
       AnalysisTransform.record(trace, x);
