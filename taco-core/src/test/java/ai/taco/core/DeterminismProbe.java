@@ -11,16 +11,21 @@ import java.util.Random;
 
 /**
  * Run in a fresh JVM by {@link DeterminismTest} (libtorch's thread count is fixed at engine start): codes kodim01 with
- * the golden small model and prints SHA-256 of the file, of the decoded image's 8-bit samples and of its float32 values.
+ * the golden small model ({@code small}) or a seeded random full-size model ({@code full}: N=192, M=320, the shapes
+ * and kernel paths of the real checkpoints) and prints SHA-256 of the file, of the decoded image's 8-bit samples and
+ * of its float32 values.
  */
 public final class DeterminismProbe {
   private DeterminismProbe() {}
 
+  /** Seed of the random full-size model. */
+  private static final long FULL_SEED = 7;
+
   public static void main(String[] args) throws Exception {
-    System.out.println(run());
+    System.out.println(run(args[0]));
   }
 
-  static String run() throws Exception {
+  static String run(String preset) throws Exception {
     HostTensor image = Images.read(Golden.data("kodak/kodim01.png"));
     Random r = new Random(42);
     float[] text = new float[38 * 512];
@@ -28,7 +33,9 @@ public final class DeterminismProbe {
       text[i] = (float) r.nextGaussian();
     }
     try (TacoCodec codec =
-        TacoCodec.load(Golden.golden("taco-small/weights.safetensors"), TacoConfig.SMALL, ScaleTable.TORCH1)) {
+        preset.equals("full")
+            ? TacoCodec.random(TacoConfig.FULL, FULL_SEED)
+            : TacoCodec.load(Golden.golden("taco-small/weights.safetensors"), TacoConfig.SMALL, ScaleTable.TORCH1)) {
       TacoFile f = codec.compress(image, HostTensor.ofFloats(text, 38, 512));
       HostTensor x = codec.decompress(TacoFile.parse(f.toBytes()));
       return "file=" + sha(f.toBytes()) + " png8=" + sha(rgb8(x.toFloatArray())) + " float=" + sha(x.toByteArray());

@@ -18,18 +18,28 @@ import org.junit.jupiter.api.Test;
 class DeterminismTest {
 
   @Test
-  void identicalAcrossRunsAndThreadCounts() throws Exception {
-    String inProcess = DeterminismProbe.run();
-    String again = DeterminismProbe.run();
-    assertEquals(inProcess, again, "two runs in one JVM");
-    String one = fork(1);
-    String two = fork(2);
-    System.out.println("[DeterminismTest] in-process " + inProcess + "\n  1 thread  " + one + "\n  2 threads " + two);
-    assertEquals(one, two, "1 vs 2 intra-op threads");
-    assertEquals(inProcess, two, "forked JVM vs this one");
+  void smallModelIdenticalAcrossRunsAndThreadCounts() throws Exception {
+    String inProcess = DeterminismProbe.run("small");
+    assertEquals(inProcess, DeterminismProbe.run("small"), "two runs in one JVM");
+    compareForks("small", inProcess);
   }
 
-  private static String fork(int threads) throws IOException, InterruptedException {
+  /** The full preset's widths take other kernel paths (blocking, 4-phase transposed convs) than the small one. */
+  @Test
+  void fullSizeModelIdenticalAcrossThreadCounts() throws Exception {
+    compareForks("full", DeterminismProbe.run("full"));
+  }
+
+  private static void compareForks(String preset, String inProcess) throws IOException, InterruptedException {
+    String one = fork(preset, 1);
+    String two = fork(preset, 2);
+    System.out.println(
+        "[DeterminismTest] " + preset + " in-process " + inProcess + "\n  1 thread  " + one + "\n  2 threads " + two);
+    assertEquals(one, two, preset + ": 1 vs 2 intra-op threads");
+    assertEquals(inProcess, two, preset + ": forked JVM vs this one");
+  }
+
+  private static String fork(String preset, int threads) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-cp");
@@ -45,6 +55,7 @@ class DeterminismTest {
       }
     }
     cmd.add(DeterminismProbe.class.getName());
+    cmd.add(preset);
     Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     byte[] out = proc.getInputStream().readAllBytes();
     assertTrue(proc.waitFor(120, TimeUnit.SECONDS), "probe JVM timed out");
