@@ -317,17 +317,12 @@ public final class TacoModel {
     slices(x.getManager(), hyper, h, w, (slice, anchor, scales, means, hat) -> {
       int ch = config.sliceChannels().get(slice);
       int base = config.sliceStart(slice) * h * w;
-      int n = ch * h * (w / 2);
-      float[] ys = new float[n];
-      float[] ss = new float[n];
-      float[] ms = new float[n];
+      float[] ys = new float[ch * h * (w / 2)];
       gatherSqueezed(yHost, base, ch, h, w, anchor, ys);
-      gatherSqueezed(scales, 0, ch, h, w, anchor, ss);
-      gatherSqueezed(means, 0, ch, h, w, anchor, ms);
-      int[] symbols = GaussianConditional.quantizeSymbols(ys, ms);
-      int[] indexes = gaussianConditional.buildIndexes(ss);
+      int[] symbols = GaussianConditional.quantizeSymbols(ys, means);
+      int[] indexes = gaussianConditional.buildIndexes(scales);
       sink.add(symbols, indexes);
-      scatterSqueezed(GaussianConditional.dequantize(symbols, ms), ch, h, w, anchor, hat);
+      scatterSqueezed(GaussianConditional.dequantize(symbols, means), ch, h, w, anchor, hat);
     });
     CodedSymbols coded = sink.result();
     probe.ySymbols(coded);
@@ -350,15 +345,10 @@ public final class TacoModel {
     SymbolSink sink = new SymbolSink(h * w * config.m());
     NDArray yHat = slices(manager, hyper, h, w, (slice, anchor, scales, means, hat) -> {
       int ch = config.sliceChannels().get(slice);
-      int n = ch * h * (w / 2);
-      float[] ss = new float[n];
-      float[] ms = new float[n];
-      gatherSqueezed(scales, 0, ch, h, w, anchor, ss);
-      gatherSqueezed(means, 0, ch, h, w, anchor, ms);
-      int[] indexes = gaussianConditional.buildIndexes(ss);
+      int[] indexes = gaussianConditional.buildIndexes(scales);
       int[] symbols = decoder.decodeStream(indexes, gaussianTables);
       sink.add(symbols, indexes);
-      scatterSqueezed(GaussianConditional.dequantize(symbols, ms), ch, h, w, anchor, hat);
+      scatterSqueezed(GaussianConditional.dequantize(symbols, means), ch, h, w, anchor, hat);
     });
     // A valid y string is used up exactly (the encoder's flushed state is read last); anything else means the
     // bytes were damaged, which the official .bin format would otherwise decode into a plausible-looking image.
@@ -380,7 +370,10 @@ public final class TacoModel {
     return out;
   }
 
-  /** Codes one half (anchors or non-anchors) of one slice: fills {@code hat} (zeros elsewhere) from scales/means. */
+  /**
+   * Codes one half (anchors or non-anchors) of one slice from its scales/means in squeezed order: fills {@code hat}
+   * (zeros elsewhere).
+   */
   private interface HalfCoder {
     void code(int slice, boolean anchor, float[] scales, float[] means, float[] hat);
   }
@@ -396,7 +389,9 @@ public final class TacoModel {
       int ch = config.sliceChannels().get(i);
       NDArray channelCtx = i == 0 ? null : nets.channelContext[i].forward(concat(yHatSlices, 1));
       NDArray anchorIn = i == 0 ? hyper : concat(new NDList(channelCtx, hyper), 1);
-      NDList pa = nets.anchorParams[i].forward(anchorIn).split(2, 1);
+      // The entropy-parameter networks are per-pixel (1×1 convolutions), so evaluating them on the squeezed half the
+      // coder needs gives the same values as the official full-grid evaluation at half the cost.
+      NDList pa = nets.anchorParams[i].forward(Checkerboard.squeeze(anchorIn, true)).split(2, 1);
       float[] anchorHat = new float[ch * h * w];
       coder.code(i, true, pa.get(0).toFloatArray(), pa.get(1).toFloatArray(), anchorHat);
       NDArray anchorNd = m.create(anchorHat, new Shape(1, ch, h, w));
@@ -405,7 +400,7 @@ public final class TacoModel {
           i == 0
               ? concat(new NDList(local, hyper), 1)
               : concat(new NDList(local, channelCtx, hyper), 1);
-      NDList pn = nets.nonAnchorParams[i].forward(nonAnchorIn).split(2, 1);
+      NDList pn = nets.nonAnchorParams[i].forward(Checkerboard.squeeze(nonAnchorIn, false)).split(2, 1);
       float[] hat = anchorHat; // anchors and non-anchors occupy disjoint positions: x + 0 = x, as the official sum
       coder.code(i, false, pn.get(0).toFloatArray(), pn.get(1).toFloatArray(), hat);
       yHatSlices.add(m.create(hat, new Shape(1, ch, h, w)));

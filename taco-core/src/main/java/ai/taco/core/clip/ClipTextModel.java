@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
 import ai.taco.core.io.HostTensor;
+import ai.taco.core.nn.Scoped;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;

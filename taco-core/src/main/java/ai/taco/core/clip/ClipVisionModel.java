@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.taco.core.io.HostTensor;
+import ai.taco.core.nn.Scoped;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -9,6 +9,7 @@ import ai.taco.core.nn.Injector;
 import ai.taco.core.nn.Layer;
 import ai.taco.core.nn.ParameterStore;
 import ai.taco.core.nn.ResidualBottleneck;
+import ai.taco.core.nn.Scoped;
 import java.util.List;
 
 /**
@@ -49,17 +50,25 @@ public final class AnalysisTransform {
 
   /** As {@link #forward(NDArray, NDArray)}, appending every step's output to {@code trace} (step 14: the text). */
   public NDArray forward(NDArray x, NDArray text, List<NDArray> trace) {
+    NDArray inputText = text;
     x = ChannelsLast.of(x);
     for (Object step : steps) {
+      NDArray image = x;
+      NDArray caption = text;
       if (step instanceof Injector inj) {
-        x = inj.forward(x, text);
+        x = Scoped.step(() -> inj.forward(image, caption));
         record(trace, x);
       } else if (step instanceof Extractor ext) {
-        text = ext.forward(text, x);
+        text = Scoped.step(() -> ext.forward(caption, image));
         record(trace, text);
       } else {
-        x = ((Layer) step).forward(x);
+        x = Scoped.step(() -> ((Layer) step).forward(image));
         record(trace, x);
+      }
+      if (trace == null) {
+        // Consumed feature maps go at once: a full-size image would otherwise hold every step's output to the end.
+        Scoped.release(image, x, null);
+        Scoped.release(caption, text, inputText);
       }
     }
     return x;

@@ -35,6 +35,18 @@ public final class Checkerboard {
     return y.mul(mask.neg().add(1f));
   }
 
+  /**
+   * The squeezed form [B,C,H,W/2] of the anchor (or non-anchor) positions of x [B,C,H,W]: even rows hold their anchors
+   * in the odd columns, odd rows in the even columns (non-anchors the other way round).
+   */
+  public static NDArray squeeze(NDArray x, boolean anchor) {
+    long[] s = x.getShape().getShape();
+    int evenRowCol = anchor ? 1 : 0;
+    NDArray evenRows = x.get(":, :, 0::2, " + evenRowCol + "::2");
+    NDArray oddRows = x.get(":, :, 1::2, " + (1 - evenRowCol) + "::2");
+    return evenRows.stack(oddRows, 3).reshape(s[0], s[1], s[2], s[3] / 2);
+  }
+
   /** Flat offset (within one H×W plane) of the j-th squeezed element of row r. */
   public static int position(boolean anchor, int r, int j, int w) {
     int col = 2 * j + (((r & 1) == 1) == anchor ? 0 : 1);

@@ -6,6 +6,7 @@ import ai.taco.core.nn.ChannelsLast;
 import ai.taco.core.nn.Layer;
 import ai.taco.core.nn.ParameterStore;
 import ai.taco.core.nn.ResidualBottleneck;
+import ai.taco.core.nn.Scoped;
 import ai.taco.core.nn.TransposedConv;
 import java.util.List;
 
@@ -45,8 +46,12 @@ public final class SynthesisTransform {
   public NDArray forward(NDArray yHat, List<NDArray> trace) {
     NDArray x = ChannelsLast.of(yHat);
     for (Layer l : steps) {
-      x = l.forward(x);
+      NDArray in = x;
+      x = Scoped.step(() -> l.forward(in));
       AnalysisTransform.record(trace, x);
+      if (trace == null) {
+        Scoped.release(in, x, null); // see AnalysisTransform
+      }
     }
     return x;
   }

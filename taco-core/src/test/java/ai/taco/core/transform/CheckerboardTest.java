@@ -1,0 +1,47 @@
+package ai.taco.core.transform;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import org.junit.jupiter.api.Test;
+
+/** The checkerboard halves against the definition of utils/ckbd.py: anchors are the positions with (row + col) odd. */
+class CheckerboardTest {
+  @Test
+  void squeezeKeepsEachHalfInCodingOrder() {
+    int c = 3;
+    int h = 4;
+    int w = 6;
+    float[] x = new float[c * h * w];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = i;
+    }
+    try (NDManager m = NDManager.newBaseManager()) {
+      NDArray nd = m.create(x, new Shape(1, c, h, w));
+      for (boolean anchor : new boolean[] {true, false}) {
+        NDArray s = Checkerboard.squeeze(nd, anchor);
+        assertEquals(new Shape(1, c, h, w / 2), s.getShape());
+        // Expected: every position of the half, channel by channel, row by row, left to right.
+        float[] expected = new float[c * h * w / 2];
+        int k = 0;
+        for (int ch = 0; ch < c; ch++) {
+          for (int r = 0; r < h; r++) {
+            for (int col = 0; col < w; col++) {
+              if ((((r + col) & 1) == 1) == anchor) {
+                expected[k++] = x[(ch * h + r) * w + col];
+              }
+            }
+          }
+        }
+        assertArrayEquals(expected, s.toFloatArray(), anchor ? "anchors" : "non-anchors");
+        // The masks of the training path select the same halves.
+        NDArray masked = anchor ? Checkerboard.anchor(nd) : Checkerboard.nonAnchor(nd);
+        assertEquals(
+            s.sum().getFloat(), masked.sum().getFloat(), 0f, "mask and squeeze agree on which positions are kept");
+      }
+    }
+  }
+}
