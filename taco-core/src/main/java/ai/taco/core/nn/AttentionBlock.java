@@ -39,15 +39,21 @@ public final class AttentionBlock implements Layer {
 
   @Override
   public NDArray forward(NDArray x) {
-    NDArray a = x;
-    for (Layer l : trunkA) {
-      a = l.forward(a);
+    NDArray a = trunk(trunkA, x);
+    NDArray b = trunk(trunkB, x);
+    NDArray g = Scoped.step(() -> Activation.sigmoid(gate.forward(b)));
+    b.close();
+    return a.mul(g).addi(x);
+  }
+
+  /** The residual units one after the other, each unit's intermediates (and the consumed input) freed at once. */
+  private static NDArray trunk(Layer[] units, NDArray x) {
+    NDArray h = x;
+    for (Layer unit : units) {
+      NDArray in = h;
+      h = Scoped.step(() -> unit.forward(in));
+      Scoped.release(in, h, x);
     }
-    NDArray b = x;
-    for (Layer l : trunkB) {
-      b = l.forward(b);
-    }
-    b = gate.forward(b);
-    return a.mul(Activation.sigmoid(b)).addi(x);
+    return h;
   }
 }

@@ -43,10 +43,15 @@ public final class Conv implements Layer {
       // conv kernel, and a W·X matmul with few output channels, sum in an order that depends on the intra-op thread
       // count (the last bits differ between 1 and 2 threads, which changes decoded images); X·Wᵀ does not. Checked
       // by DeterminismTest.
+      // In a scope of its own so that the returned view is the only handle on the result's storage: a caller closing
+      // it frees the memory.
       Shape s = x.getShape();
-      NDArray tokens = x.transpose(0, 2, 3, 1).reshape(-1, s.get(1));
-      NDArray y = Linear.linear(tokens, params.get(weight).reshape(outChannels, -1), params.get(bias)).singletonOrThrow();
-      return ChannelsLast.image(y, s.get(0), s.get(2), s.get(3));
+      return Scoped.step(() -> {
+        NDArray tokens = x.transpose(0, 2, 3, 1).reshape(-1, s.get(1));
+        NDArray w = params.get(weight).reshape(outChannels, -1);
+        NDArray y = Linear.linear(tokens, w, params.get(bias)).singletonOrThrow();
+        return ChannelsLast.image(y, s.get(0), s.get(2), s.get(3));
+      });
     }
     return Conv2d.conv2d(x, params.get(weight), params.get(bias), stride, padding, new Shape(1, 1), 1)
         .singletonOrThrow();

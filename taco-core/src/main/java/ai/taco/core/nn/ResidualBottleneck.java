@@ -20,10 +20,19 @@ public final class ResidualBottleneck implements Layer {
 
   @Override
   public NDArray forward(NDArray x) {
-    NDArray b = Activation.relu(reduce.forward(x));
-    b = Activation.relu(conv.forward(b));
+    // Each intermediate is closed as soon as it is consumed (autograd keeps what backward needs), so at full
+    // resolution at most two branch-sized maps are alive at a time.
+    NDArray r = reduce.forward(x);
+    NDArray b = Activation.relu(r);
+    r.close();
+    NDArray c = conv.forward(b);
+    b.close();
+    b = Activation.relu(c);
+    c.close();
+    NDArray out = expand.forward(b);
+    b.close();
     // In place on the fresh conv output (its backward needs neither output nor sum): one less feature-map-sized
     // allocation. Same float sum as the official x + branch(x).
-    return expand.forward(b).addi(x);
+    return out.addi(x);
   }
 }
