@@ -124,7 +124,7 @@ public final class TacoCodec implements AutoCloseable {
     Encoded e =
         new Encoded(file.height(), file.width(), file.zHeight(), file.zWidth(), file.zString(), file.yString(),
             file.zSymbolsCrc(), file.ySymbolsCrc());
-    return decode(e, true, probe(listener));
+    return decode(e, true, true, probe(listener));
   }
 
   private static TacoModel.Probe probe(StageListener listener) {
@@ -154,25 +154,47 @@ public final class TacoCodec implements AutoCloseable {
 
   /** Decodes a {@link TacoFile}: refuses other weights, another scale table, or symbols that decode differently. */
   public HostTensor decompress(TacoFile file) {
+    return decode(encoded(file), true, true, TacoModel.NO_PROBE);
+  }
+
+  /** Decodes an official {@code .bin}: y string first, then z (official {@code write_body} order). */
+  public HostTensor decompress(CompressAiFile file) {
+    return decode(encoded(file), false, true, TacoModel.NO_PROBE);
+  }
+
+  /**
+   * As {@link #decompress(TacoFile)} but without the final clamp to [0,1]: the synthesis output cropped to H×W, as the
+   * official {@code decompress(...)["x_hat"]} returns it (see {@link #decompressUnclamped(CompressAiFile)}).
+   */
+  public HostTensor decompressUnclamped(TacoFile file) {
+    return decode(encoded(file), true, false, TacoModel.NO_PROBE);
+  }
+
+  /**
+   * As {@link #decompress(CompressAiFile)} but without the final clamp to [0,1]: the synthesis output cropped to H×W,
+   * exactly the official {@code net.decompress(...)["x_hat"][..., :H, :W]}, on which the official evaluation
+   * ({@code generate_images_*.py}) computes PSNR, MS-SSIM and LPIPS. Values may lie outside [0,1].
+   */
+  public HostTensor decompressUnclamped(CompressAiFile file) {
+    return decode(encoded(file), false, false, TacoModel.NO_PROBE);
+  }
+
+  private Encoded encoded(TacoFile file) {
     file.requireFingerprint(fingerprint);
     if (file.scaleTable() != scaleTable()) {
       throw new BitstreamException(
           "file was coded with the " + file.scaleTable().id() + " scale table, this codec uses " + scaleTable().id());
     }
-    Encoded e =
-        new Encoded(file.height(), file.width(), file.zHeight(), file.zWidth(), file.zString(), file.yString(),
-            file.zSymbolsCrc(), file.ySymbolsCrc());
-    return decode(e, true, TacoModel.NO_PROBE);
+    return new Encoded(file.height(), file.width(), file.zHeight(), file.zWidth(), file.zString(), file.yString(),
+        file.zSymbolsCrc(), file.ySymbolsCrc());
   }
 
-  /** Decodes an official {@code .bin}: y string first, then z (official {@code write_body} order). */
-  public HostTensor decompress(CompressAiFile file) {
+  private static Encoded encoded(CompressAiFile file) {
     List<byte[]> s = file.strings();
     if (s.size() != 2) {
       throw new BitstreamException("a TACO .bin holds 2 strings (y, z), this one has " + s.size());
     }
-    Encoded e = new Encoded(file.height(), file.width(), file.zHeight(), file.zWidth(), s.get(1), s.get(0), 0, 0);
-    return decode(e, false, TacoModel.NO_PROBE);
+    return new Encoded(file.height(), file.width(), file.zHeight(), file.zWidth(), s.get(1), s.get(0), 0, 0);
   }
 
   TacoFile toFile(Encoded e) {
@@ -246,8 +268,11 @@ public final class TacoCodec implements AutoCloseable {
     }
   }
 
-  /** Decoder; with {@code verify}, symbol checksums are compared before the synthesis transform runs. */
-  HostTensor decode(Encoded e, boolean verify, TacoModel.Probe probe) {
+  /**
+   * Decoder; with {@code verify}, symbol checksums are compared before the synthesis transform runs; with {@code
+   * clamp}, the reconstruction is clamped to [0,1].
+   */
+  HostTensor decode(Encoded e, boolean verify, boolean clamp, TacoModel.Probe probe) {
     ensureOpen();
     int zh = e.zHeight();
     int zw = e.zWidth();
@@ -291,7 +316,8 @@ public final class TacoCodec implements AutoCloseable {
       } catch (EntropyCodingException ex) {
         throw new BitstreamException("corrupt or truncated bitstream: " + ex.getMessage(), ex);
       }
-      NDArray out = Images.crop(xHat, e.height(), e.width()).clip(0f, 1f);
+      NDArray cropped = Images.crop(xHat, e.height(), e.width());
+      NDArray out = clamp ? cropped.clip(0f, 1f) : cropped;
       probe.stage("done");
       return HostTensor.fromNDArray(out);
     }

@@ -54,6 +54,29 @@ class TacoCodecTest {
     assertTrue(worst < 1e-4, "clamped x_hat max|err| " + worst);
   }
 
+  /** The official x_hat is not clamped: with these random weights a third of its samples lie below 0. */
+  @Test
+  void unclampedDecodeIsTheOfficialXHat() throws Exception {
+    byte[] official = java.nio.file.Files.readAllBytes(Golden.golden("taco-small/img1_128x192.bin"));
+    float[] raw = codec.decompressUnclamped(CompressAiFile.parse(official)).toFloatArray();
+    float[] ref = img1.get("decompress.x_hat_cropped").toFloatArray();
+    double worst = 0;
+    int outside = 0;
+    for (int i = 0; i < ref.length; i++) {
+      worst = Math.max(worst, Math.abs(raw[i] - ref[i]));
+      outside += ref[i] < 0 || ref[i] > 1 ? 1 : 0;
+    }
+    assertTrue(outside > ref.length / 4, "the golden x_hat has out-of-range samples: " + outside);
+    assertTrue(worst < 1e-4, "unclamped x_hat max|err| " + worst);
+    // The TacoFile route gives the same unclamped picture; the clamped one is its clamp.
+    TacoFile f = codec.compress(img1.get("x"), img1.get("text_embeddings"));
+    assertArrayEquals(raw, codec.decompressUnclamped(f).toFloatArray());
+    float[] clamped = codec.decompress(f).toFloatArray();
+    for (int i = 0; i < raw.length; i++) {
+      assertEquals(Math.min(1f, Math.max(0f, raw[i])), clamped[i]);
+    }
+  }
+
   @Test
   void tacoFileRoundTripAndAnySize() {
     // A 70x100 crop of image 1: padded to 128x128 inside, cropped back after decoding.
