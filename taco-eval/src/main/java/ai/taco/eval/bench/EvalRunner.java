@@ -4,10 +4,15 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -19,6 +24,9 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * {@code bpp = 8·file size / (H·W)} of the original image, read the file back, decompress, and measure the
  * reconstruction against the original. Codecs are visited one at a time (each is opened, used on all images, then
  * closed) so only one set of network weights is in memory.
+ *
+ * <p>Results are recorded as they arrive ({@link PerImageCsv}, {@link FeatureFile}) so that a run can be resumed
+ * ({@link Options#resume()}) after an interruption without recomputing finished images.
  */
 public final class EvalRunner {
 
@@ -30,22 +38,68 @@ public final class EvalRunner {
     EMPTY
   }
 
-  /**
-   * @param outDir where reconstructions and (if kept) bitstreams go
-   * @param saveReconstructions write each reconstruction as an 8-bit PNG under {@code reconstructions/}
-   * @param keepBitstreams keep each bitstream under {@code bitstreams/} (they are always written to measure the rate)
-   * @param progress show a progress bar on stderr
-   */
-  public record Options(Path outDir, CaptionMode captionMode, boolean saveReconstructions, boolean keepBitstreams,
-      boolean progress) {}
-
-  private final Options options;
-
-  public EvalRunner(Options options) {
-    this.options = options;
+  /** What PSNR, MS-SSIM and LPIPS are computed on ({@code taco eval --metrics-on}). */
+  public enum MetricsOn {
+    /**
+     * The decoder's float output as it is (TACO: not clamped to [0,1]): what the official evaluation measures
+     * ({@code compute_psnr(x, x_hat)} etc. on {@code net.decompress(...)["x_hat"]} cropped, before saving).
+     */
+    FLOAT,
+    /**
+     * The reconstruction as saved to an 8-bit PNG by the official code ({@code torchvision.utils.save_image}) and
+     * read back ({@link RgbImage#asSaveImagePng()}): what metrics computed later from the saved figures give.
+     */
+    PNG8
   }
 
-  /** Runs the benchmark. Every codec is closed afterwards (metrics and the caption encoder are not). */
+  /**
+   * @param outDir where per_image.csv, the features of the set metrics, reconstructions and (if kept) bitstreams go
+   * @param metricsOn what the per-image metrics are computed on
+   * @param saveReconstructions write each reconstruction as an 8-bit PNG under {@code reconstructions/} (as the
+   *     official {@code save_image} writes it)
+   * @param keepBitstreams keep each bitstream under {@code bitstreams/} (they are always written to measure the rate)
+   * @param progress show a progress bar on stderr
+   * @param resume keep the results an earlier run of the same configuration recorded in {@code outDir} and compute
+   *     only the missing (image, operating point) pairs; otherwise start per_image.csv and the features afresh
+   */
+  public record Options(Path outDir, CaptionMode captionMode, MetricsOn metricsOn, boolean saveReconstructions,
+      boolean keepBitstreams, boolean progress, boolean resume) {
+
+    /** A fresh run with metrics on the float reconstruction. */
+    public Options(Path outDir, CaptionMode captionMode, boolean saveReconstructions, boolean keepBitstreams,
+        boolean progress) {
+      this(outDir, captionMode, MetricsOn.FLOAT, saveReconstructions, keepBitstreams, progress, false);
+    }
+  }
+
+  /** Folder of the set metrics' per-image features: {@code features/<metric>/<point>.f32|.txt} ({@link FeatureFile}). */
+  public static final String FEATURES_DIR = "features";
+
+  /** Feature-file stem of the originals (operating points are {@code <codec>_<setting>}, always with a '_'). */
+  static final String ORIGINALS = "original";
+
+  private final Options options;
+  private final Consumer<EvalResults.ImageResult> afterEachResult;
+
+  public EvalRunner(Options options) {
+    this(options, r -> {});
+  }
+
+  /**
+   * @param afterEachResult called after each new result has been recorded (CSV row and features written and
+   *     flushed); an exception it throws stops the run exactly where a crash would
+   */
+  public EvalRunner(Options options, Consumer<EvalResults.ImageResult> afterEachResult) {
+    this.options = options;
+    this.afterEachResult = afterEachResult;
+  }
+
+  /**
+   * Runs the benchmark: every (image, operating point) pair not yet recorded is computed and recorded at once (its
+   * CSV row flushed, its set-metric features appended), so an interrupted run loses at most the pair in flight. The
+   * summary is built from all recorded pairs. Every codec is closed afterwards (metrics and the caption encoder are
+   * not); a point whose images are all recorded is not even opened.
+   */
   public EvalResults run(
       EvalDataset dataset,
       List<? extends ImageCodec> codecs,
@@ -57,94 +111,215 @@ public final class EvalRunner {
       throw new BenchmarkException("nothing to evaluate: no checkpoint and no baseline codec");
     }
     List<EvalDataset.Item> items = dataset.items();
-    List<EvalResults.ImageResult> results = new ArrayList<>();
-    List<EvalResults.PointSummary> points = new ArrayList<>();
-    // Features of the originals for FID/CMMD, computed once (on the first codec's pass) and reused by all codecs.
-    Map<String, List<float[]>> originalFeatures = new LinkedHashMap<>();
-    for (SetMetric s : setMetrics) {
-      originalFeatures.put(s.name(), new ArrayList<>());
-    }
-    boolean anyText = codecs.stream().anyMatch(ImageCodec::usesText);
-    String textSource = anyText ? captions.source() : "none (no codec reads text)";
-    try (ProgressBar bar = progressBar((long) codecs.size() * items.size())) {
-      for (ImageCodec codec : codecs) {
-        try (codec) {
-          String dirName = safe(codec.name() + "_" + codec.setting());
-          Map<String, List<float[]>> reconFeatures = new LinkedHashMap<>();
-          setMetrics.forEach(s -> reconFeatures.put(s.name(), new ArrayList<>()));
-          double bppSum = 0;
-          Map<String, Double> sums = new LinkedHashMap<>();
-          for (int i = 0; i < items.size(); i++) {
-            EvalDataset.Item item = items.get(i);
-            if (bar != null) {
-              bar.setExtraMessage(codec.name() + " " + codec.setting() + " " + item.name());
-            }
-            RgbImage x = RgbImage.read(item.path());
-            TextEmbedding text = null;
-            if (codec.usesText()) {
-              String caption = options.captionMode() == CaptionMode.EMPTY ? "" : item.caption();
-              text = captions.encode(item.name(), caption);
-            }
-            byte[] bits = codec.encode(x, text);
-            Path file = options.outDir().resolve("bitstreams").resolve(dirName)
-                .resolve(stem(item.name()) + "." + codec.extension());
-            long bytes;
-            byte[] back;
-            try {
-              Files.createDirectories(file.getParent());
-              Files.write(file, bits);
-              bytes = Files.size(file);
-              back = Files.readAllBytes(file);
-              if (!options.keepBitstreams()) {
-                Files.delete(file);
-              }
-            } catch (IOException e) {
-              throw new BenchmarkException("cannot write bitstream " + file + ": " + e.getMessage(), e);
-            }
-            RgbImage y = codec.decode(back);
-            if (y.width() != x.width() || y.height() != x.height()) {
-              throw new BenchmarkException(
-                  codec.name() + " " + codec.setting() + " decoded " + item.name() + " as " + y.width() + "x"
-                      + y.height() + " instead of " + x.width() + "x" + x.height());
-            }
-            double bpp = 8.0 * bytes / ((double) x.width() * x.height());
-            Map<String, Double> values = new LinkedHashMap<>();
-            for (ImageMetric m : metrics) {
-              double v = m.compute(x, y);
-              values.put(m.name(), v);
-              sums.merge(m.name(), v, Double::sum);
-            }
-            for (SetMetric s : setMetrics) {
-              List<float[]> orig = originalFeatures.get(s.name());
-              if (orig.size() == i) {
-                orig.add(s.features(x));
-              }
-              reconFeatures.get(s.name()).add(s.features(y));
-            }
-            if (options.saveReconstructions()) {
-              y.writePng(options.outDir().resolve("reconstructions").resolve(dirName)
-                  .resolve(stem(item.name()) + ".png"));
-            }
-            bppSum += bpp;
-            results.add(new EvalResults.ImageResult(codec.name(), codec.setting(), item.name(), x.width(),
-                x.height(), bytes, bpp, values, codec.usesText() ? textSource : "none"));
-            if (bar != null) {
-              bar.step();
-            }
-          }
-          Map<String, Double> means = new LinkedHashMap<>();
-          sums.forEach((k, v) -> means.put(k, v / items.size()));
-          for (SetMetric s : setMetrics) {
-            means.put(s.name(), s.distance(originalFeatures.get(s.name()), reconFeatures.get(s.name())));
-          }
-          points.add(new EvalResults.PointSummary(codec.name(), codec.setting(), items.size(),
-              bppSum / items.size(), means));
-        }
-      }
-    }
-    deleteIfEmpty(options.outDir().resolve("bitstreams"));
     List<String> metricNames = metrics.stream().map(ImageMetric::name).toList();
     List<String> setNames = setMetrics.stream().map(SetMetric::name).toList();
+    Map<String, ImageCodec> points = new LinkedHashMap<>();
+    for (ImageCodec c : codecs) {
+      if (points.put(pointKey(c.name(), c.setting()), c) != null) {
+        throw new BenchmarkException("two operating points are both named '" + c.name() + " " + c.setting() + "'");
+      }
+    }
+    Path out = options.outDir();
+    try {
+      Files.createDirectories(out);
+    } catch (IOException e) {
+      throw new BenchmarkException("cannot create " + out + ": " + e.getMessage(), e);
+    }
+    Path csvFile = out.resolve(ResultsWriter.PER_IMAGE_CSV);
+    // (point, image) -> result: what an earlier run recorded, then everything.
+    Map<String, Map<String, EvalResults.ImageResult>> recorded = new LinkedHashMap<>();
+    points.keySet().forEach(k -> recorded.put(k, new LinkedHashMap<>()));
+    List<AutoCloseable> open = new ArrayList<>();
+    try {
+      Map<String, FeatureFile> originals = new LinkedHashMap<>();
+      Map<String, Map<String, FeatureFile>> reconFeatures = new LinkedHashMap<>();
+      for (String s : setNames) {
+        originals.put(s, track(open, featureFile(s, ORIGINALS)));
+      }
+      for (Map.Entry<String, ImageCodec> p : points.entrySet()) {
+        Map<String, FeatureFile> f = new LinkedHashMap<>();
+        for (String s : setNames) {
+          f.put(s, track(open, featureFile(s, pointDir(p.getValue()))));
+        }
+        reconFeatures.put(p.getKey(), f);
+      }
+      PerImageCsv csv = track(open, options.resume()
+          ? resumeCsv(csvFile, metricNames, items, recorded, reconFeatures)
+          : PerImageCsv.create(csvFile, metricNames));
+
+      boolean anyText = codecs.stream().anyMatch(ImageCodec::usesText);
+      String textSource = anyText ? captions.source() : "none (no codec reads text)";
+      long already = recorded.values().stream().mapToLong(Map::size).sum();
+      try (ProgressBar bar = progressBar((long) codecs.size() * items.size(), already)) {
+        for (Map.Entry<String, ImageCodec> p : points.entrySet()) {
+          Map<String, EvalResults.ImageResult> done = recorded.get(p.getKey());
+          try (ImageCodec codec = p.getValue()) {
+            for (EvalDataset.Item item : items) {
+              if (done.containsKey(item.name())) {
+                continue;
+              }
+              if (bar != null) {
+                bar.setExtraMessage(codec.name() + " " + codec.setting() + " " + item.name());
+              }
+              EvalResults.ImageResult r = evaluate(codec, item, captions, textSource, metrics, setMetrics,
+                  originals, reconFeatures.get(p.getKey()));
+              csv.write(r);
+              done.put(item.name(), r);
+              afterEachResult.accept(r);
+              if (bar != null) {
+                bar.step();
+              }
+            }
+          }
+        }
+      }
+      // Originals whose pairs were all recorded before their own features were (a crash in between).
+      for (SetMetric s : setMetrics) {
+        FeatureFile orig = originals.get(s.name());
+        for (EvalDataset.Item item : items) {
+          if (!orig.has(item.name())) {
+            orig.append(item.name(), s.features(RgbImage.read(item.path())));
+          }
+        }
+      }
+      deleteIfEmpty(out.resolve("bitstreams"));
+      return results(dataset, points, recorded, metrics, setMetrics, originals, reconFeatures, captions, anyText,
+          textSource, notes);
+    } finally {
+      closeAll(open);
+    }
+  }
+
+  /** One image through one operating point: compress, write, measure the file, read back, decompress, measure. */
+  private EvalResults.ImageResult evaluate(ImageCodec codec, EvalDataset.Item item, CaptionEncoder captions,
+      String textSource, List<? extends ImageMetric> metrics, List<? extends SetMetric> setMetrics,
+      Map<String, FeatureFile> originals, Map<String, FeatureFile> features) {
+    String dirName = pointDir(codec);
+    RgbImage x = RgbImage.read(item.path());
+    TextEmbedding text = null;
+    if (codec.usesText()) {
+      String caption = options.captionMode() == CaptionMode.EMPTY ? "" : item.caption();
+      text = captions.encode(item.name(), caption);
+    }
+    byte[] bits = codec.encode(x, text);
+    Path file = options.outDir().resolve("bitstreams").resolve(dirName)
+        .resolve(stem(item.name()) + "." + codec.extension());
+    long bytes;
+    byte[] back;
+    try {
+      Files.createDirectories(file.getParent());
+      Files.write(file, bits);
+      bytes = Files.size(file);
+      back = Files.readAllBytes(file);
+      if (!options.keepBitstreams()) {
+        Files.delete(file);
+      }
+    } catch (IOException e) {
+      throw new BenchmarkException("cannot write bitstream " + file + ": " + e.getMessage(), e);
+    }
+    RgbImage y = codec.decode(back);
+    if (y.width() != x.width() || y.height() != x.height()) {
+      throw new BenchmarkException(
+          codec.name() + " " + codec.setting() + " decoded " + item.name() + " as " + y.width() + "x"
+              + y.height() + " instead of " + x.width() + "x" + x.height());
+    }
+    RgbImage saved = y.asSaveImagePng();
+    RgbImage measured = options.metricsOn() == MetricsOn.PNG8 ? saved : y;
+    double bpp = 8.0 * bytes / ((double) x.width() * x.height());
+    Map<String, Double> values = new LinkedHashMap<>();
+    for (ImageMetric m : metrics) {
+      values.put(m.name(), m.compute(x, measured));
+    }
+    // FID/CMMD read images as 8-bit pixels, as pytorch-fid and CMMD read saved files.
+    for (SetMetric s : setMetrics) {
+      FeatureFile orig = originals.get(s.name());
+      if (!orig.has(item.name())) {
+        orig.append(item.name(), s.features(x));
+      }
+      features.get(s.name()).append(item.name(), s.features(saved));
+    }
+    if (options.saveReconstructions()) {
+      saved.writePng(options.outDir().resolve("reconstructions").resolve(dirName)
+          .resolve(stem(item.name()) + ".png"));
+    }
+    return new EvalResults.ImageResult(codec.name(), codec.setting(), item.name(), x.width(), x.height(), bytes, bpp,
+        values, codec.usesText() ? textSource : "none");
+  }
+
+  /**
+   * Reads what an interrupted run recorded: the CSV rows (an incomplete last line dropped) whose features are all
+   * present; features without a CSV row are dropped (the crash came between the two) and so are rows without
+   * features, and both are computed again. Returns the CSV opened for appending.
+   */
+  private static PerImageCsv resumeCsv(Path csvFile, List<String> metricNames, List<EvalDataset.Item> items,
+      Map<String, Map<String, EvalResults.ImageResult>> recorded, Map<String, Map<String, FeatureFile>> features) {
+    Set<String> names = new HashSet<>();
+    items.forEach(i -> names.add(i.name()));
+    List<EvalResults.ImageResult> rows = PerImageCsv.read(csvFile, metricNames);
+    boolean dropped = false;
+    for (EvalResults.ImageResult r : rows) {
+      String key = pointKey(r.codec(), r.setting());
+      Map<String, EvalResults.ImageResult> point = recorded.get(key);
+      if (point == null || !names.contains(r.image())) {
+        throw new BenchmarkException(csvFile + " holds a result (" + r.codec() + " " + r.setting() + ", " + r.image()
+            + ") that is not part of this run");
+      }
+      if (features.get(key).values().stream().allMatch(f -> f.has(r.image())) && !point.containsKey(r.image())) {
+        point.put(r.image(), r);
+      } else {
+        dropped = true;
+      }
+    }
+    for (Map.Entry<String, Map<String, FeatureFile>> p : features.entrySet()) {
+      for (FeatureFile f : p.getValue().values()) {
+        f.retain(recorded.get(p.getKey()).keySet());
+      }
+    }
+    if (dropped) {
+      List<EvalResults.ImageResult> kept = new ArrayList<>();
+      recorded.values().forEach(m -> kept.addAll(m.values()));
+      PerImageCsv.rewrite(csvFile, metricNames, kept);
+    }
+    return PerImageCsv.append(csvFile, metricNames);
+  }
+
+  /** Rows in (operating point, dataset) order; means and set distances over the dataset in its order. */
+  private EvalResults results(EvalDataset dataset, Map<String, ImageCodec> points,
+      Map<String, Map<String, EvalResults.ImageResult>> recorded, List<? extends ImageMetric> metrics,
+      List<? extends SetMetric> setMetrics, Map<String, FeatureFile> originals,
+      Map<String, Map<String, FeatureFile>> reconFeatures, CaptionEncoder captions, boolean anyText,
+      String textSource, List<String> notes) {
+    List<EvalDataset.Item> items = dataset.items();
+    List<EvalResults.ImageResult> results = new ArrayList<>();
+    List<EvalResults.PointSummary> summaries = new ArrayList<>();
+    for (Map.Entry<String, ImageCodec> p : points.entrySet()) {
+      Map<String, EvalResults.ImageResult> done = recorded.get(p.getKey());
+      double bppSum = 0;
+      Map<String, Double> sums = new LinkedHashMap<>();
+      for (EvalDataset.Item item : items) {
+        EvalResults.ImageResult r = done.get(item.name());
+        results.add(r);
+        bppSum += r.bpp();
+        for (ImageMetric m : metrics) {
+          Double v = r.metrics().get(m.name());
+          sums.merge(m.name(), v == null ? Double.NaN : v, Double::sum);
+        }
+      }
+      Map<String, Double> means = new LinkedHashMap<>();
+      sums.forEach((k, v) -> means.put(k, v / items.size()));
+      for (SetMetric s : setMetrics) {
+        List<float[]> orig = new ArrayList<>();
+        List<float[]> recon = new ArrayList<>();
+        FeatureFile rf = reconFeatures.get(p.getKey()).get(s.name());
+        for (EvalDataset.Item item : items) {
+          orig.add(originals.get(s.name()).get(item.name()));
+          recon.add(rf.get(item.name()));
+        }
+        means.put(s.name(), s.distance(orig, recon));
+      }
+      ImageCodec c = p.getValue();
+      summaries.add(new EvalResults.PointSummary(c.name(), c.setting(), items.size(), bppSum / items.size(), means));
+    }
     boolean captionsUsed = anyText && captions.usesCaptions() && options.captionMode() == CaptionMode.DATASET;
     List<String> allNotes = new ArrayList<>(notes);
     if (anyText && !captions.usesCaptions()) {
@@ -155,12 +330,41 @@ public final class EvalRunner {
       allNotes.add("Empty-caption ablation: every image was encoded with the caption \"\".");
     }
     EvalResults.Info info = new EvalResults.Info(dataset.name(), items.size(),
-        options.captionMode().name().toLowerCase(java.util.Locale.ROOT), textSource, captionsUsed, metricNames,
-        setNames, allNotes);
-    return new EvalResults(info, results, points);
+        options.captionMode().name().toLowerCase(Locale.ROOT), textSource, captionsUsed,
+        metrics.stream().map(ImageMetric::name).toList(), setMetrics.stream().map(SetMetric::name).toList(),
+        allNotes);
+    return new EvalResults(info, results, summaries);
   }
 
-  private ProgressBar progressBar(long total) {
+  private FeatureFile featureFile(String metric, String stem) {
+    Path dir = options.outDir().resolve(FEATURES_DIR).resolve(safe(metric));
+    return options.resume() ? FeatureFile.open(dir, stem) : FeatureFile.create(dir, stem);
+  }
+
+  private static <T extends AutoCloseable> T track(List<AutoCloseable> open, T c) {
+    open.add(c);
+    return c;
+  }
+
+  private static void closeAll(List<AutoCloseable> open) {
+    for (AutoCloseable c : open) {
+      try {
+        c.close();
+      } catch (Exception ignored) {
+        // closing after a failure must not hide it; files are flushed after every write anyway
+      }
+    }
+  }
+
+  static String pointKey(String codec, String setting) {
+    return codec + "\u0000" + setting;
+  }
+
+  static String pointDir(ImageCodec codec) {
+    return safe(codec.name() + "_" + codec.setting());
+  }
+
+  private ProgressBar progressBar(long total, long already) {
     if (!options.progress()) {
       return null;
     }
@@ -168,6 +372,7 @@ public final class EvalRunner {
     return new ProgressBarBuilder()
         .setTaskName("taco eval")
         .setInitialMax(total)
+        .startsFrom(already, Duration.ZERO)
         .setStyle(ProgressBarStyle.ASCII)
         .setConsumer(new ConsoleProgressBarConsumer(err))
         .setUpdateIntervalMillis(500)

@@ -116,6 +116,12 @@ public final class ExternalCodec implements ImageCodec {
     return quality.isEmpty() ? "default" : "q=" + quality;
   }
 
+  /** The two command templates (the tool's own version is not known to us: keep the tool unchanged to resume). */
+  @Override
+  public java.util.Map<String, String> configuration() {
+    return java.util.Map.of("encode", String.join(" ", encode), "decode", String.join(" ", decode));
+  }
+
   @Override
   public synchronized byte[] encode(RgbImage image, TextEmbedding text) {
     Path dir = tempDir();

@@ -28,6 +28,15 @@ public interface ImageCodec extends AutoCloseable {
   /** Decodes what {@link #encode} produced, at the original size. */
   RgbImage decode(byte[] bitstream);
 
+  /**
+   * Everything besides {@link #name()} and {@link #setting()} that determines this point's bitstreams and
+   * reconstructions (e.g. a checkpoint's SHA-256, a command template), recorded in the run manifest so that
+   * {@code --resume} refuses a changed configuration. Empty when name and setting say it all.
+   */
+  default java.util.Map<String, String> configuration() {
+    return java.util.Map.of();
+  }
+
   /** File extension for saved bitstreams. */
   default String extension() {
     return "bin";

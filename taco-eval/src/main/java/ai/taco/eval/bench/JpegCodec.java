@@ -40,6 +40,11 @@ public final class JpegCodec implements ImageCodec {
   }
 
   @Override
+  public java.util.Map<String, String> configuration() {
+    return java.util.Map.of("encoder", "javax.imageio JPEG, quality " + quality + "/100");
+  }
+
+  @Override
   public String extension() {
     return "jpg";
   }

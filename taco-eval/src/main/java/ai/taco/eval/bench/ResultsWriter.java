@@ -4,10 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.csv.CsvMapper;
-import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 import java.io.IOException;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,48 +37,12 @@ public final class ResultsWriter {
     return List.of(csv, json, md);
   }
 
-  /** Columns: codec,setting,image,width,height,bytes,bpp, one per metric, text_source. Doubles in full precision. */
+  /**
+   * Columns: codec,setting,image,width,height,bytes,bpp, one per metric, text_source. Doubles in full precision. The
+   * file is replaced atomically, so the row-by-row CSV of an interrupted run is never lost half-rewritten.
+   */
   public static void writeCsv(EvalResults r, Path file) {
-    CsvSchema.Builder b = CsvSchema.builder().setUseHeader(true);
-    for (String c : List.of("codec", "setting", "image", "width", "height", "bytes", "bpp")) {
-      b.addColumn(c);
-    }
-    for (String m : r.info().metrics()) {
-      b.addColumn(m);
-    }
-    b.addColumn("text_source");
-    CsvSchema schema = b.build();
-    List<List<String>> rows = new ArrayList<>();
-    for (EvalResults.ImageResult i : r.images()) {
-      List<String> row = new ArrayList<>();
-      row.add(i.codec());
-      row.add(i.setting());
-      row.add(i.image());
-      row.add(Integer.toString(i.width()));
-      row.add(Integer.toString(i.height()));
-      row.add(Long.toString(i.bytes()));
-      row.add(Double.toString(i.bpp()));
-      for (String m : r.info().metrics()) {
-        Double v = i.metrics().get(m);
-        row.add(v == null ? "" : Double.toString(v));
-      }
-      row.add(i.textSource());
-      rows.add(row);
-    }
-    try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-      new CsvMapper().writer(schema.withoutHeader()).writeValues(w).writeAll(withHeader(schema, rows)).close();
-    } catch (IOException e) {
-      throw new BenchmarkException("cannot write " + file + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static List<List<String>> withHeader(CsvSchema schema, List<List<String>> rows) {
-    List<List<String>> all = new ArrayList<>(rows.size() + 1);
-    List<String> header = new ArrayList<>();
-    schema.forEach(c -> header.add(c.getName()));
-    all.add(header);
-    all.addAll(rows);
-    return all;
+    PerImageCsv.rewrite(file, r.info().metrics(), r.images());
   }
 
   public static void writeJson(EvalResults r, Path file) {

@@ -143,6 +143,26 @@ public record RgbImage(int width, int height, float[] planes) {
     return new RgbImage(width, height, q);
   }
 
+  /**
+   * This image as the official evaluation saves it and a PNG reader gets it back: torchvision {@code save_image}
+   * (the official {@code figures/}) writes {@code uint8(clamp(v·255 + 0.5, 0, 255))} in float32 arithmetic (the
+   * conversion truncates, so ties round up), and {@code ToTensor} reads {@code k/255}. Differs from
+   * {@link #quantized8()} (ties to even) only where {@code v·255} is exactly halfway between two levels.
+   */
+  public RgbImage asSaveImagePng() {
+    float[] q = new float[planes.length];
+    for (int i = 0; i < q.length; i++) {
+      q[i] = saveImage8bit(planes[i]) / 255f;
+    }
+    return new RgbImage(width, height, q);
+  }
+
+  /** torchvision save_image's sample: {@code x.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)}. */
+  static int saveImage8bit(float v) {
+    float t = v * 255f + 0.5f;
+    return (int) Math.max(0f, Math.min(255f, t));
+  }
+
   /** Writes an 8-bit PNG (taco-core's {@link Images#writePng}: round(clamp(v,0,1)·255), atomic), replacing a file. */
   public void writePng(Path file) {
     try {

@@ -8,6 +8,9 @@ import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.TacoFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * One TACO checkpoint as an {@link ImageCodec}: {@link TacoCodec} loaded on first use (so a run holds one network at
@@ -30,6 +33,7 @@ public final class TacoImageCodec implements ImageCodec {
   private final ScaleTable scaleTable;
   private final Container container;
   private TacoCodec codec;
+  private String weightsSha256;
 
   public TacoImageCodec(Path weights, TacoConfig config, ScaleTable scaleTable, Container container) {
     if (!Files.isRegularFile(weights)) {
@@ -57,6 +61,20 @@ public final class TacoImageCodec implements ImageCodec {
     return true;
   }
 
+  /** The checkpoint's SHA-256 (computed once), the network preset, the scale table and the container. */
+  @Override
+  public synchronized Map<String, String> configuration() {
+    if (weightsSha256 == null) {
+      weightsSha256 = RunManifest.sha256(weights);
+    }
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("weights_sha256", weightsSha256);
+    m.put("config", config.toString());
+    m.put("scale_table", scaleTable.id());
+    m.put("container", container.name().toLowerCase(Locale.ROOT));
+    return m;
+  }
+
   @Override
   public String extension() {
     return container == Container.COMPRESSAI ? "bin" : "taco";
@@ -81,11 +99,15 @@ public final class TacoImageCodec implements ImageCodec {
         : codec().compress(x, t).toBytes();
   }
 
+  /**
+   * The reconstruction as the official {@code decompress} returns it: the synthesis output cropped to H×W and NOT
+   * clamped to [0,1] (the official evaluation measures this float image; see {@link EvalRunner.MetricsOn}).
+   */
   @Override
   public RgbImage decode(byte[] bitstream) {
     HostTensor y = container == Container.COMPRESSAI
-        ? codec().decompress(CompressAiFile.parse(bitstream))
-        : codec().decompress(TacoFile.parse(bitstream));
+        ? codec().decompressUnclamped(CompressAiFile.parse(bitstream))
+        : codec().decompressUnclamped(TacoFile.parse(bitstream));
     long[] s = y.shape();
     return new RgbImage(Math.toIntExact(s[s.length - 1]), Math.toIntExact(s[s.length - 2]), y.toFloatArray());
   }

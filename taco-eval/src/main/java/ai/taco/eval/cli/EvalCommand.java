@@ -15,6 +15,7 @@ import ai.taco.eval.bench.JpegCodec;
 import ai.taco.eval.bench.ReferencePoints;
 import ai.taco.eval.bench.RdPlot;
 import ai.taco.eval.bench.ResultsWriter;
+import ai.taco.eval.bench.RunManifest;
 import ai.taco.eval.bench.SetMetric;
 import ai.taco.eval.bench.StandardMetrics;
 import ai.taco.eval.bench.TacoCodecs;
@@ -25,8 +26,12 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -102,6 +107,11 @@ public final class EvalCommand implements TacoCommand {
           + " paper); standard = mapped to [-1,1] as LPIPS is documented.")
   String lpipsInput;
 
+  @Option(names = "--metrics-on", defaultValue = "float", paramLabel = "float|png8",
+      description = "What PSNR, MS-SSIM and LPIPS measure: float = the decoder's output as is (TACO: not clamped), as"
+          + " the official evaluation (default); png8 = the reconstruction saved as an 8-bit PNG and read back.")
+  String metricsOn;
+
   @Option(names = "--inception", paramLabel = "W", description = "pytorch-fid InceptionV3 weights; FID is skipped without them.")
   Path inception;
 
@@ -150,15 +160,31 @@ public final class EvalCommand implements TacoCommand {
   @Option(names = "--force", description = "Overwrite results in a non-empty --out.")
   boolean force;
 
+  @Option(names = "--resume",
+      description = "Continue an interrupted run in --out: refuses if the configuration differs from OUT/run.json,"
+          + " otherwise computes only the (image, operating point) pairs not yet in per_image.csv.")
+  boolean resume;
+
   @Option(names = "--no-progress", description = "No progress bar.")
   boolean noProgress;
+
+  /** Called after each result is recorded; tests throw from it to interrupt a run as a crash would. */
+  Consumer<EvalResults.ImageResult> afterEachResult = r -> {};
+
+  /** Our own files in --out, removed by --force before a new run appends to them. */
+  private static final List<String> OWN_FILES = List.of(RunManifest.FILE, ResultsWriter.PER_IMAGE_CSV,
+      ResultsWriter.SUMMARY_JSON, ResultsWriter.SUMMARY_MD);
 
   @Override
   public Integer call() {
     EvalRunner.CaptionMode mode = parseCaptionMode(captionMode);
-    checkOutput();
+    EvalRunner.MetricsOn on = parseMetricsOn(metricsOn);
+    lpipsConvention(lpipsInput);
+    boolean resuming = checkOutput();
     List<String> notes = new ArrayList<>();
-    EvalDataset ds = loadDataset(notes);
+    // A folder dataset is listed now; MS-COCO is prepared only after the manifest check (a refused resume must not
+    // touch OUT/prepared).
+    EvalDataset folder = cocoList == null ? folderDataset() : null;
 
     List<ImageCodec> codecs = new ArrayList<>();
     if (!weights.isEmpty()) {
@@ -184,19 +210,30 @@ public final class EvalCommand implements TacoCommand {
     for (Path r : references) {
       refs.addAll(ReferencePoints.read(r));
     }
-    refs = ReferencePoints.forDataset(refs, ds.name());
-
     if (!weights.isEmpty() && mode == EvalRunner.CaptionMode.DATASET && captions == null && cocoList == null) {
       throw new BenchmarkException("--captions is required to evaluate TACO in --caption-mode dataset"
           + " (or use --caption-mode empty)");
     }
+    RunManifest manifest = manifest(folder, codecs, mode, on);
+    Path manifestFile = out.resolve(RunManifest.FILE);
+    if (resuming) {
+      manifest.requireSame(RunManifest.read(manifestFile), manifestFile);
+    } else {
+      if (force) {
+        clearOwnFiles();
+      }
+      manifest.write(manifestFile);
+    }
+    EvalDataset ds = folder != null ? folder : cocoDataset(notes);
+    refs = ReferencePoints.forDataset(refs, ds.name());
     try (CaptionEncoder text = TacoCodecs.captionEncoder(weights.isEmpty(), clip, textEmbeddings);
         StandardMetrics metrics = StandardMetrics.open(lpipsWeights, lpipsConvention(lpipsInput), inception, cmmdClip)) {
       notes.addAll(metrics.notes());
       List<ImageMetric> imageMetrics = metrics.imageMetrics();
       List<SetMetric> setMetrics = metrics.setMetrics();
       EvalRunner runner = new EvalRunner(
-          new EvalRunner.Options(out, mode, saveReconstructions, keepBitstreams, !noProgress));
+          new EvalRunner.Options(out, mode, on, saveReconstructions, keepBitstreams, !noProgress, resuming),
+          afterEachResult);
       EvalResults results = runner.run(ds, codecs, text, imageMetrics, setMetrics, notes);
       ResultsWriter.writeAll(results, out);
       RdPlot.writeAll(results, refs, out);
@@ -211,47 +248,153 @@ public final class EvalCommand implements TacoCommand {
     return 0;
   }
 
-  private EvalDataset loadDataset(List<String> notes) {
-    if (cocoList == null) {
-      EvalDataset ds = EvalDataset.folder(dataset, captions, limit);
-      return datasetName == null ? ds : new EvalDataset(datasetName, ds.items());
-    }
-    if (captions == null) {
-      throw new BenchmarkException("--coco-list needs --captions captions_val2014.json");
-    }
-    Coco30k.Preprocess pre = switch (cocoPreprocess.toLowerCase(Locale.ROOT)) {
+  private EvalDataset folderDataset() {
+    EvalDataset ds = EvalDataset.folder(dataset, captions, limit);
+    return datasetName == null ? ds : new EvalDataset(datasetName, ds.items());
+  }
+
+  private String cocoName() {
+    return datasetName == null ? "coco30k" : datasetName;
+  }
+
+  private Coco30k.Preprocess cocoPreprocess() {
+    return switch (cocoPreprocess.toLowerCase(Locale.ROOT)) {
       case "crop" -> Coco30k.Preprocess.CROP;
       case "resize-crop" -> Coco30k.Preprocess.RESIZE_CROP;
       case "none" -> Coco30k.Preprocess.NONE;
       default -> throw new BenchmarkException(
           "--coco-preprocess must be crop, resize-crop or none, got '" + cocoPreprocess + "'");
     };
+  }
+
+  private EvalDataset cocoDataset(List<String> notes) {
     Path prepDir = out.resolve("prepared");
-    Coco30k.Prepared p = Coco30k.prepare(cocoList, dataset, captions, prepDir, pre, limit);
+    Coco30k.Prepared p = Coco30k.prepare(cocoList, dataset, captions, prepDir, cocoPreprocess(), limit);
     notes.add("MS-COCO: " + p.images() + " images from " + cocoList.getFileName() + ", preprocessing "
         + cocoPreprocess + ", caption = the one with the smallest annotation id in " + captions.getFileName()
         + (p.upscaled().isEmpty() ? "" : "; " + p.upscaled().size() + " image(s) shorter than 256 px were upscaled"));
-    return new EvalDataset(datasetName == null ? "coco30k" : datasetName, p.items());
+    return new EvalDataset(cocoName(), p.items());
   }
 
-  private void checkOutput() {
+  /**
+   * The configuration this run's numbers depend on (docs/benchmarks.md, "Interrupted runs"): dataset listing,
+   * operating points with their weights' SHA-256, text condition, metrics and their weights' SHA-256. Options that
+   * only change what is kept or drawn (--save-reconstructions, --keep-bitstreams, references, progress) are not part
+   * of it.
+   */
+  private RunManifest manifest(EvalDataset folder, List<ImageCodec> codecs, EvalRunner.CaptionMode mode,
+      EvalRunner.MetricsOn on) {
+    Map<String, Object> config = new LinkedHashMap<>();
+    if (folder != null) {
+      config.put("dataset", RunManifest.folderDataset(folder));
+    } else {
+      if (captions == null) {
+        throw new BenchmarkException("--coco-list needs --captions captions_val2014.json");
+      }
+      cocoPreprocess();
+      config.put("dataset", RunManifest.cocoDataset(cocoName(), cocoList, captions,
+          cocoPreprocess.toLowerCase(Locale.ROOT), limit));
+    }
+    config.put("codecs", RunManifest.codecs(codecs));
+    Map<String, Object> text = new LinkedHashMap<>();
+    text.put("caption_mode", mode.name().toLowerCase(Locale.ROOT));
+    if (weights.isEmpty()) {
+      text.put("encoder", "none (no codec reads text)");
+    } else if (clip != null) {
+      text.put("encoder", "clip");
+      text.put("clip_sha256", RunManifest.sha256(clip));
+    } else if (textEmbeddings != null) {
+      text.put("encoder", "precomputed");
+      text.put("embeddings_sha256", RunManifest.sha256(textEmbeddings));
+    } else {
+      text.put("encoder", "zeros");
+    }
+    config.put("text", text);
+    Map<String, Object> metrics = new LinkedHashMap<>();
+    metrics.put("on", on.name().toLowerCase(Locale.ROOT));
+    metrics.put("psnr", "-10 log10(mean((x - x_hat)^2)), data range 1");
+    metrics.put("ms_ssim", "pytorch-msssim ms_ssim(data_range=1), Resize(256) fallback");
+    if (!lpipsWeights.isEmpty()) {
+      Map<String, Object> lp = new LinkedHashMap<>();
+      lp.put("input", lpipsInput.toLowerCase(Locale.ROOT));
+      lp.put("weights_sha256", lpipsWeights.stream().map(RunManifest::sha256).sorted().toList());
+      metrics.put("lpips", lp);
+    }
+    if (inception != null) {
+      metrics.put("fid", Map.of("inception_sha256", RunManifest.sha256(inception)));
+    }
+    if (cmmdClip != null) {
+      metrics.put("cmmd", Map.of("clip_sha256", RunManifest.sha256(cmmdClip)));
+    }
+    config.put("metrics", metrics);
+    return RunManifest.of(config);
+  }
+
+  /**
+   * Checks --out before any work: never write into a non-empty folder unless --force (then our own files are removed
+   * first, others kept) or --resume (then it must hold a run manifest). Returns whether a run is resumed.
+   */
+  private boolean checkOutput() {
+    if (force && resume) {
+      throw new BenchmarkException("--force starts --out over, --resume continues it: give one of them");
+    }
     if (Files.exists(out) && !Files.isDirectory(out)) {
       throw new BenchmarkException("--out " + out + " exists and is not a folder");
     }
-    if (Files.isDirectory(out) && !force) {
+    boolean nonEmpty = false;
+    if (Files.isDirectory(out)) {
       try (Stream<Path> s = Files.list(out)) {
-        if (s.findAny().isPresent()) {
-          throw new BenchmarkException("--out " + out + " is not empty; use --force to overwrite its results");
-        }
+        nonEmpty = s.findAny().isPresent();
       } catch (IOException e) {
         throw new BenchmarkException("cannot list " + out + ": " + e.getMessage(), e);
       }
+    }
+    if (nonEmpty && resume && !Files.isRegularFile(out.resolve(RunManifest.FILE))) {
+      throw new BenchmarkException("--resume: " + out + " holds no " + RunManifest.FILE
+          + " (not the results folder of a taco eval run that can be resumed)");
+    }
+    if (nonEmpty && !resume && !force) {
+      throw new BenchmarkException("--out " + out + " is not empty; use --resume to continue the run it holds or"
+          + " --force to overwrite its results");
     }
     try {
       Files.createDirectories(out);
     } catch (IOException e) {
       throw new BenchmarkException("cannot create " + out + ": " + e.getMessage(), e);
     }
+    return nonEmpty && resume;
+  }
+
+  /** --force: removes the files a previous run appended to or would leave stale (other files in --out are kept). */
+  private void clearOwnFiles() {
+    try {
+      for (String f : OWN_FILES) {
+        Files.deleteIfExists(out.resolve(f));
+      }
+      try (Stream<Path> s = Files.list(out)) {
+        for (Path p : s.filter(p -> p.getFileName().toString().matches("rd_.*\\.png")).toList()) {
+          Files.delete(p);
+        }
+      }
+      Path features = out.resolve(EvalRunner.FEATURES_DIR);
+      if (Files.isDirectory(features)) {
+        try (Stream<Path> s = Files.walk(features)) {
+          for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+            Files.delete(p);
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new BenchmarkException("--force: cannot remove the previous results in " + out + ": " + e.getMessage(), e);
+    }
+  }
+
+  static EvalRunner.MetricsOn parseMetricsOn(String s) {
+    return switch (s.toLowerCase(Locale.ROOT)) {
+      case "float" -> EvalRunner.MetricsOn.FLOAT;
+      case "png8" -> EvalRunner.MetricsOn.PNG8;
+      default -> throw new BenchmarkException("--metrics-on must be float or png8, got '" + s + "'");
+    };
   }
 
   static Lpips.InputConvention lpipsConvention(String s) {
