@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the paper's CLIC evaluation: the 428 images named in TACO's clic_ofa.json (CLIC images are not shipped;
 # get them from compression.cc) with their OFA captions. Usage: CLIC_DIR=/data/clic scripts/reproduce-clic.sh [extra]
-# See docs/benchmarks.md.
+# Interrupted? Run the same command again with --resume: it checks that nothing changed (run.json) and computes
+# only the missing images. See docs/benchmarks.md.
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/reproduce-common.sh"
 [ -n "${CLIC_DIR:-}" ] || die "set CLIC_DIR to the folder holding the CLIC images named in clic_ofa.json"
 captions="${CLIC_CAPTIONS:-$shared_data/captions/clic_ofa.json}"

@@ -4,7 +4,8 @@
 # id), FID and CMMD over the set. Usage:
 #   COCO_VAL2014=/data/coco/val2014 COCO_CAPTIONS=/data/coco/annotations/captions_val2014.json \
 #     scripts/reproduce-coco30k.sh [extra `taco eval` options]
-# See docs/benchmarks.md.
+# Interrupted? Run the same command again with --resume: it checks that nothing changed (run.json) and computes
+# only the missing images. See docs/benchmarks.md.
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/reproduce-common.sh"
 [ -n "${COCO_VAL2014:-}" ] || die "set COCO_VAL2014 to the MS-COCO val2014 image folder"
 [ -n "${COCO_CAPTIONS:-}" ] || die "set COCO_CAPTIONS to COCO's annotations/captions_val2014.json"

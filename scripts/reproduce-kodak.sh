@@ -3,7 +3,8 @@
 # baseline and the published ELIC/VTM points. Usage: scripts/reproduce-kodak.sh [extra `taco eval` options]
 # Inputs (overridable): models/taco/*.pth.tar (TACO_CHECKPOINTS), models/clip-vit-base-patch32 (TACO_CLIP_DIR),
 # models/lpips, models/pt_inception-*.pth, models/clip-vit-large-patch14-336, KODAK_DIR, KODAK_CAPTIONS, OUT.
-# See docs/benchmarks.md.
+# Interrupted? Run the same command again with --resume: it checks that nothing changed (run.json) and computes
+# only the missing images. See docs/benchmarks.md.
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/reproduce-common.sh"
 kodak="${KODAK_DIR:-$shared_data/kodak}"
 captions="${KODAK_CAPTIONS:-$shared_data/captions/kodak_ofa.json}"

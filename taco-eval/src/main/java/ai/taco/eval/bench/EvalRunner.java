@@ -290,6 +290,11 @@ public final class EvalRunner {
       Map<String, Map<String, FeatureFile>> reconFeatures, CaptionEncoder captions, boolean anyText,
       String textSource, List<String> notes) {
     List<EvalDataset.Item> items = dataset.items();
+    List<String> names = items.stream().map(EvalDataset.Item::name).toList();
+    Map<String, List<float[]>> originalFeatures = new LinkedHashMap<>();
+    for (SetMetric s : setMetrics) {
+      originalFeatures.put(s.name(), originals.get(s.name()).get(names));
+    }
     List<EvalResults.ImageResult> results = new ArrayList<>();
     List<EvalResults.PointSummary> summaries = new ArrayList<>();
     for (Map.Entry<String, ImageCodec> p : points.entrySet()) {
@@ -307,15 +312,10 @@ public final class EvalRunner {
       }
       Map<String, Double> means = new LinkedHashMap<>();
       sums.forEach((k, v) -> means.put(k, v / items.size()));
+      // One point's features in memory at a time (read back from its file), in dataset order.
       for (SetMetric s : setMetrics) {
-        List<float[]> orig = new ArrayList<>();
-        List<float[]> recon = new ArrayList<>();
-        FeatureFile rf = reconFeatures.get(p.getKey()).get(s.name());
-        for (EvalDataset.Item item : items) {
-          orig.add(originals.get(s.name()).get(item.name()));
-          recon.add(rf.get(item.name()));
-        }
-        means.put(s.name(), s.distance(orig, recon));
+        means.put(s.name(), s.distance(originalFeatures.get(s.name()),
+            reconFeatures.get(p.getKey()).get(s.name()).get(names)));
       }
       ImageCodec c = p.getValue();
       summaries.add(new EvalResults.PointSummary(c.name(), c.setting(), items.size(), bppSum / items.size(), means));

@@ -36,9 +36,13 @@ final class FeatureFile implements AutoCloseable {
 
   private final Path data;
   private final Path index;
-  /** Image name → features, in row order. */
-  private final Map<String, float[]> rows = new LinkedHashMap<>();
+  /**
+   * Image name → row number in {@link #data}, in row order. Only the names are held in memory: a point's features
+   * (30k × 2048 floats for FID on MS-COCO) are read back from the file when the distance is computed.
+   */
+  private final Map<String, Integer> rows = new LinkedHashMap<>();
   private int dim;
+  private int rowCount;
   private FileChannel dataOut;
   private FileChannel indexOut;
 
@@ -99,20 +103,27 @@ final class FeatureFile implements AutoCloseable {
     if (dim <= 0) {
       throw new BenchmarkException(index + ": bad feature dimension " + dim);
     }
-    long rowBytes = 4L * dim;
-    long complete = Files.size(data) / rowBytes;
-    int n = (int) Math.min(lines.size() - 1, complete);
-    ByteBuffer all = ByteBuffer.wrap(Files.readAllBytes(data)).order(ByteOrder.LITTLE_ENDIAN);
+    long size = Files.size(data);
+    int n = (int) Math.min(lines.size() - 1, size / rowBytes());
     for (int r = 0; r < n; r++) {
-      float[] v = new float[dim];
-      all.position((int) (r * rowBytes));
-      all.asFloatBuffer().get(v);
-      rows.put(lines.get(r + 1), v);
+      rows.put(lines.get(r + 1), r);
     }
-    if (n != lines.size() - 1 || Files.size(data) != n * rowBytes || end != text.length) {
-      // A crash mid-append: keep exactly the rows that have both their values and their name.
-      rewrite();
+    rowCount = n;
+    if (n != lines.size() - 1 || size != n * rowBytes() || end != text.length) {
+      // A crash mid-append: keep exactly the rows that have both their values and their name (a prefix).
+      try (FileChannel ch = FileChannel.open(data, StandardOpenOption.WRITE)) {
+        ch.truncate(n * rowBytes());
+      }
+      StringBuilder names = new StringBuilder(lines.get(0)).append('\n');
+      lines.subList(1, n + 1).forEach(l -> names.append(l).append('\n'));
+      Path tmp = index.resolveSibling(index.getFileName() + ".tmp");
+      Files.writeString(tmp, names, StandardCharsets.UTF_8);
+      Files.move(tmp, index, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
+  }
+
+  private long rowBytes() {
+    return 4L * dim;
   }
 
   boolean has(String image) {
@@ -124,11 +135,44 @@ final class FeatureFile implements AutoCloseable {
     return Collections.unmodifiableSet(rows.keySet());
   }
 
+  /** One image's features, read from the file. */
   float[] get(String image) {
-    return rows.get(image);
+    return get(List.of(image)).get(0);
   }
 
-  /** Appends one image's features to both files and flushes them. */
+  /** The features of these images, in this order, read from the file. */
+  List<float[]> get(List<String> images) {
+    List<float[]> out = new ArrayList<>(images.size());
+    try (FileChannel ch = FileChannel.open(data, StandardOpenOption.READ)) {
+      ByteBuffer b = ByteBuffer.allocate((int) rowBytes()).order(ByteOrder.LITTLE_ENDIAN);
+      for (String image : images) {
+        float[] v = new float[dim];
+        readRow(ch, image, b).asFloatBuffer().get(v);
+        out.add(v);
+      }
+    } catch (IOException e) {
+      throw new BenchmarkException("cannot read " + data + ": " + e.getMessage(), e);
+    }
+    return out;
+  }
+
+  /** Reads the row of {@code image} into {@code b} (cleared first); returns it flipped for reading. */
+  private ByteBuffer readRow(FileChannel ch, String image, ByteBuffer b) throws IOException {
+    Integer r = rows.get(image);
+    if (r == null) {
+      throw new BenchmarkException(data + " holds no features of " + image);
+    }
+    b.clear();
+    long pos = r * rowBytes();
+    while (b.hasRemaining()) {
+      if (ch.read(b, pos + b.position()) < 0) {
+        throw new BenchmarkException(data + " ends inside the features of " + image);
+      }
+    }
+    return b.flip();
+  }
+
+  /** Appends one image's features to both files (the values first, then the name), written through to the OS. */
   void append(String image, float[] features) {
     if (image.indexOf('\n') >= 0 || image.indexOf('\r') >= 0) {
       throw new BenchmarkException("image name with a line break cannot be recorded: " + image);
@@ -145,46 +189,48 @@ final class FeatureFile implements AutoCloseable {
         throw new BenchmarkException(data + " holds " + dim + "-d features, got " + features.length + " values for "
             + image);
       }
-      ByteBuffer b = ByteBuffer.allocate(4 * dim).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer b = ByteBuffer.allocate((int) rowBytes()).order(ByteOrder.LITTLE_ENDIAN);
       b.asFloatBuffer().put(features);
       writeFully(dataOut(), b);
       writeFully(indexOut(), ByteBuffer.wrap((image + "\n").getBytes(StandardCharsets.UTF_8)));
     } catch (IOException e) {
       throw new BenchmarkException("cannot append to " + data + ": " + e.getMessage(), e);
     }
-    rows.put(image, features.clone());
+    rows.put(image, rowCount++);
   }
 
   /** Keeps only the rows of these images (dropping the features of results that were never recorded). */
   void retain(Set<String> images) {
-    if (rows.keySet().retainAll(images)) {
-      try {
-        rewrite();
-      } catch (IOException e) {
-        throw new BenchmarkException("cannot rewrite " + data + ": " + e.getMessage(), e);
-      }
-    }
-  }
-
-  /** Rewrites both files from {@link #rows} (each through a temporary file moved into place). */
-  private void rewrite() throws IOException {
-    closeChannels();
-    if (dim == 0) {
+    List<String> kept = rows.keySet().stream().filter(images::contains).toList();
+    if (kept.size() == rows.size()) {
       return;
     }
-    ByteBuffer b = ByteBuffer.allocate(4 * dim * rows.size()).order(ByteOrder.LITTLE_ENDIAN);
-    StringBuilder names = new StringBuilder(DIM_HEADER).append(dim).append('\n');
-    for (Map.Entry<String, float[]> e : rows.entrySet()) {
-      b.asFloatBuffer().put(e.getValue());
-      b.position(b.position() + 4 * dim);
-      names.append(e.getKey()).append('\n');
+    try {
+      closeChannels();
+      Path tmpData = data.resolveSibling(data.getFileName() + ".tmp");
+      Path tmpIndex = index.resolveSibling(index.getFileName() + ".tmp");
+      StringBuilder names = new StringBuilder(DIM_HEADER).append(dim).append('\n');
+      try (FileChannel in = FileChannel.open(data, StandardOpenOption.READ);
+          FileChannel out = FileChannel.open(tmpData, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+              StandardOpenOption.TRUNCATE_EXISTING)) {
+        // One row at a time: the kept rows can be far larger than the heap.
+        ByteBuffer b = ByteBuffer.allocate((int) rowBytes()).order(ByteOrder.LITTLE_ENDIAN);
+        for (String name : kept) {
+          writeFully(out, readRow(in, name, b));
+          names.append(name).append('\n');
+        }
+      }
+      Files.writeString(tmpIndex, names, StandardCharsets.UTF_8);
+      Files.move(tmpData, data, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      Files.move(tmpIndex, index, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new BenchmarkException("cannot rewrite " + data + ": " + e.getMessage(), e);
     }
-    Path tmpData = data.resolveSibling(data.getFileName() + ".tmp");
-    Path tmpIndex = index.resolveSibling(index.getFileName() + ".tmp");
-    Files.write(tmpData, b.array());
-    Files.writeString(tmpIndex, names, StandardCharsets.UTF_8);
-    Files.move(tmpData, data, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    Files.move(tmpIndex, index, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    rows.clear();
+    for (int i = 0; i < kept.size(); i++) {
+      rows.put(kept.get(i), i);
+    }
+    rowCount = kept.size();
   }
 
   private FileChannel dataOut() throws IOException {

@@ -195,4 +195,30 @@ class EvalRunnerTest {
     assertThrows(BenchmarkException.class,
         () -> runner.run(ds, List.of(), new EchoCaptions(), List.of(), List.of(), List.of()));
   }
+
+  /** A recorded row whose features are gone is computed again; one of a point outside the run is an error. */
+  @Test
+  void resumeRecomputesRowsWithoutFeaturesAndRefusesForeignRows(@TempDir Path tmp) throws Exception {
+    EvalDataset ds = tiny(tmp.resolve("d"));
+    Path out = tmp.resolve("o");
+    EvalRunner.Options fresh = new EvalRunner.Options(out, EvalRunner.CaptionMode.DATASET,
+        EvalRunner.MetricsOn.FLOAT, false, false, false, false);
+    EvalRunner.Options resume = new EvalRunner.Options(out, EvalRunner.CaptionMode.DATASET,
+        EvalRunner.MetricsOn.FLOAT, false, false, false, true);
+    EvalResults first = new EvalRunner(fresh).run(ds, List.of(new JpegCodec(10)), new EchoCaptions(),
+        List.of(new StandardMetrics.PsnrMetric()), List.of(new MeanSetMetric()), List.of());
+    Files.delete(out.resolve("features/meandiff/JPEG_q=10.txt"));
+    MeanSetMetric m = new MeanSetMetric();
+    List<String> computed = new ArrayList<>();
+    EvalResults again = new EvalRunner(resume, r -> computed.add(r.image())).run(ds, List.of(new JpegCodec(10)),
+        new EchoCaptions(), List.of(new StandardMetrics.PsnrMetric()), List.of(m), List.of());
+    assertEquals(List.of("img0.png", "img1.png", "img2.png"), computed);
+    assertEquals(3, m.calls, "originals' features were kept, reconstructions' recomputed");
+    assertEquals(first, again);
+
+    BenchmarkException e = assertThrows(BenchmarkException.class, () -> new EvalRunner(resume).run(ds,
+        List.of(new JpegCodec(20)), new EchoCaptions(), List.of(new StandardMetrics.PsnrMetric()), List.of(),
+        List.of()));
+    assertTrue(e.getMessage().contains("not part of this run"), e.getMessage());
+  }
 }
