@@ -114,9 +114,11 @@ public final class EvalRunner {
     List<String> metricNames = metrics.stream().map(ImageMetric::name).toList();
     List<String> setNames = setMetrics.stream().map(SetMetric::name).toList();
     Map<String, ImageCodec> points = new LinkedHashMap<>();
+    Set<String> dirs = new HashSet<>();
     for (ImageCodec c : codecs) {
-      if (points.put(pointKey(c.name(), c.setting()), c) != null) {
-        throw new BenchmarkException("two operating points are both named '" + c.name() + " " + c.setting() + "'");
+      if (points.put(pointKey(c.name(), c.setting()), c) != null || !dirs.add(pointDir(c))) {
+        throw new BenchmarkException("two operating points are both named '" + c.name() + " " + c.setting() + "'"
+            + " (up to characters not allowed in file names): their results could not be told apart");
       }
     }
     Path out = options.outDir();
@@ -173,7 +175,8 @@ public final class EvalRunner {
           }
         }
       }
-      // Originals whose pairs were all recorded before their own features were (a crash in between).
+      // Originals' features are appended before any pair of their image is recorded; this only finds work when
+      // original.* was removed or damaged after the pairs were recorded.
       for (SetMetric s : setMetrics) {
         FeatureFile orig = originals.get(s.name());
         for (EvalDataset.Item item : items) {

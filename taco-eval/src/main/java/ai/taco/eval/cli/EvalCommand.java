@@ -46,7 +46,8 @@ import picocli.CommandLine.Model.CommandSpec;
     description = {
       "Compress every image of a dataset with every TACO checkpoint and baseline, decompress, and measure bpp (from the"
           + " bitstream file size over the original H x W), PSNR, MS-SSIM, LPIPS, and per set FID / CMMD.",
-      "Writes per_image.csv, summary.json, summary.md and rd_<metric>.png into --out; prints summary.json to stdout."
+      "Writes run.json, per_image.csv (row by row), features/ (FID/CMMD), summary.json, summary.md and"
+          + " rd_<metric>.png into --out; prints summary.json to stdout. An interrupted run continues with --resume."
     })
 public final class EvalCommand implements TacoCommand {
 
@@ -157,7 +158,9 @@ public final class EvalCommand implements TacoCommand {
   @Option(names = "--out", required = true, paramLabel = "RESULTS_DIR", description = "Output folder.")
   Path out;
 
-  @Option(names = "--force", description = "Overwrite results in a non-empty --out.")
+  @Option(names = "--force",
+      description = "Start over in a non-empty --out: its run.json, per_image.csv, summary.*, rd_*.png and features/"
+          + " are removed first; other files are kept.")
   boolean force;
 
   @Option(names = "--resume",
