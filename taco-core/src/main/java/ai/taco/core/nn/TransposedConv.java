@@ -13,9 +13,11 @@ import ai.djl.nn.convolutional.Conv2d;
  * ../shared/docs/djl-notes.md §2):
  *
  * <ul>
- *   <li>k=5, s=2 (every upsampling layer of gS/hS): polyphase. Each of the 4 output phases (row parity, column parity)
- *       is a 3×3 convolution of the input with a sub-kernel of taps (even: w4, w2, w0; odd: 0, w3, w1), so one 3×3
- *       convolution with 4·out channels followed by depth-to-space does the whole layer without multiplying zeros.
+ *   <li>k=5, s=2 (every upsampling layer of gS/hS): each of the 4 output phases (row parity, column parity) is an
+ *       ordinary convolution of the input with the taps of that parity (even: w4, w2, w0; odd: w3, w1), so the layer
+ *       costs 25 taps per input pixel and never multiplies an inserted zero ({@link #phases}). With few output
+ *       channels the four phases go through one 3×3 convolution with 4·out channels whose odd sub-kernels carry a zero
+ *       tap, followed by depth-to-space ({@link #polyphase}).
  *   <li>otherwise: the general form (insert s-1 zeros between pixels, pad k-1-p / k-1-p+op, convolve with the flipped
  *       and transposed kernel). For s=1 (hS's last layer) that is just a convolution.
  * </ul>
