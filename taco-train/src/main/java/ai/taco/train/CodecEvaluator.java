@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
 /**
  * train.py's {@code test_epoch} with real bitstreams: a copy of the trained weights is loaded into a codec (which calls
  * update()), each test image is compressed to the official {@code .bin} layout and written, bpp is taken from the
- * file size, the file is read back and decoded, and PSNR, MS-SSIM and LPIPS are computed on the cropped
- * reconstruction (LPIPS as {@code loss_fn_alex(x, x_hat)}; NaN without LPIPS weights, MS-SSIM NaN for images under
+ * file size, the file is read back and decoded, and PSNR, MS-SSIM and LPIPS are computed on the cropped, unclamped
+ * reconstruction as the official code does (LPIPS as {@code loss_fn_alex(x, x_hat)}; NaN without LPIPS weights, MS-SSIM NaN for images under
  * 161 px).
  */
 public final class CodecEvaluator implements EpochEvaluator {
@@ -84,7 +84,8 @@ public final class CodecEvaluator implements EpochEvaluator {
           throw new UncheckedIOException(e);
         }
         double bpp = bytes * 8.0 / ((double) h * w);
-        HostTensor xHat = codec.decompress(CompressAiFile.read(bin));
+        // Unclamped, as test_epoch measures net.decompress(...)["x_hat"]; the PNG below clamps when it quantises.
+        HostTensor xHat = codec.decompressUnclamped(CompressAiFile.read(bin));
         float[] a = x.toFloatArray();
         float[] b = xHat.toFloatArray();
         double psnr = Psnr.psnr(a, b);
