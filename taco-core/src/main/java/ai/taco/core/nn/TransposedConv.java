@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 
@@ -89,7 +90,7 @@ public final class TransposedConv implements Layer {
         if (py == 1 || px == 1) {
           y = y.get(":, :, " + py + ":, " + px + ":");
         }
-        outView.set(new ai.djl.ndarray.index.NDIndex(taps), y);
+        outView.set(new NDIndex(taps), y); // the same parity slice, now of the output
       }
     }
     return outView;
