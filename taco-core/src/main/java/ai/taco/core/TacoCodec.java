@@ -111,6 +111,12 @@ public final class TacoCodec implements AutoCloseable {
   @FunctionalInterface
   public interface StageListener {
     void stage(String name);
+
+    /**
+     * After each step of gA (encode) or gS (decode), e.g. {@code gA.4 Conv}. On the CPU the time since the previous
+     * call is that step's cost; on a GPU the operations may still be running.
+     */
+    default void step(String name) {}
   }
 
   /** {@link #compress(HostTensor, HostTensor)} reporting its stages to {@code listener}. */
@@ -132,6 +138,11 @@ public final class TacoCodec implements AutoCloseable {
       @Override
       public void stage(String name) {
         listener.stage(name);
+      }
+
+      @Override
+      public void step(String name) {
+        listener.step(name);
       }
     };
   }
@@ -244,6 +255,11 @@ public final class TacoCodec implements AutoCloseable {
             }
 
             @Override
+            public void step(String name) {
+              probe.step(name);
+            }
+
+            @Override
             public void ySymbols(TacoModel.CodedSymbols c) {
               symbols[1] = c.symbols();
               probe.ySymbols(c);
@@ -293,6 +309,11 @@ public final class TacoCodec implements AutoCloseable {
           @Override
           public void stage(String name) {
             probe.stage(name);
+          }
+
+          @Override
+          public void step(String name) {
+            probe.step(name);
           }
 
           @Override

@@ -281,6 +281,9 @@ public final class TacoModel {
   interface Probe {
     default void stage(String name) {}
 
+    /** After each gA / gS step (profiling). */
+    default void step(String name) {}
+
     default void ySymbols(CodedSymbols s) {}
 
     /** z symbols in coding order (channel-major). */
@@ -299,7 +302,7 @@ public final class TacoModel {
       throw new IllegalArgumentException("compress codes one image at a time, got batch " + x.getShape().get(0));
     }
     probe.stage("gA");
-    NDArray y = nets.gA.forward(x, text);
+    NDArray y = nets.gA.forward(x, text, probe::step);
     probe.stage("hyper");
     NDArray z = nets.hA.forward(y);
     int zh = (int) z.getShape().get(2);
@@ -357,7 +360,7 @@ public final class TacoModel {
     }
     probe.ySymbols(sink.result());
     probe.stage("gS");
-    return nets.gS.forward(yHat);
+    return nets.gS.forward(yHat, probe::step);
   }
 
   /** rint(z - median) per channel: the EntropyBottleneck's symbols, channel-major. */

@@ -25,6 +25,7 @@ import java.util.List;
 public final class AnalysisTransform {
   private static final String PREFIX = "g_a.analysis_transform.";
   private final Object[] steps = new Object[18];
+  private final String[] stepNames = new String[steps.length];
 
   public AnalysisTransform(ParameterStore p, int n, int m, int textDim, int heads) {
     // Constructed in index order: declaration order is the official state-dict order.
@@ -41,18 +42,29 @@ public final class AnalysisTransform {
             case 17 -> new AttentionBlock(p, name, m);
             default -> new ResidualBottleneck(p, name, n);
           };
+      stepNames[i] = "gA." + i + " " + steps[i].getClass().getSimpleName();
     }
   }
 
   public NDArray forward(NDArray x, NDArray text) {
-    return forward(x, text, null);
+    return forward(x, text, null, StepObserver.NONE);
+  }
+
+  /** As {@link #forward(NDArray, NDArray)}, telling {@code observer} as each step finishes. */
+  public NDArray forward(NDArray x, NDArray text, StepObserver observer) {
+    return forward(x, text, null, observer);
   }
 
   /** As {@link #forward(NDArray, NDArray)}, appending every step's output to {@code trace} (step 14: the text). */
   public NDArray forward(NDArray x, NDArray text, List<NDArray> trace) {
+    return forward(x, text, trace, StepObserver.NONE);
+  }
+
+  private NDArray forward(NDArray x, NDArray text, List<NDArray> trace, StepObserver observer) {
     NDArray inputText = text;
     x = ChannelsLast.of(x);
-    for (Object step : steps) {
+    for (int i = 0; i < steps.length; i++) {
+      Object step = steps[i];
       NDArray image = x;
       NDArray caption = text;
       if (step instanceof Injector inj) {
@@ -70,6 +82,7 @@ public final class AnalysisTransform {
         Scoped.release(image, x, null);
         Scoped.release(caption, text, inputText);
       }
+      observer.stepDone(stepNames[i]);
     }
     return x;
   }

@@ -22,6 +22,7 @@ import java.util.List;
 public final class SynthesisTransform {
   private static final String PREFIX = "g_s.synthesis_transform.";
   private final Layer[] steps = new Layer[15];
+  private final String[] stepNames = new String[steps.length];
 
   public SynthesisTransform(ParameterStore p, int n, int m) {
     // Constructed in index order: declaration order is the official state-dict order.
@@ -36,28 +37,35 @@ public final class SynthesisTransform {
             case 14 -> TransposedConv.up(p, name, n, 3);
             default -> new ResidualBottleneck(p, name, n);
           };
+      stepNames[i] = "gS." + i + " " + steps[i].getClass().getSimpleName();
     }
   }
 
   public NDArray forward(NDArray yHat) {
-    return forward(yHat, null);
+    return forward(yHat, null, StepObserver.NONE);
+  }
+
+  /** As {@link #forward(NDArray)}, telling {@code observer} as each step finishes. */
+  public NDArray forward(NDArray yHat, StepObserver observer) {
+    return forward(yHat, null, observer);
   }
 
   public NDArray forward(NDArray yHat, List<NDArray> trace) {
+    return forward(yHat, trace, StepObserver.NONE);
+  }
+
+  private NDArray forward(NDArray yHat, List<NDArray> trace, StepObserver observer) {
     NDArray x = ChannelsLast.of(yHat);
-    for (Layer l : steps) {
+    for (int i = 0; i < steps.length; i++) {
+      Layer l = steps[i];
       NDArray in = x;
       x = Scoped.step(() -> l.forward(in));
       AnalysisTransform.record(trace, x);
       if (trace == null) {
         Scoped.release(in, x, null); // see AnalysisTransform
       }
+      observer.stepDone(stepNames[i]);
     }
     return x;
-  }
-
-  /** The first {@code count} steps and the rest, for timing by stage. */
-  Layer[] steps() {
-    return steps;
   }
 }

@@ -28,8 +28,8 @@ import picocli.CommandLine.Spec;
     description =
         "Times TACO encode and decode of one image with randomly initialised weights (or --weights): median wall time"
             + " (and process CPU time) over --runs after --warmup, split by stage (gA, hyper = hA + z coding + hS, context = context models +"
-            + " y entropy coding, gS), and the process's peak RSS. Prints JSON on stdout. Set TACO_THREADS for libtorch's"
-            + " intra-op threads.")
+            + " y entropy coding, gS), and the process's peak RSS; with --layers also by gA / gS step. Prints JSON on stdout."
+            + " Set TACO_THREADS for libtorch's intra-op threads.")
 public final class BenchCodecCommand implements TacoCommand {
   @Option(names = "--preset", defaultValue = "full", description = "full (default), small or tiny.")
   String preset;
@@ -45,6 +45,9 @@ public final class BenchCodecCommand implements TacoCommand {
 
   @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs first (default 1).")
   int warmup;
+
+  @Option(names = "--layers", description = "Also report the median wall time of every gA and gS step.")
+  boolean layers;
 
   @Spec CommandSpec spec;
 
@@ -71,6 +74,8 @@ public final class BenchCodecCommand implements TacoCommand {
       double loadSeconds = (System.nanoTime() - load0) / 1e9;
       Map<String, List<Double>> enc = new LinkedHashMap<>();
       Map<String, List<Double>> dec = new LinkedHashMap<>();
+      Map<String, List<Double>> encLayers = new LinkedHashMap<>();
+      Map<String, List<Double>> decLayers = new LinkedHashMap<>();
       TacoFile file = null;
       List<Double> encCpu = new ArrayList<>();
       List<Double> decCpu = new ArrayList<>();
@@ -83,8 +88,8 @@ public final class BenchCodecCommand implements TacoCommand {
         codec.decompress(file, td);
         long c2 = cpuNanos();
         if (i >= warmup) {
-          te.addTo(enc);
-          td.addTo(dec);
+          te.addTo(enc, encLayers);
+          td.addTo(dec, decLayers);
           encCpu.add((c1 - c0) / 1e9);
           decCpu.add((c2 - c1) / 1e9);
         }
@@ -104,6 +109,12 @@ public final class BenchCodecCommand implements TacoCommand {
       enc.forEach((k, v) -> e.put(k, median(v)));
       ObjectNode d = j.putObject("decode_median_seconds");
       dec.forEach((k, v) -> d.put(k, median(v)));
+      if (layers) {
+        ObjectNode le = j.putObject("encode_layer_median_seconds");
+        encLayers.forEach((k, v) -> le.put(k, median(v)));
+        ObjectNode ld = j.putObject("decode_layer_median_seconds");
+        decLayers.forEach((k, v) -> ld.put(k, median(v)));
+      }
       // CPU time of the whole process (all libtorch threads): a load-independent view when the machine is shared.
       j.put("encode_median_cpu_seconds", median(encCpu));
       j.put("decode_median_cpu_seconds", median(decCpu));
@@ -120,9 +131,12 @@ public final class BenchCodecCommand implements TacoCommand {
     private final long start = System.nanoTime();
     private final long startCpu = cpuNanos();
     private final Map<String, Double> seconds = new LinkedHashMap<>();
+    private final Map<String, Double> layerSeconds = new LinkedHashMap<>();
     private String current;
     private long since = start;
     private long sinceCpu = startCpu;
+    /** The previous stage or step event: a step's time runs from there. */
+    private long lastEvent = start;
 
     @Override
     public void stage(String name) {
@@ -135,14 +149,23 @@ public final class BenchCodecCommand implements TacoCommand {
       current = name.equals("done") ? null : name;
       since = now;
       sinceCpu = cpu;
+      lastEvent = now;
       if (name.equals("done")) {
         seconds.put("total", (now - start) / 1e9);
         seconds.put("total_cpu", (cpu - startCpu) / 1e9);
       }
     }
 
-    void addTo(Map<String, List<Double>> all) {
+    @Override
+    public void step(String name) {
+      long now = System.nanoTime();
+      layerSeconds.put(name, (now - lastEvent) / 1e9);
+      lastEvent = now;
+    }
+
+    void addTo(Map<String, List<Double>> all, Map<String, List<Double>> allLayers) {
       seconds.forEach((k, v) -> all.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
+      layerSeconds.forEach((k, v) -> allLayers.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
     }
   }
 
