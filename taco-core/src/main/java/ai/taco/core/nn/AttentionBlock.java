@@ -42,7 +42,7 @@ public final class AttentionBlock implements Layer {
     NDArray a = trunk(trunkA, x);
     NDArray b = trunk(trunkB, x);
     NDArray g = Scoped.step(() -> Activation.sigmoid(gate.forward(b)));
-    b.close();
+    Scoped.release(b, g, x);
     return a.mul(g).addi(x);
   }
 
