@@ -133,6 +133,25 @@ public final class TacoCodec implements AutoCloseable {
     return decode(e, true, true, probe(listener));
   }
 
+  /** Passes stage and step events on to the caller's probe; the coder's own probes add the symbol checks. */
+  private static class Forwarding implements TacoModel.Probe {
+    private final TacoModel.Probe outer;
+
+    Forwarding(TacoModel.Probe outer) {
+      this.outer = outer;
+    }
+
+    @Override
+    public void stage(String name) {
+      outer.stage(name);
+    }
+
+    @Override
+    public void step(String name) {
+      outer.step(name);
+    }
+  }
+
   private static TacoModel.Probe probe(StageListener listener) {
     return new TacoModel.Probe() {
       @Override
@@ -248,17 +267,7 @@ public final class TacoCodec implements AutoCloseable {
       NDArray xPadded = Images.pad(x, PAD_MULTIPLE);
       int[][] symbols = new int[2][];
       TacoModel.Strings s =
-          model.compress(xPadded, t, new TacoModel.Probe() {
-            @Override
-            public void stage(String name) {
-              probe.stage(name);
-            }
-
-            @Override
-            public void step(String name) {
-              probe.step(name);
-            }
-
+          model.compress(xPadded, t, new Forwarding(probe) {
             @Override
             public void ySymbols(TacoModel.CodedSymbols c) {
               symbols[1] = c.symbols();
@@ -305,17 +314,7 @@ public final class TacoCodec implements AutoCloseable {
         NDScope scope = new NDScope()) {
       NDArray xHat;
       try {
-        xHat = model.decompress(new TacoModel.Strings(e.yString(), e.zString(), zh, zw), m, new TacoModel.Probe() {
-          @Override
-          public void stage(String name) {
-            probe.stage(name);
-          }
-
-          @Override
-          public void step(String name) {
-            probe.step(name);
-          }
-
+        xHat = model.decompress(new TacoModel.Strings(e.yString(), e.zString(), zh, zw), m, new Forwarding(probe) {
           @Override
           public void zSymbols(int[] z) {
             if (verify && TacoFile.symbolChecksum(z) != e.zSymbolsCrc()) {
