@@ -6,9 +6,9 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.BitstreamException;
-import ai.taco.core.io.ImageException;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
+import ai.taco.core.io.ImageException;
 import ai.taco.core.io.Images;
 import ai.taco.core.io.StateDict;
 import ai.taco.core.io.TacoFile;
@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * TACO image codec: load the weights once, then {@link #compress} images (with their caption features) and {@link
@@ -126,44 +127,36 @@ public final class TacoCodec implements AutoCloseable {
 
   /** {@link #decompress(TacoFile)} reporting its stages to {@code listener}. */
   public HostTensor decompress(TacoFile file, StageListener listener) {
-    file.requireFingerprint(fingerprint);
-    Encoded e =
-        new Encoded(file.height(), file.width(), file.zHeight(), file.zWidth(), file.zString(), file.yString(),
-            file.zSymbolsCrc(), file.ySymbolsCrc());
-    return decode(e, true, true, probe(listener));
+    return decode(encoded(file), true, true, probe(listener));
   }
 
-  /** Passes stage and step events on to the caller's probe; the coder's own probes add the symbol checks. */
+  /** Passes stage and step events on (to a listener or an outer probe); subclasses add the symbol hooks. */
   private static class Forwarding implements TacoModel.Probe {
-    private final TacoModel.Probe outer;
+    private final Consumer<String> stage;
+    private final Consumer<String> step;
+
+    Forwarding(Consumer<String> stage, Consumer<String> step) {
+      this.stage = stage;
+      this.step = step;
+    }
 
     Forwarding(TacoModel.Probe outer) {
-      this.outer = outer;
+      this(outer::stage, outer::step);
     }
 
     @Override
     public void stage(String name) {
-      outer.stage(name);
+      stage.accept(name);
     }
 
     @Override
     public void step(String name) {
-      outer.step(name);
+      step.accept(name);
     }
   }
 
   private static TacoModel.Probe probe(StageListener listener) {
-    return new TacoModel.Probe() {
-      @Override
-      public void stage(String name) {
-        listener.stage(name);
-      }
-
-      @Override
-      public void step(String name) {
-        listener.step(name);
-      }
-    };
+    return new Forwarding(listener::stage, listener::step);
   }
 
   /**

@@ -54,6 +54,21 @@ class TacoCodecTest {
     assertTrue(worst < 1e-4, "clamped x_hat max|err| " + worst);
   }
 
+  /** A container that records the other Gaussian table is refused by every decode entry point, listener or not. */
+  @Test
+  void fileOfTheOtherScaleTableIsRefused() {
+    TacoFile f = codec.compress(img1.get("x"), img1.get("text_embeddings"));
+    TacoFile other = new TacoFile(ScaleTable.TORCH2, f.weightsFingerprint(), f.height(), f.width(), f.zHeight(),
+        f.zWidth(), f.zSymbolsCrc(), f.ySymbolsCrc(), f.zString(), f.yString());
+    List<org.junit.jupiter.api.function.Executable> calls = List.of(
+        () -> codec.decompress(other), () -> codec.decompress(other, stage -> {}),
+        () -> codec.decompressUnclamped(other));
+    for (org.junit.jupiter.api.function.Executable call : calls) {
+      BitstreamException e = assertThrows(BitstreamException.class, call);
+      assertTrue(e.getMessage().contains("scale table"), e.getMessage());
+    }
+  }
+
   /** The official x_hat is not clamped: with these random weights a third of its samples lie below 0. */
   @Test
   void unclampedDecodeIsTheOfficialXHat() throws Exception {
