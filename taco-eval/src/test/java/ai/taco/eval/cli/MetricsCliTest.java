@@ -212,23 +212,7 @@ class MetricsCliTest {
   @Test
   void fidBetweenTwoFoldersAndSavedFeatures(@TempDir Path dir) throws Exception {
     // Dequantized random Inception weights written as safetensors under the pytorch-fid key names.
-    SafeTensors.Contents c = SafeTensors.read(Golden.golden("fid/inception-fid-int8.safetensors"));
-    JsonNode exps = JSON.readTree(c.metadata().get("int8_pow2_exponents"));
-    Map<String, HostTensor> w = new LinkedHashMap<>();
-    c.tensors().forEach((k, t) -> {
-      if (t.dataType() == DataType.INT8) {
-        float[] q = t.toFloatArray();
-        float scale = (float) Math.scalb(1.0, exps.get(k).asInt());
-        for (int i = 0; i < q.length; i++) {
-          q[i] *= scale;
-        }
-        w.put(k, HostTensor.ofFloats(q, t.shape()));
-      } else {
-        w.put(k, t);
-      }
-    });
-    Path weights = dir.resolve("inception.safetensors");
-    SafeTensors.write(weights, w, Map.of());
+    Path weights = EvalTacoCommandTest.dequantizedInception(dir.resolve("inception.safetensors"));
     Path ref = Files.createDirectories(dir.resolve("ref"));
     Path dist = Files.createDirectories(dir.resolve("dist"));
     Map<String, HostTensor> lp = Golden.tensors("lpips/lpips-cases.safetensors");
