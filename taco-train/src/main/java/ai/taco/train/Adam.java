@@ -11,7 +11,7 @@ import java.util.Map;
 
 /**
  * Adam with exactly the update of {@code torch.optim.Adam} (weight_decay 0, amsgrad off), which DJL's built-in Adam
- * does not have (it folds the bias corrections differently and counts steps globally; djl-notes section 3).
+ * does not have (it folds the bias corrections differently and counts steps globally; docs/djl-traps.md).
  *
  * <p>Per parameter, in torch's order: {@code step += 1; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²;
  * step_size = lr / (1 - b1^step); denom = sqrt(v) / sqrt(1 - b2^step) + eps; p -= step_size · m / denom}.
@@ -95,7 +95,7 @@ public final class Adam implements AutoCloseable {
 
   /**
    * One update with the given gradients (by parameter name). Parameters missing from {@code grads} are skipped for
-   * this step. Must be called outside any open GradientCollector (in-place updates of leaves; djl-notes section 3).
+   * this step. Must be called outside any open GradientCollector (in-place updates of leaves; docs/djl-traps.md).
    */
   public void step(Map<String, NDArray> grads) {
     for (String name : grads.keySet()) {

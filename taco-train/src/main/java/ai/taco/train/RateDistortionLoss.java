@@ -21,7 +21,7 @@ public final class RateDistortionLoss {
   /** 8-bit peak value: the official loss scales the MSE of [0,1] images by 255². */
   static final double PEAK = 255.0;
 
-  /** The joint image-text term as a function of the batch (implemented by h-clip's JointImageTextLoss). */
+  /** The joint image-text term as a function of the batch (implemented by JointImageTextLoss). */
   @FunctionalInterface
   public interface JointTerm {
     /** Scalar loss; differentiable with respect to {@code xHat}. */

@@ -119,7 +119,7 @@ public final class HostTensor {
 
   /**
    * Creates the tensor in {@code manager}. Half-precision types are widened to FLOAT32 in Java first: DJL 0.36 aborts
-   * the JVM on BFLOAT16 buffers (../shared/docs/djl-notes.md section 4), and every network here computes in fp32.
+   * the JVM on BFLOAT16 buffers (docs/djl-traps.md), and every network here computes in fp32.
    */
   public NDArray toNDArray(NDManager manager) {
     Shape s = new Shape(shape);

@@ -10,8 +10,8 @@ import ai.djl.nn.convolutional.Conv2d;
 
 /**
  * nn.ConvTranspose2d as the official {@code deconv(in, out, k, s)}: padding k/2, output_padding s-1. DJL's PyTorch
- * engine has no transposed convolution, so it is rewritten as ordinary convolutions (both exact, see
- * ../shared/docs/djl-notes.md §2):
+ * engine has no transposed convolution (docs/djl-traps.md), so it is rewritten as ordinary convolutions (both exact
+ * against the definition, TransposedConvTest):
  *
  * <ul>
  *   <li>k=5, s=2 (every upsampling layer of gS/hS): each of the 4 output phases (row parity, column parity) is an

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Parity of the text tower with transformers' CLIPTextModelWithProjection on the small random golden model. */
 class ClipTextModelTest {
-  /** The target; float32 vs float64 reference differ by 6.9e-6 (clip-values.json). */
+  /** Parity target; float32 vs float64 reference differ by 6.9e-6 (clip-values.json). */
   static final double TOL = 1e-5;
 
   static Map<String, HostTensor> out;

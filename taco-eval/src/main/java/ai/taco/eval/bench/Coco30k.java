@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
  */
 public final class Coco30k {
 
-  /** Side of the square crop (the issue and the paper's MS-COCO 30k setting). */
+  /** Side of the square crop (the paper's MS-COCO 30k setting). */
   public static final int CROP = 256;
 
   /** DJL/PyTorch interpolation modes ({@code NDArrayEx.interpolation}): 1 = bilinear, 3 = bicubic. */

@@ -25,13 +25,17 @@ public final class RdPlot {
 
   private RdPlot() {}
 
-  /** Writes a plot for every metric that has at least one value; returns the files written. */
+  /**
+   * Writes a plot for every measured metric and every published rate-distortion metric ({@link
+   * ReferencePoints#METRICS}) that has at least one value; returns the files written. Published quantities that are
+   * not a distortion (text similarity, latency) go to {@code summary.md} only.
+   */
   public static List<Path> writeAll(EvalResults results, List<ReferencePoints.Point> references, Path dir) {
     List<String> metrics = new ArrayList<>(results.info().metrics());
     metrics.addAll(results.info().setMetrics());
     for (ReferencePoints.Point p : references) {
       for (String m : p.metrics().keySet()) {
-        if (!metrics.contains(m)) {
+        if (!metrics.contains(m) && ReferencePoints.METRICS.contains(m)) {
           metrics.add(m);
         }
       }

@@ -15,19 +15,31 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Published rate-distortion points (not measured in this run) drawn next to the measured curves. The shipped file
- * {@code reference-points.csv} holds CompressAI's ELIC and VTM Kodak points; users add their own with the same
- * columns: {@code dataset,codec,setting,bpp,psnr,ms_ssim,lpips,fid,cmmd,source} (empty cell = not published,
- * {@code #} starts a comment line, {@code source} is mandatory).
+ * Published points (not measured in this run) shown next to the measured results: in {@code summary.md} and, for the
+ * rate-distortion metrics, as dashed curves on the plots. The shipped file {@code reference-points.csv} holds
+ * CompressAI's ELIC and VTM Kodak points and every result number the TACO paper's text states (Section 4.2, Tables
+ * 1-3). Columns are matched by header name: {@code dataset}, {@code codec}, {@code bpp} and {@code source} are
+ * required, {@code setting} optional, and every other column is a published quantity ({@link #METRICS} for rate
+ * distortion; e.g. {@code bleu4}, {@code encode_ms} for text similarity and latency); an empty cell = not published,
+ * {@code #} starts a comment line. Users' files may carry any subset of the quantity columns.
  */
 public final class ReferencePoints {
 
-  /** Metric columns, in file order. */
+  /** Rate-distortion metric columns (those plotted against bpp), in file order. */
   public static final List<String> METRICS = List.of("psnr", "ms_ssim", "lpips", "fid", "cmmd");
+
+  /** Columns that describe a point rather than publish a quantity. */
+  static final List<String> DESCRIPTIVE = List.of("dataset", "codec", "setting", "bpp", "source");
 
   static final String BUILTIN = "reference-points.csv";
 
-  /** One published point. */
+  /**
+   * One published point.
+   *
+   * @param metrics the published quantities by column name, in file column order (rate-distortion metrics, text
+   *     similarity, latency, ...)
+   * @param source where the numbers come from (file at a commit, or paper and section/table)
+   */
   public record Point(String dataset, String codec, String setting, double bpp, Map<String, Double> metrics,
       String source) {}
 
@@ -82,10 +94,11 @@ public final class ReferencePoints {
           }
         }
         Map<String, Double> metrics = new LinkedHashMap<>();
-        for (String m : METRICS) {
-          String v = r.get(m);
-          if (v != null && !v.isBlank()) {
-            metrics.put(m, number(v, what, row, m));
+        for (Map.Entry<String, String> c : r.entrySet()) {
+          String v = c.getValue();
+          if (!DESCRIPTIVE.contains(c.getKey()) && v != null && !v.isBlank()) {
+            String name = c.getKey().trim().toLowerCase(Locale.ROOT);
+            metrics.put(name, number(v, what, row, name));
           }
         }
         if (metrics.isEmpty()) {

@@ -9,8 +9,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /** Writes a run's per-image CSV, summary JSON and Markdown table. */
 public final class ResultsWriter {
@@ -23,6 +25,14 @@ public final class ResultsWriter {
 
   /** Writes the three files into {@code dir} and returns their paths. */
   public static List<Path> writeAll(EvalResults r, Path dir) {
+    return writeAll(r, List.of(), dir);
+  }
+
+  /**
+   * As {@link #writeAll(EvalResults, Path)}, with the published points of the run's dataset (see {@link
+   * ReferencePoints#forDataset}) listed in {@code summary.md} after the measured rows.
+   */
+  public static List<Path> writeAll(EvalResults r, List<ReferencePoints.Point> references, Path dir) {
     try {
       Files.createDirectories(dir);
     } catch (IOException e) {
@@ -33,7 +43,7 @@ public final class ResultsWriter {
     Path md = dir.resolve(SUMMARY_MD);
     writeCsv(r, csv);
     writeJson(r, json);
-    writeMarkdown(r, md);
+    writeMarkdown(r, references, md);
     return List.of(csv, json, md);
   }
 
@@ -77,6 +87,14 @@ public final class ResultsWriter {
   }
 
   public static void writeMarkdown(EvalResults r, Path file) {
+    writeMarkdown(r, List.of(), file);
+  }
+
+  /**
+   * The measured table, then (when {@code references} is not empty) a table of the published points with their
+   * sources, its columns the measured metrics the points share followed by their other quantities.
+   */
+  public static void writeMarkdown(EvalResults r, List<ReferencePoints.Point> references, Path file) {
     EvalResults.Info info = r.info();
     List<String> cols = new ArrayList<>(info.metrics());
     cols.addAll(info.setMetrics());
@@ -98,6 +116,9 @@ public final class ResultsWriter {
       }
       sb.append('\n');
     }
+    if (!references.isEmpty()) {
+      appendReferences(sb, cols, references);
+    }
     if (!info.notes().isEmpty()) {
       sb.append("\nNotes:\n");
       info.notes().forEach(n -> sb.append("- ").append(n).append('\n'));
@@ -109,6 +130,36 @@ public final class ResultsWriter {
     }
   }
 
+  private static void appendReferences(StringBuilder sb, List<String> measured, List<ReferencePoints.Point> refs) {
+    Set<String> cols = new LinkedHashSet<>();
+    for (String c : measured) {
+      if (refs.stream().anyMatch(p -> p.metrics().containsKey(c))) {
+        cols.add(c);
+      }
+    }
+    refs.forEach(p -> cols.addAll(p.metrics().keySet()));
+    sb.append("\nPublished points for this dataset (not measured here; from the sources named):\n\n");
+    sb.append("| codec | setting | bpp |");
+    cols.forEach(c -> sb.append(' ').append(header(c)).append(" |"));
+    sb.append(" source |\n|---|---|---:|");
+    cols.forEach(c -> sb.append("---:|"));
+    sb.append("---|\n");
+    for (ReferencePoints.Point p : refs) {
+      sb.append("| ").append(cell(p.codec())).append(" | ").append(cell(p.setting())).append(" | ")
+          .append(fmt(p.bpp(), 4)).append(" |");
+      for (String c : cols) {
+        Double v = p.metrics().get(c);
+        sb.append(' ').append(v == null ? "-" : fmt(v, digits(c))).append(" |");
+      }
+      sb.append(' ').append(cell(p.source())).append(" |\n");
+    }
+  }
+
+  /** A Markdown table cell: a literal '|' would end the cell. */
+  private static String cell(String s) {
+    return s.replace("|", "\\|");
+  }
+
   static String header(String metric) {
     return switch (metric) {
       case "psnr" -> "PSNR (dB)";
@@ -116,11 +167,20 @@ public final class ResultsWriter {
       case "lpips" -> "LPIPS";
       case "fid" -> "FID";
       case "cmmd" -> "CMMD";
+      case "bleu4" -> "BLEU-4";
+      case "cider_d" -> "CIDEr-D";
+      case "spice" -> "SPICE";
+      case "encode_ms" -> "encode (ms)";
+      case "decode_ms" -> "decode (ms)";
+      case "total_ms" -> "total (ms)";
       default -> metric;
     };
   }
 
   private static int digits(String metric) {
+    if (metric.endsWith("_ms")) {
+      return 2;
+    }
     return switch (metric) {
       case "psnr", "fid", "cmmd" -> 3;
       default -> 4;

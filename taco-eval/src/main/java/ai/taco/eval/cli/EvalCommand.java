@@ -238,7 +238,7 @@ public final class EvalCommand implements TacoCommand {
           new EvalRunner.Options(out, mode, on, saveReconstructions, keepBitstreams, !noProgress, resuming),
           afterEachResult);
       EvalResults results = runner.run(ds, codecs, text, imageMetrics, setMetrics, notes);
-      ResultsWriter.writeAll(results, out);
+      ResultsWriter.writeAll(results, refs, out);
       RdPlot.writeAll(results, refs, out);
       PrintWriter stdout = spec.commandLine().getOut();
       try {

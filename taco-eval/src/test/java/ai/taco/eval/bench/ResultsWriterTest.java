@@ -68,6 +68,55 @@ class ResultsWriterTest {
     assertTrue(md.contains("- a note, with a comma"), md);
   }
 
+  /** {@link #sample()} as if run on another dataset. */
+  static EvalResults sampleOn(String dataset) {
+    EvalResults r = sample();
+    EvalResults.Info i = r.info();
+    return new EvalResults(new EvalResults.Info(dataset, i.images(), i.captionMode(), i.textSource(),
+        i.captionsUsed(), i.metrics(), i.setMetrics(), i.notes()), r.images(), r.points());
+  }
+
+  @Test
+  void markdownListsThePublishedPointsOfTheRunsDatasetWithTheirSources(@TempDir Path tmp) throws Exception {
+    List<ReferencePoints.Point> all = ReferencePoints.builtin();
+    ResultsWriter.writeAll(sampleOn("coco30k"), ReferencePoints.forDataset(all, "coco30k"), tmp);
+    String md = Files.readString(tmp.resolve(ResultsWriter.SUMMARY_MD));
+    // The measured row, then the paper's Section 4.2 points under the column they share with it (LPIPS).
+    assertTrue(md.contains("| TACO | ckpt,1 | 2 | 0.3642 | 29.812 | 0.3125 | 12.500 |"), md);
+    assertTrue(md.contains("| codec | setting | bpp | LPIPS | source |"), md);
+    assertTrue(md.contains("| TACO (paper) |  | 0.2260 | 0.0250 | TACO paper (Lee et al., ICML 2024, "
+        + "arXiv:2403.02944), Section 4.2 |"), md);
+    assertTrue(md.contains("| HiFiC (TACO paper) |  | 0.2330 | 0.0530 |"), md);
+    assertTrue(md.indexOf("| TACO | ckpt,1 |") < md.indexOf("| TACO (paper) |"), md);
+    assertFalse(md.contains("VTM"), "Kodak points are not shown for MS-COCO");
+
+    // Quantities no run measures (Table 1's text similarity) get their own columns.
+    ResultsWriter.writeAll(sampleOn("clic"), ReferencePoints.forDataset(all, "clic"), tmp);
+    md = Files.readString(tmp.resolve(ResultsWriter.SUMMARY_MD));
+    assertTrue(md.contains("| codec | setting | bpp | BLEU-4 | CIDEr-D | SPICE | source |"), md);
+    assertTrue(md.contains("| MS-ILLM (TACO paper) |  | 0.2314 | 0.8500 | 8.3900 | 0.8700 | TACO paper"), md);
+
+    // Latency (Table 2) with the measured PSNR/LPIPS columns of Table 3 first.
+    ResultsWriter.writeAll(sampleOn("coco100"), ReferencePoints.forDataset(all, "coco100"), tmp);
+    md = Files.readString(tmp.resolve(ResultsWriter.SUMMARY_MD));
+    assertTrue(md.contains("| codec | setting | bpp | PSNR (dB) | LPIPS | encode (ms) | decode (ms) | total (ms) |"
+        + " source |"), md);
+    assertTrue(md.contains("| TACO (paper) |  | 0.0148 | - | - | 78.60 | 102.98 | 181.58 |"), md);
+    assertTrue(md.contains("| TACO (paper; GPT-4 captions) |  | 0.0148 | 27.420 | 0.0435 | - | - | - |"), md);
+
+    // Without published points for the dataset the section is absent.
+    ResultsWriter.writeAll(sampleOn("mine"), ReferencePoints.forDataset(all, "mine"), tmp);
+    assertFalse(Files.readString(tmp.resolve(ResultsWriter.SUMMARY_MD)).contains("Published points"));
+  }
+
+  @Test
+  void publishedQuantitiesThatAreNotDistortionsAreNotPlotted(@TempDir Path tmp) {
+    List<Path> plots = RdPlot.writeAll(sampleOn("coco100"),
+        ReferencePoints.forDataset(ReferencePoints.builtin(), "coco100"), tmp);
+    assertEquals(List.of("rd_psnr.png", "rd_lpips.png", "rd_fid.png"),
+        plots.stream().map(p -> p.getFileName().toString()).toList());
+  }
+
   @Test
   void plotsOnePngPerMetricWithValues(@TempDir Path tmp) throws Exception {
     List<Path> plots = RdPlot.writeAll(sample(), ReferencePoints.forDataset(ReferencePoints.builtin(), "kodak"), tmp);

@@ -144,6 +144,7 @@ class EvalCommandTest {
 
     String md = Files.readString(out.resolve("summary.md"));
     assertTrue(md.contains("| JPEG | q=25 | 3 |"), md);
+    assertTrue(md.contains("| VTM | 3 | 0.4905 | 34.262 | 0.9781 |"), "published Kodak points: " + md);
     for (String plot : List.of("rd_psnr.png", "rd_ms_ssim.png")) {
       BufferedImage png = ImageIO.read(out.resolve(plot).toFile());
       assertTrue(png.getWidth() > 100 && png.getHeight() > 100, plot);
@@ -169,6 +170,8 @@ class EvalCommandTest {
     assertEquals("COCO_val2014_000000000139.png", rows.get(0).get("image"));
     assertEquals("256", rows.get(0).get("width"));
     assertEquals("256", rows.get(0).get("height"));
+    String md = Files.readString(out.resolve("summary.md"));
+    assertTrue(md.contains("| TACO (paper) |  | 0.2260 | 0.0250 |"), "the paper's MS-COCO 30k point: " + md);
     BufferedImage prepared = ImageIO.read(out.resolve("prepared/images/COCO_val2014_000000000802.png").toFile());
     assertEquals(256, prepared.getWidth());
   }

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** `taco train` / `taco export` end to end on the tiny preset, and the refusals the issue asks for. */
+/** `taco train` / `taco export` end to end on the tiny preset, and its refusals of bad input. */
 class TrainCommandTest {
 
   record Run(int code, String err) {}
