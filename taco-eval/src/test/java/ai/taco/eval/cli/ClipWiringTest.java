@@ -1,4 +1,4 @@
-package ai.taco.train.cli;
+package ai.taco.eval.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

@@ -1,4 +1,4 @@
-package ai.taco.train.cli;
+package ai.taco.eval.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,7 +10,6 @@ import ai.taco.core.TacoModel;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
-import ai.taco.eval.cli.TacoCli;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.CompressAiFile;
