@@ -2,6 +2,7 @@ package ai.taco.eval.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
@@ -16,8 +17,11 @@ import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.Images;
 import ai.taco.train.TrainCheckpoint;
 import ai.taco.train.Trainer;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,6 +50,24 @@ class TrainCommandTest {
         "--no-progress", "--seed", "5"));
     a.addAll(List.of(extra));
     return a.toArray(String[]::new);
+  }
+
+  @Test
+  void progressOnARedirectedStderrHasNoEscapesOrCarriageReturns(@TempDir Path dir) {
+    List<String> args = new ArrayList<>(List.of(trainArgs(dir, "--max-steps", "2")));
+    args.remove("--no-progress");
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    PrintStream saved = System.err;
+    Run r;
+    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      r = taco(args.toArray(String[]::new));
+    } finally {
+      System.setErr(saved);
+    }
+    assertEquals(0, r.code(), r.err());
+    String err = captured.toString(StandardCharsets.UTF_8) + r.err();
+    assertFalse(err.contains("\u001b") || err.contains("\r"), "no bar redraws on a pipe: " + err);
   }
 
   @Test
