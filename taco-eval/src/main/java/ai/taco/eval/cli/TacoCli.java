@@ -1,5 +1,6 @@
 package ai.taco.eval.cli;
 
+import ai.djl.engine.EngineException;
 import ai.taco.core.LibTorch;
 import java.io.PrintWriter;
 import java.util.List;
@@ -65,7 +66,13 @@ public final class TacoCli implements Runnable {
     int code;
     try {
       if (needsEngine(args)) {
-        LibTorch.disableNnpack();
+        try {
+          LibTorch.disableNnpack();
+        } catch (EngineException e) {
+          System.err.println("taco: libtorch did not start (" + rootMessage(e) + "). With a build without the CPU"
+              + " native jar (-Pcuda) set PYTORCH_LIBRARY_PATH, PYTORCH_VERSION=2.7.1 and PYTORCH_FLAVOR (README).");
+          System.exit(2);
+        }
       }
       code = commandLine().execute(args);
     } catch (OutOfMemoryError e) {
@@ -75,6 +82,14 @@ public final class TacoCli implements Runnable {
       code = 2;
     }
     System.exit(code);
+  }
+
+  private static String rootMessage(Throwable e) {
+    String m = e.getMessage();
+    for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+      m = m + ": " + c.getMessage();
+    }
+    return m;
   }
 
   /** False for help and version requests, which should not wait for libtorch to start. */
