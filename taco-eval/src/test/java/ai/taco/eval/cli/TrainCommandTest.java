@@ -1,5 +1,6 @@
 package ai.taco.eval.cli;
 
+import static ai.taco.eval.cli.CliTesting.taco;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -11,6 +12,7 @@ import ai.taco.core.TacoModel;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
+import ai.taco.eval.cli.CliTesting.Run;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.CompressAiFile;
@@ -33,16 +35,6 @@ import picocli.CommandLine;
 
 /** `taco train` / `taco export` end to end on the tiny preset, and the refusals the issue asks for. */
 class TrainCommandTest {
-
-  record Run(int code, String err) {}
-
-  static Run taco(String... args) {
-    CommandLine cl = TacoCli.commandLine();
-    StringWriter err = new StringWriter();
-    cl.setErr(new PrintWriter(err));
-    int code = cl.execute(args);
-    return new Run(code, err.toString());
-  }
 
   static String[] trainArgs(Path out, String... extra) {
     List<String> a = new ArrayList<>(List.of("train", "--dataset", Golden.data("train-sample/bsds500/train").toString(),
