@@ -163,20 +163,35 @@ public final class Trainer implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create output folder " + out, e);
     }
+    Summary summary;
     try {
-      return runListened(out);
-    } finally {
-      RuntimeException failure = null;
-      for (TrainingListener l : listeners) {
-        try {
-          l.onFinish();
-        } catch (RuntimeException e) {
-          failure = failure == null ? e : failure;
+      summary = runListened(out);
+    } catch (RuntimeException | Error e) {
+      finish(e);
+      throw e;
+    }
+    finish(null);
+    return summary;
+  }
+
+  /** Every listener's onFinish; a listener's failure is thrown, or added to the run's own failure. */
+  private void finish(Throwable runFailure) {
+    RuntimeException failure = null;
+    for (TrainingListener l : listeners) {
+      try {
+        l.onFinish();
+      } catch (RuntimeException e) {
+        if (runFailure != null) {
+          runFailure.addSuppressed(e);
+        } else if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
         }
       }
-      if (failure != null) {
-        throw failure;
-      }
+    }
+    if (failure != null) {
+      throw failure;
     }
   }
 
