@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.testing.Diff;
+import ai.taco.core.testing.Golden;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,11 +22,11 @@ class NetworksParityTest {
       ParameterStore p = new ParameterStore();
       Networks nets = new Networks(p, TacoConfig.SMALL);
       p.attach(m);
-      Map<String, NDArray> w = GoldenFiles.load(m, "weights.safetensors");
+      Map<String, NDArray> w = Golden.ndArrays(m, "taco-small/weights.safetensors");
       for (String k : p.specs().keySet()) {
         p.put(k, w.get(k));
       }
-      Map<String, NDArray> g = GoldenFiles.load(m, "img0_64x64.safetensors");
+      Map<String, NDArray> g = Golden.ndArrays(m, "taco-small/img0_64x64.safetensors");
       double worst = 0;
       StringBuilder report = new StringBuilder();
 
@@ -51,7 +53,7 @@ class NetworksParityTest {
       String key = "layers." + net + "." + i;
       NDArray expected = g.get(key);
       double scale = expected.abs().max().getFloat();
-      double e = GoldenFiles.maxAbs(trace.get(i), expected);
+      double e = Diff.maxAbs(trace.get(i), expected);
       report.append(String.format("%s max|err|=%.3g (max|ref|=%.3g)%n", key, e, scale));
       worst = Math.max(worst, e);
     }

@@ -1,5 +1,6 @@
 package ai.taco.core;
 
+import static ai.taco.core.testing.Diff.maxAbs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -54,11 +55,6 @@ class TacoModelParityTest {
 
   static NDArray nd(Map<String, HostTensor> g, String k) {
     return g.get(k).toNDArray(manager);
-  }
-
-  static double maxAbs(NDArray a, NDArray b) {
-    assertEquals(b.getShape(), a.getShape());
-    return a.sub(b).abs().max().toType(DataType.FLOAT64, false).getDouble();
   }
 
   /** {max relative error where ref >= CONFIDENT_P, max |log2(ours) - log2(ref)|}. */

@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import ai.taco.entropy.testing.SharedData;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -54,19 +54,8 @@ final class GoldenTensors {
 
   private GoldenTensors() {}
 
-  /** The golden folder: system property {@code taco.golden}, else ../../shared/golden from the module. */
-  static Path goldenDir() {
-    String prop = System.getProperty("taco.golden");
-    Path dir = prop != null ? Paths.get(prop) : Paths.get("..", "..", "shared", "golden");
-    if (!Files.isDirectory(dir.resolve("entropy"))) {
-      fail("golden data missing: " + dir.toAbsolutePath().normalize().resolve("entropy")
-          + " (set -Dtaco.golden=/path/to/shared/golden)");
-    }
-    return dir;
-  }
-
   static GoldenTensors read(String relative) {
-    Path file = goldenDir().resolve(relative);
+    Path file = SharedData.golden(relative);
     try {
       byte[] all = Files.readAllBytes(file);
       ByteBuffer buf = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);

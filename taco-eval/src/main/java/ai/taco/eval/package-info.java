@@ -1,2 +1,2 @@
-/** Metrics, benchmarks and the command line. */
+/** Metrics, benchmarks and the `taco` command line: the application module (every subcommand, including training). */
 package ai.taco.eval;

@@ -1,6 +1,5 @@
 package ai.taco.train;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.taco.core.TacoCodec;
@@ -9,10 +8,6 @@ import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
-import ai.taco.eval.metrics.ImageTooSmallException;
-import ai.taco.eval.metrics.Lpips;
-import ai.taco.eval.metrics.MsSsim;
-import ai.taco.eval.metrics.Psnr;
 import ai.taco.train.data.CaptionedImage;
 import ai.taco.train.data.Dataset;
 import java.io.IOException;
@@ -28,8 +23,8 @@ import org.slf4j.LoggerFactory;
  * train.py's {@code test_epoch} with real bitstreams: a copy of the trained weights is loaded into a codec (which calls
  * update()), each test image is compressed to the official {@code .bin} layout and written, bpp is taken from the
  * file size, the file is read back and decoded, and PSNR, MS-SSIM and LPIPS are computed on the cropped, unclamped
- * reconstruction as the official code does (LPIPS as {@code loss_fn_alex(x, x_hat)}; NaN without LPIPS weights, MS-SSIM NaN for images under
- * 161 px).
+ * reconstruction as the official code does (LPIPS as {@code loss_fn_alex(x, x_hat)}) by the given
+ * {@link ReconstructionMetrics}.
  */
 public final class CodecEvaluator implements EpochEvaluator {
 
@@ -37,18 +32,16 @@ public final class CodecEvaluator implements EpochEvaluator {
 
   private final Dataset images;
   private final CaptionEncoder captions;
-  private final Lpips lpips;
-  private final Lpips.InputConvention convention;
+  private final ReconstructionMetrics metrics;
 
   /**
    * @param images test images with their captions (a folder + captions JSON: Kodak + kodak_ofa.json in the paper)
-   * @param lpips may be null
+   * @param metrics PSNR, MS-SSIM and LPIPS of each reconstruction
    */
-  public CodecEvaluator(Dataset images, CaptionEncoder captions, Lpips lpips, Lpips.InputConvention convention) {
+  public CodecEvaluator(Dataset images, CaptionEncoder captions, ReconstructionMetrics metrics) {
     this.images = images;
     this.captions = captions;
-    this.lpips = lpips;
-    this.convention = convention;
+    this.metrics = metrics;
   }
 
   @Override
@@ -86,21 +79,10 @@ public final class CodecEvaluator implements EpochEvaluator {
         double bpp = bytes * 8.0 / ((double) h * w);
         // Unclamped, as test_epoch measures net.decompress(...)["x_hat"]; the PNG below clamps when it quantises.
         HostTensor xHat = codec.decompressUnclamped(CompressAiFile.read(bin));
-        float[] a = x.toFloatArray();
-        float[] b = xHat.toFloatArray();
-        double psnr = Psnr.psnr(a, b);
-        double msSsim;
-        try {
-          msSsim = MsSsim.msSsim(a, b, 1, 3, h, w);
-        } catch (ImageTooSmallException e) {
-          msSsim = Double.NaN;
-        }
-        double lp = Double.NaN;
-        if (lpips != null) {
-          try (NDScope scope = new NDScope()) {
-            lp = lpips.distance(x.toNDArray(m), xHat.toNDArray(m), convention)[0];
-          }
-        }
+        ReconstructionMetrics.Values v = metrics.measure(x, xHat);
+        double psnr = v.psnr();
+        double msSsim = v.msSsim();
+        double lp = v.lpips();
         Images.writePng(xHat, outDir.resolve(name.replaceFirst("\\.[^.]+$", "") + ".png"), true);
         LOG.info(String.format(Locale.ROOT, "test epoch %d, %s: PSNR %.4f, MS-SSIM %.4f, LPIPS %.4f, bpp %.4f",
             epoch + 1, name, psnr, msSsim, lp, bpp));

@@ -22,12 +22,8 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * <p>Per step, in the official order: zero grads; text features of the captions (no gradient); forward in training
  * mode; loss; backward; clip the global gradient norm over all model parameters; main Adam step (all parameters but
  * the quantiles, sorted names); aux loss backward; aux Adam step (quantiles). Per epoch: MultiStepLR step, the test
- * on the evaluation set (if any), the checkpoints (latest, and best per metric as the official code keeps them).
+ * on the evaluation set (if any), the best-so-far test metrics. What is written (train.log, CSVs, the checkpoints:
+ * latest, and best per metric as the official code keeps them) and the progress report are {@link TrainingListener}s.
  *
  * <p>Memory: every step runs in an {@link NDScope}; only the parameters and the optimizer moments outlive it.
  * Determinism: the training-mode noise of the likelihoods is drawn after seeding the engine with (seed, step), and the
@@ -50,9 +47,6 @@ public final class Trainer implements AutoCloseable {
 
   /** Checkpoint file names (fixed, replaced atomically; the official code names files after their metrics). */
   public static final String RECENT = "checkpoint_recent.safetensors";
-
-  /** Characters of the progress line (bar, counts, ETA and the loss terms). */
-  static final int PROGRESS_WIDTH = 180;
 
   /** Consecutive skipped (non-finite) steps after which the run stops instead of skipping on. */
   static final int MAX_NON_FINITE_IN_A_ROW = 10;
@@ -82,7 +76,7 @@ public final class Trainer implements AutoCloseable {
   private final MultiStepLR scheduler;
   private TrainCheckpoint.Progress progress;
   private TrainCheckpoint.BestMetrics best;
-  private java.io.PrintWriter runLog;
+  private final List<TrainingListener> listeners = new ArrayList<>();
   private long skippedSteps;
 
   /**
@@ -136,6 +130,13 @@ public final class Trainer implements AutoCloseable {
               resume.progress().epoch(), resume.progress().position(), resume.progress().step(), options.seed());
       best = resume.best();
     }
+    Path out = options.out();
+    listeners.add(new TrainingLogs.RunLog(out.resolve(RUN_LOG)));
+    listeners.add(new TrainingLogs.CsvLogs(out));
+    listeners.add(new TrainingLogs.Checkpoints(out, this::checkpoint));
+    if (options.progressBar()) {
+      listeners.add(new TrainingLogs.Progress());
+    }
   }
 
   public TacoModel model() {
@@ -146,7 +147,15 @@ public final class Trainer implements AutoCloseable {
     return manager;
   }
 
-  /** Trains until {@code epochs} or {@code maxSteps}; writes checkpoints and CSVs under {@code out}. */
+  /**
+   * Adds a listener after the standard ones (run log, CSV logs, checkpoints, progress), which see each event first.
+   */
+  public Trainer addListener(TrainingListener listener) {
+    listeners.add(listener);
+    return this;
+  }
+
+  /** Trains until {@code epochs} or {@code maxSteps}; the listeners write the logs, CSVs and checkpoints. */
   public Summary run() {
     Path out = options.out();
     try {
@@ -154,23 +163,39 @@ public final class Trainer implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create output folder " + out, e);
     }
+    Summary summary;
     try {
-      runLog = new java.io.PrintWriter(java.nio.file.Files.newBufferedWriter(out.resolve(RUN_LOG),
-          java.nio.charset.StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
-          java.nio.file.StandardOpenOption.APPEND), true);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot open " + out.resolve(RUN_LOG), e);
+      summary = runListened(out);
+    } catch (RuntimeException | Error e) {
+      finish(e);
+      throw e;
     }
-    try {
-      return runLogged(out);
-    } finally {
-      runLog.close();
-      runLog = null;
+    finish(null);
+    return summary;
+  }
+
+  /** Every listener's onFinish; a listener's failure is thrown, or added to the run's own failure. */
+  private void finish(Throwable runFailure) {
+    RuntimeException failure = null;
+    for (TrainingListener l : listeners) {
+      try {
+        l.onFinish();
+      } catch (RuntimeException e) {
+        if (runFailure != null) {
+          runFailure.addSuppressed(e);
+        } else if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
     }
   }
 
-  private Summary runLogged(Path out) {
-    logStart();
+  private Summary runListened(Path out) {
     List<StepMetrics> history = new ArrayList<>();
     int epochsCompleted = 0;
     Loader.Options lo =
@@ -180,142 +205,74 @@ public final class Trainer implements AutoCloseable {
             options.seed(),
             options.loaderThreads(),
             options.prefetchBatches());
-    try (Loader loader = new Loader(dataset, lo);
-        CsvLog steps = new CsvLog(out.resolve(STEPS_CSV), CsvLog.STEP_HEADER);
-        CsvLog epochs = new CsvLog(out.resolve(EPOCHS_CSV), CsvLog.EPOCH_HEADER)) {
+    try (Loader loader = new Loader(dataset, lo)) {
       long perEpoch = loader.batchesPerEpoch();
-      if (perEpoch == 0) {
-        throw new DatasetException(
-            "the dataset has " + dataset.size() + " images, fewer than one batch of " + options.batchSize());
-      }
       long total = (long) options.epochs() * perEpoch;
       if (options.maxSteps() > 0) {
         total = Math.min(total, options.maxSteps());
       }
-      try (ProgressBar bar = progressBar(total)) {
-        while (progress.epoch() < options.epochs()) {
-          int epoch = progress.epoch();
-          Iterator<Batch> it = loader.epoch(epoch, progress.position());
-          double sumLoss = 0;
-          int n = 0;
-          long t0 = System.nanoTime();
-          int images = 0;
-          int nonFiniteInARow = 0;
-          while (it.hasNext()) {
-            if (options.maxSteps() > 0 && progress.step() >= options.maxSteps()) {
-              break;
-            }
-            Batch b = it.next();
-            StepMetrics m = step(b, epoch);
-            history.add(m);
-            steps.row(m.step(), m.epoch(), m.loss(), m.bpp(), m.mse(), m.lpips(), m.joint(), m.auxLoss(),
-                m.gradNorm(), m.learningRate());
-            progress = new TrainCheckpoint.Progress(epoch, b.endPosition(), progress.step() + 1, options.seed());
-            sumLoss += m.loss();
-            n++;
-            images += b.size();
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            if (bar != null) {
-              bar.step();
-              bar.setExtraMessage(
-                  String.format(Locale.ROOT, " | loss %.4f bpp %.3f mse %.5f%s%s aux %.1f | %.2f img/s", m.loss(), m.bpp(),
-                      m.mse(), Double.isNaN(m.lpips()) ? "" : String.format(Locale.ROOT, " lpips %.4f", m.lpips()),
-                      Double.isNaN(m.joint()) ? "" : String.format(Locale.ROOT, " joint %.4f", m.joint()),
-                      m.auxLoss(), images / seconds));
-            }
-            nonFiniteInARow = Double.isFinite(m.loss()) && Double.isFinite(m.gradNorm()) ? 0 : nonFiniteInARow + 1;
-            if (nonFiniteInARow >= MAX_NON_FINITE_IN_A_ROW) {
-              throw new IllegalStateException("loss or gradients were not finite for " + nonFiniteInARow
-                  + " steps in a row (last loss " + m.loss() + " at step " + m.step()
-                  + "); lower the learning rate or check the data (latest checkpoint: " + out.resolve(RECENT) + ")");
-            }
-          }
-          if (options.maxSteps() > 0 && progress.step() >= options.maxSteps() && it.hasNext()) {
-            saveCheckpoint(out.resolve(RECENT));
-            note(false, "stopped after " + progress.step() + " steps (--max-steps), mid-epoch " + (epoch + 1)
-                + "; checkpoint " + out.resolve(RECENT));
-            break;
-          }
-          // End of the epoch (the loader may have dropped an incomplete last batch).
-          double epochLearningRate = optimizer.learningRate();
-          scheduler.step();
-          progress = new TrainCheckpoint.Progress(epoch + 1, 0, progress.step(), options.seed());
-          epochsCompleted++;
-          EpochEvaluator.Result r = null;
-          if (evaluator != null) {
-            Path figures = out.resolve("figures").resolve(Integer.toString(epoch + 1));
-            r = evaluator.evaluate(model, epoch, figures);
-            note(false, String.format(Locale.ROOT,
-                "epoch %d test: bpp %.4f, PSNR %.4f dB, MS-SSIM %.4f, LPIPS %.4f (%d images)",
-                epoch + 1, r.bpp(), r.psnr(), r.msSsim(), r.lpips(), r.images()));
-          }
-          note(false, String.format(Locale.ROOT, "epoch %d done: %d steps, mean loss %.5f, step %d", epoch + 1, n,
-              n == 0 ? Double.NaN : sumLoss / n, progress.step()));
-          epochs.row(epoch + 1, n == 0 ? Double.NaN : sumLoss / n, n,
-              r == null ? Double.NaN : r.bpp(), r == null ? Double.NaN : r.psnr(),
-              r == null ? Double.NaN : r.msSsim(), r == null ? Double.NaN : r.lpips(), epochLearningRate);
-          saveBest(out, r);
-          saveCheckpoint(out.resolve(RECENT));
+      TrainingListener.RunStart start = new TrainingListener.RunStart(options, dataset.description(),
+          dataset.captioned(), captions.description(), captions.usesCaptions(), loss.lpipsCoefficient(),
+          loss.jointCoefficient(), progress.epoch(), progress.position(), progress.step(), total);
+      for (TrainingListener l : listeners) {
+        l.onStart(start);
+      }
+      if (perEpoch == 0) {
+        throw new DatasetException(
+            "the dataset has " + dataset.size() + " images, fewer than one batch of " + options.batchSize());
+      }
+      while (progress.epoch() < options.epochs()) {
+        int epoch = progress.epoch();
+        Iterator<Batch> it = loader.epoch(epoch, progress.position());
+        double sumLoss = 0;
+        int n = 0;
+        int nonFiniteInARow = 0;
+        while (it.hasNext()) {
           if (options.maxSteps() > 0 && progress.step() >= options.maxSteps()) {
             break;
           }
+          Batch b = it.next();
+          StepMetrics m = step(b, epoch);
+          history.add(m);
+          progress = new TrainCheckpoint.Progress(epoch, b.endPosition(), progress.step() + 1, options.seed());
+          sumLoss += m.loss();
+          n++;
+          for (TrainingListener l : listeners) {
+            l.onStep(m, b.size());
+          }
+          nonFiniteInARow = Double.isFinite(m.loss()) && Double.isFinite(m.gradNorm()) ? 0 : nonFiniteInARow + 1;
+          if (nonFiniteInARow >= MAX_NON_FINITE_IN_A_ROW) {
+            throw new IllegalStateException("loss or gradients were not finite for " + nonFiniteInARow
+                + " steps in a row (last loss " + m.loss() + " at step " + m.step()
+                + "); lower the learning rate or check the data (latest checkpoint: " + out.resolve(RECENT) + ")");
+          }
+        }
+        if (options.maxSteps() > 0 && progress.step() >= options.maxSteps() && it.hasNext()) {
+          for (TrainingListener l : listeners) {
+            l.onStoppedMidEpoch(epoch, progress.step());
+          }
+          break;
+        }
+        // End of the epoch (the loader may have dropped an incomplete last batch).
+        double epochLearningRate = optimizer.learningRate();
+        scheduler.step();
+        progress = new TrainCheckpoint.Progress(epoch + 1, 0, progress.step(), options.seed());
+        epochsCompleted++;
+        EpochEvaluator.Result r = null;
+        if (evaluator != null) {
+          r = evaluator.evaluate(model, epoch, out.resolve("figures").resolve(Integer.toString(epoch + 1)));
+        }
+        List<String> improved = updateBest(r);
+        TrainingListener.EpochEnd end = new TrainingListener.EpochEnd(epoch, n, n == 0 ? Double.NaN : sumLoss / n,
+            progress.step(), r, improved, epochLearningRate);
+        for (TrainingListener l : listeners) {
+          l.onEpochEnd(end);
+        }
+        if (options.maxSteps() > 0 && progress.step() >= options.maxSteps()) {
+          break;
         }
       }
       return new Summary(progress.step(), epochsCompleted, history, loader.skippedImages());
-    }
-  }
-
-  private ProgressBar progressBar(long total) {
-    if (!options.progressBar()) {
-      return null;
-    }
-    return new ProgressBarBuilder()
-        .setTaskName("train")
-        .setInitialMax(total)
-        .setStyle(ProgressBarStyle.ASCII)
-        .setUnit(" steps", 1)
-        .showSpeed(new java.text.DecimalFormat("0.00"))
-        // Without a terminal the detected width is tiny; keep the loss terms readable in logs and pipes.
-        .setMaxRenderedLength(PROGRESS_WIDTH)
-        .startsFrom(progress.step(), java.time.Duration.ZERO)
-        .build();
-  }
-
-  private void logStart() {
-    note(false, "TACO training: preset " + options.preset() + ", " + options.config());
-    note(false, "dataset: " + dataset.description());
-    if (!dataset.captioned()) {
-      note(true, "the dataset has NO captions: every caption is the empty string");
-    }
-    note(!captions.usesCaptions(), "captions: " + captions.description());
-    if (loss.lpipsCoefficient() == 0) {
-      note(true, "k_P = 0: no LPIPS term in the loss");
-    }
-    if (loss.jointCoefficient() == 0) {
-      note(true, "k_J = 0: no joint image-text term in the loss");
-    }
-    note(false, String.format(Locale.ROOT,
-        "lambda %g, k_P (LPIPS) %g, k_J (joint image-text) %g, batch %d, patch %dx%d, lr %g (x0.1 at epochs %s), aux lr"
-            + " %g, clip %g, seed %d, epochs %d%s",
-        options.lambda(), loss.lpipsCoefficient(), loss.jointCoefficient(), options.batchSize(),
-        options.patchHeight(), options.patchWidth(), options.learningRate(),
-        java.util.Arrays.toString(options.lrEpochs()), options.auxLearningRate(), options.clipMaxNorm(),
-        options.seed(), options.epochs(), options.maxSteps() > 0 ? ", max steps " + options.maxSteps() : ""));
-    if (progress.step() > 0) {
-      note(false, "resuming at epoch " + (progress.epoch() + 1) + " (position " + progress.position()
-          + " of its permutation), step " + progress.step());
-    }
-  }
-
-  /** A line for both the SLF4J log and {@code out/train.log}. */
-  private void note(boolean warning, String message) {
-    if (warning) {
-      LOG.warn(message);
-    } else {
-      LOG.info(message);
-    }
-    if (runLog != null) {
-      runLog.println(java.time.Instant.now() + (warning ? " WARN " : " INFO ") + message);
     }
   }
 
@@ -417,14 +374,10 @@ public final class Trainer implements AutoCloseable {
         info);
   }
 
-  private void saveCheckpoint(Path file) {
-    checkpoint().write(file);
-  }
-
-  /** train.py keeps one checkpoint per metric: best PSNR, best MS-SSIM, lowest bpp, lowest LPIPS. */
-  private void saveBest(Path out, EpochEvaluator.Result r) {
+  /** train.py keeps the best test value per metric (PSNR, MS-SSIM, bpp, LPIPS); returns those this test improved. */
+  private List<String> updateBest(EpochEvaluator.Result r) {
     if (r == null) {
-      return;
+      return List.of();
     }
     double psnr = best.psnr();
     double msSsim = best.msSsim();
@@ -448,9 +401,7 @@ public final class Trainer implements AutoCloseable {
       improved.add("lpips");
     }
     best = new TrainCheckpoint.BestMetrics(psnr, msSsim, bpp, lp);
-    for (String metric : improved) {
-      saveCheckpoint(out.resolve("checkpoint_best_" + metric + ".safetensors"));
-    }
+    return List.copyOf(improved);
   }
 
   @Override

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.taco.core.testing.Golden;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,27 +25,11 @@ class AdamTest {
   static final double MAIN_LR = 1e-4; // train.py default --learning-rate
   static final double AUX_LR = 1e-3; // train.py default --aux-learning-rate
 
-  static Path golden(String rel) {
-    String base = System.getProperty("taco.golden", "../../shared/golden");
-    Path p = Path.of(base, rel);
-    assertTrue(Files.isRegularFile(p), "golden file missing: " + p.toAbsolutePath());
-    return p;
-  }
-
-  static Map<String, NDArray> read(NDManager m, Path p) throws IOException {
-    NDList list = NDList.decode(m, Files.readAllBytes(p));
-    Map<String, NDArray> out = new LinkedHashMap<>();
-    for (NDArray a : list) {
-      out.put(a.getName(), a);
-    }
-    return out;
-  }
-
   @Test
   void threeStepsMatchTorchAdamFormula() throws IOException {
     try (NDManager m = NDManager.newBaseManager()) {
-      Map<String, NDArray> weights = read(m, golden("taco-small/weights.safetensors"));
-      Map<String, NDArray> signal = read(m, golden("taco-small/train_signal.safetensors"));
+      Map<String, NDArray> weights = Golden.ndArrays(m, "taco-small/weights.safetensors");
+      Map<String, NDArray> signal = Golden.ndArrays(m, "taco-small/train_signal.safetensors");
       // Main group: the 18 non-quantile gradients; aux group: quantiles with the aux-loss gradient.
       TreeMap<String, NDArray> mainParams = new TreeMap<>();
       Map<String, float[]> mainGrads = new LinkedHashMap<>();

@@ -22,9 +22,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The official RateDistortionLoss (k_P = k_J = 0) on the golden small model: loss terms and the 19 gradients of
- * train_signal.safetensors within 1e-4 relative (max |Δ| / max |ref| per tensor), then aux loss and its gradient
- * after zeroing the gradients the way the trainer does.
+ * The training contract against the official gradients (taco-small train_signal): the official RateDistortionLoss
+ * (k_P = k_J = 0) on an eval-mode forward of image 0, its loss terms and the gradients of the 19 listed parameters
+ * within 1e-4 relative (max |Δ| / max |ref| per tensor), then the EntropyBottleneck aux loss and its quantiles
+ * gradient after zeroing the gradients the way the trainer does. The one parity test of the training signal.
  */
 class RateDistortionLossParityTest {
 

@@ -13,6 +13,7 @@ import ai.taco.train.data.Dataset;
 import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -35,6 +36,39 @@ class TrainerTest {
         RateDistortionLoss.rateDistortionOnly(o.lambda()), null, resume);
   }
 
+  static TrainingListener recorder(List<String> events) {
+    return new TrainingListener() {
+      Path out;
+
+      @Override
+      public void onStart(RunStart start) {
+        out = start.options().out();
+        events.add("start at " + start.resumedAtStep() + " of " + start.totalSteps());
+      }
+
+      @Override
+      public void onStep(Trainer.StepMetrics metrics, int images) {
+        events.add("step " + metrics.step());
+      }
+
+      @Override
+      public void onEpochEnd(EpochEnd end) {
+        events.add("epoch " + end.epoch());
+      }
+
+      @Override
+      public void onStoppedMidEpoch(int epoch, long step) {
+        events.add("stopped in epoch " + epoch + " at " + step
+            + (Files.isRegularFile(out.resolve(Trainer.RECENT)) ? " (checkpoint written)" : ""));
+      }
+
+      @Override
+      public void onFinish() {
+        events.add("finish");
+      }
+    };
+  }
+
   @Test
   void resumedRunEqualsUninterrupted(@TempDir Path dir) {
     Dataset ds = Dataset.open(Golden.data("train-sample/coco"), null);
@@ -44,9 +78,13 @@ class TrainerTest {
       straightHistory = t.run().history();
       straight = t.model().stateDict();
     }
+    List<String> events = new ArrayList<>();
     try (Trainer t = trainer(tiny(dir.resolve("b"), 2), ds, null)) {
-      assertEquals(2, t.run().steps());
+      assertEquals(2, t.addListener(recorder(events)).run().steps());
     }
+    // An added listener sees the run after the standard ones (the checkpoint exists when it hears of the stop).
+    assertEquals(List.of("start at 0 of 2", "step 1", "step 2", "stopped in epoch 0 at 2 (checkpoint written)",
+        "finish"), events);
     Path ck = dir.resolve("b").resolve(Trainer.RECENT);
     assertTrue(Files.isRegularFile(ck));
     TrainCheckpoint c = TrainCheckpoint.read(ck);

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.taco.core.testing.Diff;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.SafeTensors;
 import ai.taco.core.io.StateDict;

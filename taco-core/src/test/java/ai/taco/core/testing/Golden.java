@@ -1,20 +1,24 @@
 package ai.taco.core.testing;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.SafeTensors;
+import ai.taco.entropy.testing.SharedData;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Access to the read-only reference data in {@code ../shared} (golden tensors from the reference implementations,
- * and real images/captions). Resolved from the {@code taco.golden} / {@code taco.data} system properties (set by the
- * parent pom for Surefire) or, failing that, {@code ../shared} above the repository root. A missing folder FAILS the
- * test: parity tests must never pass by being skipped.
+ * The test support of every module that uses libtorch: the read-only reference data in {@code ../shared} (located by
+ * {@link SharedData}: a missing folder FAILS the test) read as tensors or JSON, and image comparisons; {@link Diff}
+ * holds the tolerance measures.
  */
 public final class Golden {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -23,17 +27,30 @@ public final class Golden {
 
   /** A file or folder under {@code ../shared/golden}. */
   public static Path golden(String rel) {
-    return existing(root("taco.golden", "golden").resolve(rel));
+    return SharedData.golden(rel);
   }
 
   /** A file or folder under {@code ../shared/data}. */
   public static Path data(String rel) {
-    return existing(root("taco.data", "data").resolve(rel));
+    return SharedData.data(rel);
   }
 
   /** All tensors of a golden safetensors file. */
   public static Map<String, HostTensor> tensors(String rel) {
     return SafeTensors.read(golden(rel)).tensors();
+  }
+
+  /** All tensors of a golden safetensors file as NDArrays of {@code manager}, read by DJL's own decoder (names kept). */
+  public static Map<String, NDArray> ndArrays(NDManager manager, String rel) {
+    try {
+      Map<String, NDArray> out = new LinkedHashMap<>();
+      for (NDArray a : NDList.decode(manager, Files.readAllBytes(golden(rel)))) {
+        out.put(a.getName(), a);
+      }
+      return out;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** A golden JSON file. */
@@ -78,28 +95,5 @@ public final class Golden {
       ties++;
     }
     return ties;
-  }
-
-  private static Path root(String property, String folder) {
-    String p = System.getProperty(property);
-    if (p != null && Files.isDirectory(Path.of(p))) {
-      return Path.of(p).toAbsolutePath().normalize();
-    }
-    // Walk up from the working directory (a module or the repo root) to the folder beside the repository.
-    for (Path dir = Path.of("").toAbsolutePath(); dir.getParent() != null; dir = dir.getParent()) {
-      Path candidate = dir.getParent().resolve("shared").resolve(folder);
-      if (Files.isDirectory(candidate)) {
-        return candidate;
-      }
-    }
-    throw new AssertionError(
-        "reference data not found: expected ../shared/" + folder + " beside the repository (or -D" + property + ")");
-  }
-
-  private static Path existing(Path p) {
-    if (!Files.exists(p)) {
-      throw new AssertionError("reference file missing: " + p);
-    }
-    return p;
   }
 }

@@ -1,10 +1,9 @@
 package ai.taco.eval.bench;
 
+import ai.taco.train.ConsoleProgress;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -13,10 +12,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * Runs every image of a dataset through every codec operating point the way the official evaluation does
@@ -152,7 +147,7 @@ public final class EvalRunner {
       boolean anyText = codecs.stream().anyMatch(ImageCodec::usesText);
       String textSource = anyText ? captions.source() : "none (no codec reads text)";
       long already = recorded.values().stream().mapToLong(Map::size).sum();
-      try (ProgressBar bar = progressBar((long) codecs.size() * items.size(), already)) {
+      try (ConsoleProgress bar = progressBar((long) codecs.size() * items.size(), already)) {
         for (Map.Entry<String, ImageCodec> p : points.entrySet()) {
           Map<String, EvalResults.ImageResult> done = recorded.get(p.getKey());
           try (ImageCodec codec = p.getValue()) {
@@ -367,19 +362,8 @@ public final class EvalRunner {
     return safe(codec.name() + "_" + codec.setting());
   }
 
-  private ProgressBar progressBar(long total, long already) {
-    if (!options.progress()) {
-      return null;
-    }
-    PrintStream err = System.err;
-    return new ProgressBarBuilder()
-        .setTaskName("taco eval")
-        .setInitialMax(total)
-        .startsFrom(already, Duration.ZERO)
-        .setStyle(ProgressBarStyle.ASCII)
-        .setConsumer(new ConsoleProgressBarConsumer(err))
-        .setUpdateIntervalMillis(500)
-        .build();
+  private ConsoleProgress progressBar(long total, long already) {
+    return options.progress() ? ConsoleProgress.start("taco eval", total, already, "images") : null;
   }
 
   /** File-system-safe directory name for an operating point. */

@@ -29,7 +29,7 @@ public final class BenchEntropyCommand implements TacoCommand {
   @Option(names = "--seed", defaultValue = "2024", description = "Random seed of the workloads (default ${DEFAULT-VALUE}).")
   long seed;
 
-  /** Picocli needs a public no-arg constructor (ServiceLoader too). */
+  /** Picocli needs a public no-arg constructor. */
   public BenchEntropyCommand() {}
 
   @Override

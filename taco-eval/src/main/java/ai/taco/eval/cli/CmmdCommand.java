@@ -14,8 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
+import ai.taco.train.ConsoleProgress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -96,8 +95,7 @@ public final class CmmdCommand implements TacoCommand {
   private static float[][] embedFolder(CmmdEmbedder embedder, Path dir, List<Path> files, String name) {
     LOG.info("CMMD: embedding {} images of {}", files.size(), dir);
     float[][] out = new float[files.size()][];
-    try (ProgressBar pb = new ProgressBarBuilder().setTaskName("clip " + name).setInitialMax(files.size())
-        .continuousUpdate().build()) {
+    try (ConsoleProgress pb = ConsoleProgress.start("clip " + name, files.size(), 0, "images")) {
       for (int i = 0; i < files.size(); i++) {
         ImageFiles.Rgb im = ImageFiles.read(files.get(i));
         try (NDManager m = NDManager.newBaseManager()) {

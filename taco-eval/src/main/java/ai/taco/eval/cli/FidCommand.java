@@ -16,8 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
+import ai.taco.train.ConsoleProgress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -94,8 +93,7 @@ public final class FidCommand implements TacoCommand {
   /** pool3 features of every file, [n*2048], in batches with a progress bar on stderr. */
   static float[] extract(InceptionV3 net, List<Path> files, String name, int batchSize) {
     float[] all = new float[files.size() * InceptionV3.FEATURE_DIM];
-    try (ProgressBar pb = new ProgressBarBuilder().setTaskName("inception " + name).setInitialMax(files.size())
-        .continuousUpdate().build()) {
+    try (ConsoleProgress pb = ConsoleProgress.start("inception " + name, files.size(), 0, "images")) {
       for (int start = 0; start < files.size(); start += batchSize) {
         int end = Math.min(files.size(), start + batchSize);
         try (NDManager m = NDManager.newBaseManager()) {

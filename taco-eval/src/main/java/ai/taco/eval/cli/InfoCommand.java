@@ -37,7 +37,7 @@ public final class InfoCommand implements TacoCommand {
 
   @Spec CommandSpec spec;
 
-  /** Picocli needs a public no-arg constructor (ServiceLoader too). */
+  /** Picocli needs a public no-arg constructor. */
   public InfoCommand() {}
 
   @Override

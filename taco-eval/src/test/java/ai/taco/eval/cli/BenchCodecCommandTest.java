@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Test;
 class BenchCodecCommandTest {
   @Test
   void layersPartitionTheirStage() throws Exception {
-    String[] r = CliRun.run("bench", "--preset", "tiny", "--image", Golden.golden("taco-small/img0_64x64.png").toString(),
-        "--runs", "1", "--warmup", "0", "--layers");
+    String[] r = CliTesting.taco("bench", "--preset", "tiny", "--image", Golden.golden("taco-small/img0_64x64.png").toString(),
+        "--runs", "1", "--warmup", "0", "--layers").asArray();
     assertEquals("0", r[0], r[2]);
     JsonNode j = new ObjectMapper().readTree(r[1]);
     check(j.get("encode_layer_median_seconds"), "gA", 18, j.get("encode_median_seconds").get("gA").asDouble());

@@ -21,7 +21,7 @@ class CodecCliTest {
   @TempDir Path tmp;
 
   private static String[] run(String... args) {
-    return CliRun.run(args);
+    return CliTesting.taco(args).asArray();
   }
 
   private Path embedding(String goldenFile) throws Exception {

@@ -18,7 +18,7 @@ class DemoCommandTest {
   @TempDir Path tmp;
 
   private static String[] run(String... args) {
-    return CliRun.run(args);
+    return CliTesting.taco(args).asArray();
   }
 
   @Test

@@ -1,5 +1,6 @@
 package ai.taco.eval.cli;
 
+import static ai.taco.core.testing.Diff.maxAbs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -100,12 +101,5 @@ class EmbedTextCommandTest {
     assertTrue(msg.contains("docs/weights.md"), msg);
   }
 
-  private static double maxAbs(float[] a, float[] b) {
-    assertEquals(a.length, b.length);
-    double m = 0;
-    for (int i = 0; i < a.length; i++) {
-      m = Math.max(m, Math.abs(a[i] - b[i]));
-    }
-    return m;
-  }
+
 }

@@ -1,10 +1,13 @@
 package ai.taco.eval.cli;
 
+import static ai.taco.eval.cli.CliTesting.readCsv;
+import static ai.taco.eval.cli.CliTesting.taco;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.taco.core.testing.Golden;
+import ai.taco.eval.cli.CliTesting.Run;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;
@@ -29,66 +32,25 @@ import picocli.CommandLine;
  */
 class EvalCommandTest {
 
-  static final String[] IMAGES = {"kodim01.png", "kodim07.png", "kodim23.png"};
-  static final int H = 192;
-  static final int W = 256;
+  static final String[] IMAGES = CliTesting.KODAK_IMAGES;
+  static final int H = CliTesting.H;
+  static final int W = CliTesting.W;
 
   @TempDir static Path tmp;
 
   static Path kodak;
   static Path captions;
 
-  /** Center 192x256 crops of three Kodak images (multiples of 64, MS-SSIM needs sides > 160). */
   @BeforeAll
   static void cropKodak() throws Exception {
-    kodak = Files.createDirectories(tmp.resolve("kodak"));
-    JsonNode all = new ObjectMapper().readTree(Golden.data("captions/kodak_ofa.json").toFile());
-    Map<String, String> caps = new LinkedHashMap<>();
-    for (String n : IMAGES) {
-      BufferedImage src = ImageIO.read(Golden.data("kodak/" + n).toFile());
-      BufferedImage crop = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
-      int top = (src.getHeight() - H) / 2;
-      int left = (src.getWidth() - W) / 2;
-      for (int y = 0; y < H; y++) {
-        for (int x = 0; x < W; x++) {
-          crop.setRGB(x, y, src.getRGB(left + x, top + y));
-        }
-      }
-      ImageIO.write(crop, "png", kodak.resolve(n).toFile());
-      caps.put(n, all.get(n).asText());
-    }
-    captions = tmp.resolve("captions.json");
-    new ObjectMapper().writeValue(captions.toFile(), caps);
+    CliTesting.KodakCrops k = CliTesting.kodakCrops(tmp);
+    kodak = k.images();
+    captions = k.captions();
   }
 
-  record Run(int exit, String out, String err) {}
 
-  static Run taco(String... args) {
-    CommandLine cl = TacoCli.commandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out));
-    cl.setErr(new PrintWriter(err));
-    int exit = cl.execute(args);
-    return new Run(exit, out.toString(), err.toString());
-  }
 
-  static List<Map<String, String>> readCsv(Path f) throws Exception {
-    List<String> lines = Files.readAllLines(f);
-    List<String> head = Arrays.asList(lines.get(0).split(","));
-    List<Map<String, String>> rows = new ArrayList<>();
-    for (String l : lines.subList(1, lines.size())) {
-      // No field of these rows contains a comma except text_source, which is last.
-      String[] parts = l.split(",", head.size());
-      Map<String, String> row = new LinkedHashMap<>();
-      for (int i = 0; i < head.size(); i++) {
-        String v = parts[i];
-        row.put(head.get(i), v.length() > 1 && v.startsWith("\"") && v.endsWith("\"") ? v.substring(1, v.length() - 1) : v);
-      }
-      rows.add(row);
-    }
-    return rows;
-  }
+
 
   static double psnr(Path a, Path b) throws Exception {
     BufferedImage x = ImageIO.read(a.toFile());

@@ -50,13 +50,13 @@ class EvalMetricsOnTest {
   }
 
   static List<Map<String, String>> run(String metricsOn, Path out) throws Exception {
-    EvalCommandTest.Run r = EvalCommandTest.taco("eval", "--weights",
+    CliTesting.Run r = CliTesting.taco("eval", "--weights",
         Golden.golden("taco-small/weights.safetensors").toString(), "--preset", "small", "--dataset",
         dataset.toString(), "--captions", captions.toString(), "--text-embeddings", embeddings.toString(),
         "--no-jpeg", "--no-reference", "--metrics-on", metricsOn, "--keep-bitstreams", "--save-reconstructions",
         "--no-progress", "--out", out.toString());
     assertEquals(0, r.exit(), r.err());
-    return EvalCommandTest.readCsv(out.resolve("per_image.csv"));
+    return CliTesting.readCsv(out.resolve("per_image.csv"));
   }
 
   static double psnr(float[] a, float[] b) {
@@ -116,7 +116,7 @@ class EvalMetricsOnTest {
 
   @Test
   void badMetricsOnIsOneClearLine() {
-    EvalCommandTest.Run r = EvalCommandTest.taco("eval", "--dataset", dataset.toString(), "--metrics-on", "png16",
+    CliTesting.Run r = CliTesting.taco("eval", "--dataset", dataset.toString(), "--metrics-on", "png16",
         "--out", tmp.resolve("bad").toString());
     assertEquals(2, r.exit());
     assertTrue(r.err().contains("--metrics-on must be float or png8"), r.err());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.taco.core.testing.Golden;
+import ai.taco.eval.cli.CliTesting.Run;
 import ai.taco.eval.bench.EvalResults;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -33,16 +34,17 @@ class EvalResumeTest {
 
   @TempDir static Path tmp;
   static Path reference;
+  static CliTesting.EvalInputs inputs;
 
   static final String TACO_POINT = "TACO_weights.safetensors";
 
   /** The arguments of every run here, with --out last. */
   static List<String> args(Path weights, Path out, String... extra) {
     List<String> a = new ArrayList<>(List.of("eval", "--weights", weights.toString(), "--preset", "small",
-        "--dataset", EvalTacoCommandTest.kodak.toString(), "--captions", EvalTacoCommandTest.captions.toString(),
-        "--text-embeddings", EvalTacoCommandTest.embeddings.toString(),
-        "--inception", EvalTacoCommandTest.inception.toString(),
-        "--cmmd-clip", EvalTacoCommandTest.visionClip.toString(),
+        "--dataset", inputs.kodak().toString(), "--captions", inputs.captions().toString(),
+        "--text-embeddings", inputs.embeddings().toString(),
+        "--inception", inputs.inception().toString(),
+        "--cmmd-clip", inputs.visionClip().toString(),
         "--jpeg-quality", "50", "--no-progress"));
     a.addAll(List.of(extra));
     a.add("--out");
@@ -51,23 +53,18 @@ class EvalResumeTest {
   }
 
   /** Runs {@code taco eval} in-process with a hook after each recorded result. */
-  static EvalCommandTest.Run taco(List<String> args, Consumer<EvalResults.ImageResult> afterEach) {
-    CommandLine cl = TacoCli.commandLine();
-    ((EvalCommand) cl.getSubcommands().get("eval").getCommand()).afterEachResult = afterEach;
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out));
-    cl.setErr(new PrintWriter(err));
-    int exit = cl.execute(args.toArray(String[]::new));
-    return new EvalCommandTest.Run(exit, out.toString(), err.toString());
+  static Run taco(List<String> args, Consumer<EvalResults.ImageResult> afterEach) {
+    return CliTesting.taco(
+        cl -> ((EvalCommand) cl.getSubcommands().get("eval").getCommand()).afterEachResult = afterEach,
+        args.toArray(String[]::new));
   }
+
 
   @BeforeAll
   static void uninterruptedRun() throws Exception {
-    EvalTacoCommandTest.tmp = tmp;
-    EvalTacoCommandTest.prepare();
+    inputs = CliTesting.evalInputs(tmp);
     reference = tmp.resolve("uninterrupted");
-    EvalCommandTest.Run r = taco(args(EvalTacoCommandTest.WEIGHTS, reference), x -> {});
+    Run r = taco(args(EvalTacoCommandTest.WEIGHTS, reference), x -> {});
     assertEquals(0, r.exit(), r.err());
   }
 
@@ -85,7 +82,7 @@ class EvalResumeTest {
   void interruptedThenResumedEqualsUninterrupted() throws Exception {
     Path out = tmp.resolve("interrupted");
     List<String> first = new ArrayList<>();
-    EvalCommandTest.Run r = taco(args(EvalTacoCommandTest.WEIGHTS, out), crashAfter(2, first));
+    Run r = taco(args(EvalTacoCommandTest.WEIGHTS, out), crashAfter(2, first));
     assertEquals(2, r.exit());
     assertTrue(r.err().contains("simulated crash"), r.err());
     assertFalse(Files.exists(out.resolve("summary.json")));
@@ -147,7 +144,7 @@ class EvalResumeTest {
     Files.copy(EvalTacoCommandTest.WEIGHTS, other);
     Files.write(other, new byte[] {0}, StandardOpenOption.APPEND);
     byte[] csvBefore = Files.readAllBytes(out.resolve("per_image.csv"));
-    EvalCommandTest.Run r = taco(args(other, out, "--resume"), x -> {
+    Run r = taco(args(other, out, "--resume"), x -> {
       throw new AssertionError("nothing may be computed");
     });
     assertEquals(2, r.exit());
@@ -168,7 +165,7 @@ class EvalResumeTest {
     Path out = tmp.resolve("finished");
     copyTree(reference, out);
     Files.delete(out.resolve("summary.json"));
-    EvalCommandTest.Run r = taco(args(EvalTacoCommandTest.WEIGHTS, out, "--resume"), x -> {
+    Run r = taco(args(EvalTacoCommandTest.WEIGHTS, out, "--resume"), x -> {
       throw new AssertionError("nothing may be computed");
     });
     assertEquals(0, r.exit(), r.err());
@@ -180,7 +177,7 @@ class EvalResumeTest {
     // Non-empty without --resume or --force: refused, pointing at both.
     Path out = tmp.resolve("rules");
     copyTree(reference, out);
-    EvalCommandTest.Run r = taco(args(EvalTacoCommandTest.WEIGHTS, out), x -> {});
+    Run r = taco(args(EvalTacoCommandTest.WEIGHTS, out), x -> {});
     assertEquals(2, r.exit());
     assertTrue(r.err().contains("--resume") && r.err().contains("--force"), r.err());
     r = taco(args(EvalTacoCommandTest.WEIGHTS, out, "--resume", "--force"), x -> {});

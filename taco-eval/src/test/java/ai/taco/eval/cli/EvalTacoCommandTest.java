@@ -1,10 +1,14 @@
 package ai.taco.eval.cli;
 
+import static ai.taco.eval.cli.CliTesting.readCsv;
+import static ai.taco.eval.cli.CliTesting.taco;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.entropy.ScaleTable;
@@ -13,6 +17,11 @@ import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
 import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
+import ai.taco.eval.metrics.Fid;
+import ai.taco.eval.metrics.InceptionV3;
+import ai.taco.eval.metrics.Lpips;
+import ai.taco.eval.metrics.MsSsim;
+import ai.taco.eval.cli.CliTesting.Run;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.ByteBuffer;
@@ -43,53 +52,18 @@ class EvalTacoCommandTest {
 
   @BeforeAll
   static void prepare() throws Exception {
-    EvalCommandTest.tmp = tmp;
-    EvalCommandTest.cropKodak();
-    kodak = EvalCommandTest.kodak;
-    captions = EvalCommandTest.captions;
-    // Per-image text embeddings (CLIP weights are not available here): random, keyed by file name.
-    Map<String, HostTensor> emb = new LinkedHashMap<>();
-    Random rnd = new Random(7);
-    for (String n : EvalCommandTest.IMAGES) {
-      float[] v = new float[38 * 512];
-      for (int i = 0; i < v.length; i++) {
-        v[i] = (float) rnd.nextGaussian();
-      }
-      emb.put(n, HostTensor.ofFloats(v, 1, 38, 512));
-    }
-    embeddings = tmp.resolve("text.safetensors");
-    SafeTensors.write(embeddings, emb, Map.of());
-    inception = dequantizedInception(tmp.resolve("inception.safetensors"));
-    visionClip = Files.createDirectories(tmp.resolve("clip-vision-small"));
-    Files.copy(Golden.golden("clip/vision-small-config.json"), visionClip.resolve("config.json"));
-    Files.copy(Golden.golden("clip/vision-small.safetensors"), visionClip.resolve("model.safetensors"));
-  }
-
-  /** The golden random InceptionV3 (int8 power-of-two grid) as float32 safetensors under pytorch-fid key names. */
-  static Path dequantizedInception(Path out) throws Exception {
-    SafeTensors.Contents c = SafeTensors.read(Golden.golden("fid/inception-fid-int8.safetensors"));
-    JsonNode exps = new ObjectMapper().readTree(c.metadata().get("int8_pow2_exponents"));
-    Map<String, HostTensor> w = new LinkedHashMap<>();
-    c.tensors().forEach((k, t) -> {
-      if (t.dataType() == DataType.INT8) {
-        float[] q = t.toFloatArray();
-        float scale = (float) Math.scalb(1.0, exps.get(k).asInt());
-        for (int i = 0; i < q.length; i++) {
-          q[i] *= scale;
-        }
-        w.put(k, HostTensor.ofFloats(q, t.shape()));
-      } else {
-        w.put(k, t);
-      }
-    });
-    SafeTensors.write(out, w, Map.of());
-    return out;
+    CliTesting.EvalInputs in = CliTesting.evalInputs(tmp);
+    kodak = in.kodak();
+    captions = in.captions();
+    embeddings = in.embeddings();
+    inception = in.inception();
+    visionClip = in.visionClip();
   }
 
   @Test
   void tacoAndJpegWithLpipsAgreeWithIndependentComputation() throws Exception {
     Path out = tmp.resolve("results");
-    EvalCommandTest.Run r = EvalCommandTest.taco("eval", "--weights", WEIGHTS.toString(), "--preset", "small",
+    Run r = taco("eval", "--weights", WEIGHTS.toString(), "--preset", "small",
         "--dataset", kodak.toString(), "--captions", captions.toString(), "--dataset-name", "kodak",
         "--text-embeddings", embeddings.toString(),
         "--lpips-weights", Golden.golden("lpips/lpips-alex-randtrunk.safetensors").toString(),
@@ -97,8 +71,8 @@ class EvalTacoCommandTest {
         "--out", out.toString());
     assertEquals(0, r.exit(), r.err());
 
-    List<Map<String, String>> rows = EvalCommandTest.readCsv(out.resolve("per_image.csv"));
-    assertEquals(2 * EvalCommandTest.IMAGES.length, rows.size());
+    List<Map<String, String>> rows = readCsv(out.resolve("per_image.csv"));
+    assertEquals(2 * CliTesting.KODAK_IMAGES.length, rows.size());
     Map<String, String> row = rows.stream()
         .filter(m -> m.get("codec").equals("TACO") && m.get("image").equals("kodim07.png")).findFirst()
         .orElseThrow();
@@ -109,17 +83,17 @@ class EvalTacoCommandTest {
     Path bin = out.resolve("bitstreams/TACO_weights.safetensors/kodim07.bin");
     byte[] bytes = Files.readAllBytes(bin);
     ByteBuffer b = ByteBuffer.wrap(bytes);
-    assertEquals(EvalCommandTest.H, b.getInt());
-    assertEquals(EvalCommandTest.W, b.getInt());
-    assertEquals(EvalCommandTest.H / 64, b.getInt());
-    assertEquals(EvalCommandTest.W / 64, b.getInt());
+    assertEquals(CliTesting.H, b.getInt());
+    assertEquals(CliTesting.W, b.getInt());
+    assertEquals(CliTesting.H / 64, b.getInt());
+    assertEquals(CliTesting.W / 64, b.getInt());
     assertEquals(2, b.getInt());
     int ly = b.getInt();
     b.position(b.position() + ly);
     int lz = b.getInt();
     assertEquals(28 + ly + lz, bytes.length);
     assertEquals(Long.toString(bytes.length), row.get("bytes"));
-    double bpp = 8.0 * bytes.length / (EvalCommandTest.H * EvalCommandTest.W);
+    double bpp = 8.0 * bytes.length / (CliTesting.H * CliTesting.W);
     assertEquals(bpp, Double.parseDouble(row.get("bpp")), 1e-12);
 
     // PSNR in plain Java from an independent decode of the kept file: on the unclamped x_hat, as the official
@@ -143,10 +117,16 @@ class EvalTacoCommandTest {
       assertEquals(expected, Math.round(png[i] * 255f), "sample " + i);
     }
 
-    double msSsim = Double.parseDouble(row.get("ms_ssim"));
-    double lpips = Double.parseDouble(row.get("lpips"));
-    assertTrue(msSsim > -1 && msSsim <= 1, "ms_ssim " + msSsim);
-    assertTrue(lpips >= 0 && Double.isFinite(lpips), "lpips " + lpips);
+    // MS-SSIM and LPIPS: the library calls on the same original and unclamped x_hat.
+    assertEquals(MsSsim.msSsim(x, xHat, 1, 3, CliTesting.H, CliTesting.W), Double.parseDouble(row.get("ms_ssim")),
+        1e-9);
+    try (Lpips net = Lpips.load(Golden.golden("lpips/lpips-alex-randtrunk.safetensors"));
+        NDManager m = NDManager.newBaseManager()) {
+      long[] shape = {1, 3, CliTesting.H, CliTesting.W};
+      double expected = net.distance(m.create(x, new Shape(shape)), m.create(xHat, new Shape(shape)),
+          Lpips.InputConvention.TACO_QUIRK)[0];
+      assertEquals(expected, Double.parseDouble(row.get("lpips")), 1e-6);
+    }
 
     JsonNode summary = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
     assertTrue(summary.get("captions_used").asBoolean());
@@ -170,17 +150,37 @@ class EvalTacoCommandTest {
   @Test
   void fidAndCmmdPerSetAndTheZeroFallbackLabel() throws Exception {
     Path out = tmp.resolve("results-fid");
-    EvalCommandTest.Run r = EvalCommandTest.taco("eval", "--weights", WEIGHTS.toString(), "--preset", "small",
+    Run r = taco("eval", "--weights", WEIGHTS.toString(), "--preset", "small",
         "--dataset", kodak.toString(), "--captions", captions.toString(), "--inception", inception.toString(),
-        "--cmmd-clip", visionClip.toString(), "--no-jpeg", "--limit", "2", "--no-progress", "--out", out.toString());
+        "--cmmd-clip", visionClip.toString(), "--no-jpeg", "--limit", "2", "--save-reconstructions", "--no-progress",
+        "--out", out.toString());
     assertEquals(0, r.exit(), r.err());
     JsonNode summary = new ObjectMapper().readTree(r.out());
     assertEquals("fid", summary.get("set_metrics").get(0).asText());
     assertEquals("cmmd", summary.get("set_metrics").get(1).asText());
     JsonNode p = summary.get("points").get(0);
     assertEquals(2, p.get("images").asInt());
-    // Distances between originals and (different) reconstructions: finite and positive.
-    assertTrue(p.get("fid").asDouble() > 0 && Double.isFinite(p.get("fid").asDouble()), p.toString());
+    // FID: the library calls on the same files, the two originals and the saved 8-bit reconstructions.
+    List<String> names = List.of(CliTesting.KODAK_IMAGES).subList(0, 2);
+    double[][] inc = new double[2][];
+    try (InceptionV3 net = InceptionV3.load(inception);
+        NDManager m = NDManager.newBaseManager()) {
+      for (int set = 0; set < 2; set++) {
+        inc[set] = new double[2 * InceptionV3.FEATURE_DIM];
+        for (int i = 0; i < 2; i++) {
+          Path file = set == 0 ? kodak.resolve(names.get(i))
+              : out.resolve("reconstructions/TACO_weights.safetensors/" + names.get(i));
+          NDArray img = Images.read(file).toNDArray(m);
+          float[] f = net.featureArray(img);
+          for (int k = 0; k < f.length; k++) {
+            inc[set][i * InceptionV3.FEATURE_DIM + k] = f[k];
+          }
+        }
+      }
+    }
+    double fid = Fid.frechetDistance(inc[0], 2, inc[1], 2, InceptionV3.FEATURE_DIM);
+    assertEquals(fid, p.get("fid").asDouble(), 1e-6 * fid);
+    // CMMD: taco eval resizes with its own bicubic matrices (cmmd-pytorch's recipe), which no public call exposes.
     assertTrue(p.get("cmmd").asDouble() > 0 && Double.isFinite(p.get("cmmd").asDouble()), p.toString());
     assertTrue(Files.size(out.resolve("rd_fid.png")) > 1000);
     assertTrue(Files.size(out.resolve("rd_cmmd.png")) > 1000);

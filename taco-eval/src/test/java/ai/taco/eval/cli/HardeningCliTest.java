@@ -8,6 +8,7 @@ import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
 import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
+import ai.taco.eval.cli.CliTesting.Run;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
@@ -28,23 +29,10 @@ import picocli.CommandLine;
 class HardeningCliTest {
   @TempDir Path tmp;
 
-  private record Run(int code, String out, String err) {}
-
-  private static Run run(String... args) {
-    // As MetricsCliTest: some commands print their JSON with System.out, so capture it before building the CLI.
-    PrintStream saved = System.out;
-    ByteArrayOutputStream sysOut = new ByteArrayOutputStream();
-    StringWriter err = new StringWriter();
-    try {
-      System.setOut(new PrintStream(sysOut, true, StandardCharsets.UTF_8));
-      CommandLine cl = TacoCli.commandLine();
-      cl.setErr(new PrintWriter(err, true));
-      int code = cl.execute(args);
-      return new Run(code, sysOut.toString(StandardCharsets.UTF_8), err.toString());
-    } finally {
-      System.setOut(saved);
-    }
+  static Run run(String... args) {
+    return CliTesting.taco(args);
   }
+
 
   private static void assertRefused(Run r, String... fragments) {
     assertEquals(2, r.code(), r.err());

@@ -17,7 +17,7 @@ class InfoCommandTest {
   @TempDir Path tmp;
 
   private static String[] run(String... args) {
-    return CliRun.run(args);
+    return CliTesting.taco(args).asArray();
   }
 
   @Test

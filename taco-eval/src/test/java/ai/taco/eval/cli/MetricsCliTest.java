@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
+import ai.taco.eval.cli.CliTesting.Run;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;
@@ -29,27 +30,10 @@ import picocli.CommandLine;
 class MetricsCliTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  record Run(int code, String out, String err) {
-    JsonNode json() throws Exception {
-      return JSON.readTree(out);
-    }
+  static Run run(String... args) {
+    return CliTesting.taco(args);
   }
 
-  static Run run(String... args) {
-    PrintStream old = System.out;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    StringWriter err = new StringWriter();
-    int code;
-    try {
-      System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-      CommandLine cl = TacoCli.commandLine();
-      cl.setErr(new PrintWriter(err, true));
-      code = cl.execute(args);
-    } finally {
-      System.setOut(old);
-    }
-    return new Run(code, buf.toString(StandardCharsets.UTF_8), err.toString());
-  }
 
   /** Writes a [1,3,H,W] U8 golden tensor as an RGB PNG. */
   static Path png(HostTensor t, Path file) throws Exception {
@@ -212,7 +196,7 @@ class MetricsCliTest {
   @Test
   void fidBetweenTwoFoldersAndSavedFeatures(@TempDir Path dir) throws Exception {
     // Dequantized random Inception weights written as safetensors under the pytorch-fid key names.
-    Path weights = EvalTacoCommandTest.dequantizedInception(dir.resolve("inception.safetensors"));
+    Path weights = CliTesting.dequantizedInception(dir.resolve("inception.safetensors"));
     Path ref = Files.createDirectories(dir.resolve("ref"));
     Path dist = Files.createDirectories(dir.resolve("dist"));
     Map<String, HostTensor> lp = Golden.tensors("lpips/lpips-cases.safetensors");

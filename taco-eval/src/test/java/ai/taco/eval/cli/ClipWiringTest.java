@@ -1,5 +1,6 @@
-package ai.taco.train.cli;
+package ai.taco.eval.cli;
 
+import static ai.taco.eval.cli.CliTesting.smallClipDir;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -30,22 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
  * CLIP folder: captions reach the encoder as CLIP text features, and k_J > 0 adds the joint image-text term.
  */
 class ClipWiringTest {
-
-  /** A HuggingFace-style CLIP folder (config.json with both towers, model.safetensors, tokenizer.json). */
-  static Path smallClipDir(Path dir) throws Exception {
-    ObjectMapper json = new ObjectMapper();
-    ObjectNode config = json.createObjectNode();
-    config.put("model_type", "clip");
-    config.put("projection_dim", 32);
-    config.set("text_config", json.readTree(Golden.golden("clip/text-small-config.json").toFile()));
-    config.set("vision_config", json.readTree(Golden.golden("clip/vision-small-config.json").toFile()));
-    Files.writeString(dir.resolve("config.json"), json.writeValueAsString(config));
-    Map<String, HostTensor> weights = new LinkedHashMap<>(Golden.tensors("clip/text-small.safetensors"));
-    weights.putAll(Golden.tensors("clip/vision-small.safetensors"));
-    SafeTensors.write(dir.resolve("model.safetensors"), weights, Map.of());
-    Files.copy(Golden.golden("clip/tokenizer-pad38.json"), dir.resolve("tokenizer.json"));
-    return dir;
-  }
 
   @Test
   void captionsAndJointTermComeFromClip(@TempDir Path dir) throws Exception {

@@ -1,7 +1,6 @@
-package ai.taco.train.cli;
+package ai.taco.eval.cli;
 
 import ai.taco.core.io.SafeTensors;
-import ai.taco.eval.cli.TacoCommand;
 import ai.taco.train.TrainCheckpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package ai.taco.train.cli;
+package ai.taco.eval.cli;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -7,7 +7,12 @@ import ai.taco.core.clip.ClipPreprocess;
 import ai.taco.core.clip.ClipTextEncoder;
 import ai.taco.core.clip.ClipTextModel;
 import ai.taco.core.clip.ClipVisionModel;
+import ai.taco.core.io.HostTensor;
+import ai.taco.eval.metrics.ImageTooSmallException;
 import ai.taco.eval.metrics.Lpips;
+import ai.taco.eval.metrics.MsSsim;
+import ai.taco.eval.metrics.Psnr;
+import ai.taco.train.ReconstructionMetrics;
 import ai.taco.train.CaptionEncoder;
 import ai.taco.train.CodecEvaluator;
 import ai.taco.train.EpochEvaluator;
@@ -71,7 +76,8 @@ record Components(
           frozen == null || kp == 0 ? null : (xHat, x) -> frozen.forward(xHat, x, convention);
       EpochEvaluator evaluator = null;
       if (evalDir != null) {
-        evaluator = new CodecEvaluator(CaptionedFolder.load(evalDir, evalCaptions), captions, lpips, convention);
+        evaluator = new CodecEvaluator(CaptionedFolder.load(evalDir, evalCaptions), captions,
+            new TestMetrics(lpips, convention));
       }
       return new Components(captions, perceptual, joint, evaluator, resources);
     } catch (RuntimeException e) {
@@ -102,6 +108,33 @@ record Components(
   public void close() {
     captionEncoder.close();
     closeAll(resources);
+  }
+
+  /**
+   * The per-epoch test's metrics with the implementations {@code taco eval} uses: PSNR, MS-SSIM (NaN for images too
+   * small for its five scales, as the official test skips nothing) and LPIPS (NaN without weights).
+   */
+  record TestMetrics(Lpips lpips, Lpips.InputConvention convention) implements ReconstructionMetrics {
+    @Override
+    public Values measure(HostTensor original, HostTensor reconstruction) {
+      float[] a = original.toFloatArray();
+      float[] b = reconstruction.toFloatArray();
+      int h = (int) original.shape()[2];
+      int w = (int) original.shape()[3];
+      double msSsim;
+      try {
+        msSsim = MsSsim.msSsim(a, b, 1, 3, h, w);
+      } catch (ImageTooSmallException e) {
+        msSsim = Double.NaN;
+      }
+      double lp = Double.NaN;
+      if (lpips != null) {
+        try (NDManager m = NDManager.newBaseManager()) {
+          lp = lpips.distance(original.toNDArray(m), reconstruction.toNDArray(m), convention)[0];
+        }
+      }
+      return new Values(Psnr.psnr(a, b), msSsim, lp);
+    }
   }
 
   /** CLIP text model's last hidden state (train.py: {@code CLIP_text_model(...).last_hidden_state}). */

@@ -1,7 +1,6 @@
-package ai.taco.train.cli;
+package ai.taco.eval.cli;
 
 import ai.taco.core.TacoConfig;
-import ai.taco.eval.cli.TacoCommand;
 import ai.taco.train.RateDistortionLoss;
 import ai.taco.train.TrainCheckpoint;
 import ai.taco.train.TrainOptions;

@@ -1,16 +1,18 @@
-package ai.taco.core.clip;
+package ai.taco.core.testing;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import ai.taco.core.io.HostTensor;
 
-/** Max-abs-difference assertions that print what they reached. */
-final class Diff {
+/** Max-abs-difference measures and assertions for every module's tests (they print what they reached). */
+public final class Diff {
   private Diff() {}
 
-  static double maxAbs(float[] a, float[] b) {
+  /** max |a - b| in double precision; NaN if any element differs by NaN. */
+  public static double maxAbs(float[] a, float[] b) {
     if (a.length != b.length) {
       throw new AssertionError("length " + a.length + " vs " + b.length);
     }
@@ -24,7 +26,15 @@ final class Diff {
     return m;
   }
 
-  static double assertClose(String what, HostTensor expected, NDArray actual, double tol) {
+  /** max |a - b| computed by the engine (shapes must match). */
+  public static double maxAbs(NDArray a, NDArray b) {
+    if (!a.getShape().equals(b.getShape())) {
+      throw new AssertionError("shape " + a.getShape() + " != " + b.getShape());
+    }
+    return a.sub(b).abs().max().toType(DataType.FLOAT64, false).getDouble();
+  }
+
+  public static double assertClose(String what, HostTensor expected, NDArray actual, double tol) {
     assertArrayEquals(expected.shape(), actual.getShape().getShape(), what + " shape");
     double d = maxAbs(expected.toFloatArray(), actual.toFloatArray());
     System.out.printf("[parity] %-40s max|diff| = %.3g (tol %.1g)%n", what, d, tol);
