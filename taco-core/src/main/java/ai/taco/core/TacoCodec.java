@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 
 /**
  * TACO image codec: load the weights once, then {@link #compress} images (with their caption features) and {@link
@@ -105,58 +104,14 @@ public final class TacoCodec implements AutoCloseable {
   public record Encoded(
       int height, int width, int zHeight, int zWidth, byte[] zString, byte[] yString, int zSymbolsCrc, int ySymbolsCrc) {}
 
-  /**
-   * Receives the name of each coding stage as it starts (encode: {@code gA}, {@code hyper}, {@code context}; decode:
-   * {@code hyper}, {@code context}, {@code gS}) and {@code done} at the end; for profiling.
-   */
-  @FunctionalInterface
-  public interface StageListener {
-    void stage(String name);
-
-    /**
-     * After each step of gA (encode) or gS (decode), e.g. {@code gA.4 Conv}. On the CPU the time since the previous
-     * call is that step's cost; on a GPU the operations may still be running.
-     */
-    default void step(String name) {}
-  }
-
   /** {@link #compress(HostTensor, HostTensor)} reporting its stages to {@code listener}. */
   public TacoFile compress(HostTensor image, HostTensor text, StageListener listener) {
-    return toFile(encode(image, text, probe(listener)));
+    return toFile(encode(image, text, listener));
   }
 
   /** {@link #decompress(TacoFile)} reporting its stages to {@code listener}. */
   public HostTensor decompress(TacoFile file, StageListener listener) {
-    return decode(encoded(file), true, true, probe(listener));
-  }
-
-  /** Passes stage and step events on (to a listener or an outer probe); subclasses add the symbol hooks. */
-  private static class Forwarding implements TacoModel.Probe {
-    private final Consumer<String> stage;
-    private final Consumer<String> step;
-
-    Forwarding(Consumer<String> stage, Consumer<String> step) {
-      this.stage = stage;
-      this.step = step;
-    }
-
-    Forwarding(TacoModel.Probe outer) {
-      this(outer::stage, outer::step);
-    }
-
-    @Override
-    public void stage(String name) {
-      stage.accept(name);
-    }
-
-    @Override
-    public void step(String name) {
-      step.accept(name);
-    }
-  }
-
-  private static TacoModel.Probe probe(StageListener listener) {
-    return new Forwarding(listener::stage, listener::step);
+    return decode(encoded(file), true, true, listener);
   }
 
   /**
@@ -166,23 +121,23 @@ public final class TacoCodec implements AutoCloseable {
    * @param text caption features [T,textDim] or [1,T,textDim] (CLIP text encoder output)
    */
   public TacoFile compress(HostTensor image, HostTensor text) {
-    return toFile(encode(image, text, TacoModel.NO_PROBE));
+    return toFile(encode(image, text, StageListener.NONE));
   }
 
   /** As {@link #compress} in the official {@code .bin} layout (no checksums: decoding cannot detect a mismatch). */
   public CompressAiFile compressOfficial(HostTensor image, HostTensor text) {
-    Encoded e = encode(image, text, TacoModel.NO_PROBE);
+    Encoded e = encode(image, text, StageListener.NONE);
     return CompressAiFile.of(e.height(), e.width(), e.zHeight(), e.zWidth(), e.yString(), e.zString());
   }
 
   /** Decodes a {@link TacoFile}: refuses other weights, another scale table, or symbols that decode differently. */
   public HostTensor decompress(TacoFile file) {
-    return decode(encoded(file), true, true, TacoModel.NO_PROBE);
+    return decode(encoded(file), true, true, StageListener.NONE);
   }
 
   /** Decodes an official {@code .bin}: y string first, then z (official {@code write_body} order). */
   public HostTensor decompress(CompressAiFile file) {
-    return decode(encoded(file), false, true, TacoModel.NO_PROBE);
+    return decode(encoded(file), false, true, StageListener.NONE);
   }
 
   /**
@@ -190,7 +145,7 @@ public final class TacoCodec implements AutoCloseable {
    * official {@code decompress(...)["x_hat"]} returns it (see {@link #decompressUnclamped(CompressAiFile)}).
    */
   public HostTensor decompressUnclamped(TacoFile file) {
-    return decode(encoded(file), true, false, TacoModel.NO_PROBE);
+    return decode(encoded(file), true, false, StageListener.NONE);
   }
 
   /**
@@ -199,7 +154,7 @@ public final class TacoCodec implements AutoCloseable {
    * ({@code generate_images_*.py}) computes PSNR, MS-SSIM and LPIPS. Values may lie outside [0,1].
    */
   public HostTensor decompressUnclamped(CompressAiFile file) {
-    return decode(encoded(file), false, false, TacoModel.NO_PROBE);
+    return decode(encoded(file), false, false, StageListener.NONE);
   }
 
   private Encoded encoded(TacoFile file) {
@@ -225,8 +180,8 @@ public final class TacoCodec implements AutoCloseable {
         e.ySymbolsCrc(), e.zString(), e.yString());
   }
 
-  /** Encoder with an optional probe (stage timing in the benchmark). */
-  Encoded encode(HostTensor image, HostTensor text, TacoModel.Probe probe) {
+  /** Encoder; {@code listener} gets the stage timing (benchmark). */
+  Encoded encode(HostTensor image, HostTensor text, StageListener listener) {
     ensureOpen();
     long[] is = image.shape();
     long[] ts = text.shape();
@@ -258,23 +213,11 @@ public final class TacoCodec implements AutoCloseable {
       NDArray x = image.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, 3, h, w);
       NDArray t = text.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, tokens, textDim);
       NDArray xPadded = Images.pad(x, PAD_MULTIPLE);
-      int[][] symbols = new int[2][];
-      TacoModel.Strings s =
-          model.compress(xPadded, t, new Forwarding(probe) {
-            @Override
-            public void ySymbols(TacoModel.CodedSymbols c) {
-              symbols[1] = c.symbols();
-              probe.ySymbols(c);
-            }
-
-            @Override
-            public void zSymbols(int[] z) {
-              symbols[0] = z;
-            }
-          });
-      probe.stage("done");
+      TacoModel.Compressed c = model.compress(xPadded, t, listener);
+      listener.stage("done");
+      TacoModel.Strings s = c.strings();
       return new Encoded(h, w, s.zHeight(), s.zWidth(), s.zString(), s.yString(),
-          TacoFile.symbolChecksum(symbols[0]), TacoFile.symbolChecksum(symbols[1]));
+          TacoFile.symbolChecksum(c.zSymbols()), TacoFile.symbolChecksum(c.ySymbols().symbols()));
     }
   }
 
@@ -290,7 +233,7 @@ public final class TacoCodec implements AutoCloseable {
    * Decoder; with {@code verify}, symbol checksums are compared before the synthesis transform runs; with {@code
    * clamp}, the reconstruction is clamped to [0,1].
    */
-  HostTensor decode(Encoded e, boolean verify, boolean clamp, TacoModel.Probe probe) {
+  HostTensor decode(Encoded e, boolean verify, boolean clamp, StageListener listener) {
     ensureOpen();
     int zh = e.zHeight();
     int zw = e.zWidth();
@@ -307,31 +250,25 @@ public final class TacoCodec implements AutoCloseable {
         NDScope scope = new NDScope()) {
       NDArray xHat;
       try {
-        xHat = model.decompress(new TacoModel.Strings(e.yString(), e.zString(), zh, zw), m, new Forwarding(probe) {
-          @Override
-          public void zSymbols(int[] z) {
-            if (verify && TacoFile.symbolChecksum(z) != e.zSymbolsCrc()) {
-              throw new BitstreamException("decoded z (hyperprior) symbols differ from the encoded ones: corrupt file"
-                  + " or a decoder whose floating-point results differ from the encoder's");
-            }
-          }
-
-          @Override
-          public void ySymbols(TacoModel.CodedSymbols c) {
-            if (verify && TacoFile.symbolChecksum(c.symbols()) != e.ySymbolsCrc()) {
-              throw new BitstreamException("decoded y (latent) symbols differ from the encoded ones: corrupt file or"
-                  + " a decoder whose floating-point results differ from the encoder's (other machine, library"
-                  + " version or thread count)");
-            }
-            probe.ySymbols(c);
-          }
-        });
+        TacoModel.Latents latents =
+            model.decodeLatents(new TacoModel.Strings(e.yString(), e.zString(), zh, zw), m, listener);
+        // Checked before gS runs: a file that decodes to other symbols is refused without paying for the synthesis.
+        if (verify && TacoFile.symbolChecksum(latents.zSymbols()) != e.zSymbolsCrc()) {
+          throw new BitstreamException("decoded z (hyperprior) symbols differ from the encoded ones: corrupt file"
+              + " or a decoder whose floating-point results differ from the encoder's");
+        }
+        if (verify && TacoFile.symbolChecksum(latents.ySymbols().symbols()) != e.ySymbolsCrc()) {
+          throw new BitstreamException("decoded y (latent) symbols differ from the encoded ones: corrupt file or"
+              + " a decoder whose floating-point results differ from the encoder's (other machine, library"
+              + " version or thread count)");
+        }
+        xHat = model.synthesize(latents.yHat(), listener);
       } catch (EntropyCodingException ex) {
         throw new BitstreamException("corrupt or truncated bitstream: " + ex.getMessage(), ex);
       }
       NDArray cropped = Images.crop(xHat, e.height(), e.width());
       NDArray out = clamp ? cropped.clip(0f, 1f) : cropped;
-      probe.stage("done");
+      listener.stage("done");
       return HostTensor.fromNDArray(out);
     }
   }

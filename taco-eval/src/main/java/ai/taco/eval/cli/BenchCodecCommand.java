@@ -1,5 +1,6 @@
 package ai.taco.eval.cli;
 
+import ai.taco.core.StageListener;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.io.HostTensor;
@@ -127,7 +128,7 @@ public final class BenchCodecCommand implements TacoCommand {
   }
 
   /** Records the time spent in each stage of one call, plus the total. */
-  private static final class Timer implements TacoCodec.StageListener {
+  private static final class Timer implements StageListener {
     private final long start = System.nanoTime();
     private final long startCpu = cpuNanos();
     private final Map<String, Double> seconds = new LinkedHashMap<>();
