@@ -1,6 +1,10 @@
 package ai.taco.core;
 
+import ai.taco.core.io.HostTensor;
+import ai.taco.core.io.WeightsException;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Architecture of a TACO model (official config/config.py plus the CLIP text width): N channels in gA/gS/hA/hS, M latent
@@ -51,6 +55,27 @@ public record TacoConfig(int n, int m, List<Integer> sliceChannels, int textDim,
       case "tiny" -> TINY;
       default -> throw new IllegalArgumentException("unknown preset '" + name + "' (full, small, tiny)");
     };
+  }
+
+  // STUB: replaced by merge
+  /**
+   * The architecture of a state dict (official key names), read from its shapes.
+   *
+   * @throws WeightsException naming the shapes that fit no TACO layout
+   */
+  public static TacoConfig infer(Map<String, HostTensor> stateDict) {
+    String key = "g_a.analysis_transform.0.weight";
+    HostTensor first = stateDict.get(key);
+    if (first == null) {
+      throw new WeightsException("not a TACO state dict: no " + key);
+    }
+    long n = first.shape()[0];
+    for (TacoConfig c : List.of(FULL, SMALL, TINY)) {
+      if (c.n() == n) {
+        return c;
+      }
+    }
+    throw new WeightsException(key + " has shape " + Arrays.toString(first.shape()) + ", which fits no TACO preset");
   }
 
   /** Number of latent slices. */

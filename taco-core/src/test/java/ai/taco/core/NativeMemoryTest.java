@@ -39,7 +39,7 @@ class NativeMemoryTest {
     HostTensor x = img0.get("x");
     HostTensor text = img0.get("text_embeddings");
     try (TacoCodec codec =
-        TacoCodec.load(Golden.golden("taco-small/weights.safetensors"), TacoConfig.SMALL, ScaleTable.TORCH1)) {
+        TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors")).optConfig(TacoConfig.SMALL).optScaleTable(ScaleTable.TORCH1).build()) {
       NDManager owned = ownedManager(codec);
       byte[] first = null;
       for (int i = 0; i < WARMUP; i++) {

@@ -1,5 +1,6 @@
 package ai.taco.train;
 
+import ai.taco.core.CaptionEncoder;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -287,7 +288,7 @@ public final class Trainer implements AutoCloseable {
     if (!dataset.captioned()) {
       note(true, "the dataset has NO captions: every caption is the empty string");
     }
-    note(!captions.usesCaptions(), "captions: " + captions.description());
+    note(!captions.usesCaptions(), "captions: " + captions.source());
     if (loss.lpipsCoefficient() == 0) {
       note(true, "k_P = 0: no LPIPS term in the loss");
     }
@@ -325,7 +326,7 @@ public final class Trainer implements AutoCloseable {
     try (NDScope scope = new NDScope()) {
       zeroGradients();
       NDArray x = manager.create(b.pixels(), new Shape(b.size(), 3, b.height(), b.width()));
-      NDArray text = captions.encode(b.captions(), manager);
+      NDArray text = captions.encode(manager, b.captions());
       // The likelihoods' training noise comes from the engine RNG: seed it per step so a resumed run repeats.
       Engine.getInstance().setRandomSeed((int) (mixSeed(options.seed(), stepIndex) & 0x7fffffff));
       RateDistortionLoss.Terms terms;

@@ -75,14 +75,14 @@ public final class DecompressCommand implements TacoCommand {
         throw new IllegalArgumentException(in + " records the " + f.scaleTable().id() + " scale table; --scale-table "
             + scaleTable + " contradicts it");
       }
-      try (TacoCodec c = TacoCodec.load(codec.weights(), codec.config(), f.scaleTable())) {
+      try (TacoCodec c = codec.builder().optScaleTable(f.scaleTable()).build()) {
         image = c.decompress(f);
       }
       table = f.scaleTable().id();
     } else {
       CompressAiFile f = CompressAiFile.read(in);
       ScaleTable t = scaleTable == null ? ScaleTable.defaultTable() : CodecOptions.scaleTable(scaleTable);
-      try (TacoCodec c = TacoCodec.load(codec.weights(), codec.config(), t)) {
+      try (TacoCodec c = codec.builder().optScaleTable(t).build()) {
         image = c.decompress(f);
       }
       table = t.id();

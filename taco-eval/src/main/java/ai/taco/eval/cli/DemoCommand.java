@@ -74,7 +74,7 @@ public final class DemoCommand implements TacoCommand {
     int h = (int) s[2];
     int wd = (int) s[3];
     HostTensor noCaption = HostTensor.ofFloats(new float[38 * 512], NO_CAPTION_SHAPE);
-    try (TacoCodec codec = TacoCodec.load(w, TacoConfig.preset(preset), ScaleTable.defaultTable())) {
+    try (TacoCodec codec = TacoCodec.builder().setWeights(w).optConfig(TacoConfig.preset(preset)).optScaleTable(ScaleTable.defaultTable()).build()) {
       long t0 = System.nanoTime();
       TacoFile file = codec.compress(x, noCaption);
       long t1 = System.nanoTime();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.types.DataType;
+import ai.taco.core.DecodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.entropy.ScaleTable;
@@ -126,8 +127,8 @@ class EvalTacoCommandTest {
     // compute_psnr(x, x_hat) (the default --metrics-on float).
     float[] x = Images.read(kodak.resolve("kodim07.png")).toFloatArray();
     float[] xHat;
-    try (TacoCodec codec = TacoCodec.load(WEIGHTS, TacoConfig.SMALL, ScaleTable.TORCH1)) {
-      xHat = codec.decompressUnclamped(CompressAiFile.parse(bytes)).toFloatArray();
+    try (TacoCodec codec = TacoCodec.builder().setWeights(WEIGHTS).optConfig(TacoConfig.SMALL).optScaleTable(ScaleTable.TORCH1).build()) {
+      xHat = codec.decompress(CompressAiFile.parse(bytes), DecodeOptions.unclamped()).toFloatArray();
     }
     double se = 0;
     for (int i = 0; i < x.length; i++) {

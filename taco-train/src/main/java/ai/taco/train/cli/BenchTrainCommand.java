@@ -1,8 +1,8 @@
 package ai.taco.train.cli;
 
+import ai.taco.core.CaptionEncoder;
 import ai.taco.core.TacoConfig;
 import ai.taco.eval.cli.TacoCommand;
-import ai.taco.train.CaptionEncoder;
 import ai.taco.train.RateDistortionLoss;
 import ai.taco.train.TrainOptions;
 import ai.taco.train.Trainer;

@@ -1,5 +1,6 @@
 package ai.taco.train.cli;
 
+import ai.taco.core.CaptionEncoder;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.taco.core.TacoConfig;
@@ -8,7 +9,6 @@ import ai.taco.core.clip.ClipTextEncoder;
 import ai.taco.core.clip.ClipTextModel;
 import ai.taco.core.clip.ClipVisionModel;
 import ai.taco.eval.metrics.Lpips;
-import ai.taco.train.CaptionEncoder;
 import ai.taco.train.CodecEvaluator;
 import ai.taco.train.EpochEvaluator;
 import ai.taco.train.JointImageTextLoss;
@@ -49,7 +49,7 @@ record Components(
           throw new IllegalArgumentException("CLIP text width " + text.width() + " != the model's text dimension "
               + config.textDim());
         }
-        captions = new ClipCaptions(text, clip);
+        captions = text;
         if (kj > 0) {
           ClipTextModel textModel = ClipTextModel.load(clip);
           resources.add(textModel);
@@ -102,19 +102,5 @@ record Components(
   public void close() {
     captionEncoder.close();
     closeAll(resources);
-  }
-
-  /** CLIP text model's last hidden state (train.py: {@code CLIP_text_model(...).last_hidden_state}). */
-  private record ClipCaptions(ClipTextEncoder text, Path dir) implements CaptionEncoder {
-    @Override
-    public NDArray encode(List<String> captions, NDManager manager) {
-      return text.encode(manager, captions);
-    }
-
-    @Override
-    public String description() {
-      return "CLIP text encoder from " + dir + " (last hidden state, " + text.sequenceLength() + " tokens x "
-          + text.width() + ")";
-    }
   }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.TacoModel;
 import ai.taco.core.io.HostTensor;
@@ -13,6 +14,7 @@ import ai.taco.core.testing.Golden;
 import ai.taco.eval.cli.TacoCli;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.io.CodedImage;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.Images;
 import ai.taco.train.TrainCheckpoint;
@@ -97,10 +99,10 @@ class TrainCommandTest {
           loaded.parameters().get("g_a.analysis_transform.0.weight").toFloatArray()[0]);
     }
     // The export is a codec: compress a Kodak crop to the official .bin bytes and decode them.
-    try (TacoCodec codec = TacoCodec.load(weights, TacoConfig.TINY, ScaleTable.defaultTable())) {
+    try (TacoCodec codec = TacoCodec.builder().setWeights(weights).optConfig(TacoConfig.TINY).optScaleTable(ScaleTable.defaultTable()).build()) {
       HostTensor x = crop(Images.read(Golden.data("kodak/kodim01.png")), 64, 128);
       HostTensor text = HostTensor.ofFloats(new float[38 * 512], 1, 38, 512);
-      CompressAiFile bin = codec.compressOfficial(x, text);
+      CodedImage bin = codec.compress(x, text, EncodeOptions.official());
       HostTensor decoded = codec.decompress(CompressAiFile.parse(bin.toBytes()));
       assertArrayEquals(new long[] {1, 3, 64, 128}, decoded.shape());
       assertTrue(bin.byteCount() > 0);
