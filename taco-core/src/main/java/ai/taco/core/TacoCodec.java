@@ -7,7 +7,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
-import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.BitstreamException;
 import ai.taco.core.io.CodedImage;
 import ai.taco.core.io.CompressAiFile;

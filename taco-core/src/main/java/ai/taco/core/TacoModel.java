@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.taco.core.entropy.Quantization;
-import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.StateDict;
 import ai.taco.core.io.WeightsException;

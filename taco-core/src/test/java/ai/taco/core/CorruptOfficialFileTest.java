@@ -2,7 +2,6 @@ package ai.taco.core;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.BitstreamException;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;

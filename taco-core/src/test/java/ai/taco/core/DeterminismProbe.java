@@ -1,6 +1,5 @@
 package ai.taco.core;
 
-import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
 import ai.taco.core.io.TacoFile;

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
-import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.TacoFile;
 import ai.taco.core.testing.Golden;

@@ -13,13 +13,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import javax.tools.JavaCompiler;
-import javax.tools.ToolProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * README's "Use it from Java" block, exactly as written: compiled with javax.tools against the test class path and run
+ * README's "Use it from Java" block, exactly as written: compiled with the JDK's javac against the test class path and run
  * in its own JVM from the repository root, where it codes the bundled image with the bundled model.
  */
 class ReadmeExampleTest {
@@ -40,13 +38,17 @@ class ReadmeExampleTest {
   void readmeExampleCompilesAndRunsOnTheBundledModel(@TempDir Path tmp) throws Exception {
     Path src = tmp.resolve("Example.java");
     Files.writeString(src, example());
-    JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-    String cp = System.getProperty("java.class.path");
-    int rc = javac.run(null, null, null, "-d", tmp.toString(), "-classpath", cp, src.toString());
-    assertEquals(0, rc, "README example does not compile");
+    // Compiled and run as a plain class-path application, as a user's would be.
+    String cp = DeterminismTest.classPath();
+    Path bin = Path.of(System.getProperty("java.home"), "bin");
+    Process javac = new ProcessBuilder(bin.resolve("javac").toString(), "-d", tmp.toString(), "-classpath", cp,
+        src.toString()).redirectErrorStream(true).start();
+    String errors = new String(javac.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(javac.waitFor(120, TimeUnit.SECONDS), "javac timed out");
+    assertEquals(0, javac.exitValue(), "README example does not compile:\n" + errors);
 
     List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add(bin.resolve("java").toString());
     cmd.add("-cp");
     cmd.add(tmp + java.io.File.pathSeparator + cp);
     cmd.add("-Djava.awt.headless=true");

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.modality.cv.Image;
-import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.BitstreamException;
 import ai.taco.core.io.CodedImage;
 import ai.taco.core.io.CompressAiFile;

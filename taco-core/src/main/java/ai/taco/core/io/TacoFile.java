@@ -1,6 +1,6 @@
 package ai.taco.core.io;
 
-import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.ScaleTable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;

@@ -2,7 +2,7 @@ package ai.taco.eval.cli;
 
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.ScaleTable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;

@@ -1,7 +1,7 @@
 package ai.taco.eval.cli;
 
 import ai.taco.core.TacoCodec;
-import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.ScaleTable;
 import ai.taco.core.io.BitstreamException;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;

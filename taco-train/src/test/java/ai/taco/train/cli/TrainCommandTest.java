@@ -13,7 +13,7 @@ import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
 import ai.taco.eval.cli.TacoCli;
 import ai.taco.core.TacoCodec;
-import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.ScaleTable;
 import ai.taco.core.io.CodedImage;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.Images;
