@@ -105,7 +105,8 @@ final class ContextModel {
     out.put(
         "gaussian_conditional.likelihood_lower_bound.bound",
         HostTensor.ofFloats(new float[] {GaussianConditional.LIKELIHOOD_BOUND}, 1));
-    out.put("gaussian_conditional.lower_bound_scale.bound", HostTensor.ofFloats(new float[] {ScaleTable.SCALE_BOUND}, 1));
+    out.put("gaussian_conditional.lower_bound_scale.bound",
+        HostTensor.ofFloats(new float[] {ScaleTable.SCALE_BOUND}, 1));
     return out;
   }
 
@@ -222,8 +223,9 @@ final class ContextModel {
   record Coded(byte[] yString, CodedSymbols symbols) {}
 
   /**
-   * Codes y [1,M,h,w] (host arrays are created in {@code manager}) into ONE rANS string in the order slice 0 anchors, slice 0 non-anchors, slice 1 anchors, …, each
-   * block the squeezed [C_s,h,w/2] tensor row-major (official TACO.compress).
+   * Codes y [1,M,h,w] into ONE rANS string in the order slice 0 anchors, slice 0 non-anchors, slice 1 anchors, …, each
+   * block the squeezed [C_s,h,w/2] tensor row-major (official TACO.compress). Arrays built from host values are
+   * created in {@code manager}.
    */
   Coded compress(NDArray y, NDArray hyper, NDManager manager) {
     int h = (int) y.getShape().get(2);

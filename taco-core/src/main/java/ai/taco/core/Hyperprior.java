@@ -16,18 +16,18 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The hyperprior of Ballé et al. 2018 as TACO uses it: hA (y → z), the factorized {@link EntropyBottleneck} that codes z,
- * and hS (ẑ → the hyper parameters [B,2M,h,w] the context model starts from). hA and hS keep their parameters in the
- * model's one {@link ParameterStore}; the bottleneck's own parameters and CompressAI buffers are exposed under the
- * official {@code entropy_bottleneck.} prefix.
+ * The hyperprior of Ballé et al. 2018 as TACO uses it: hA (y → z), the factorized {@link EntropyBottleneck} that
+ * codes z, and hS (ẑ → the hyper parameters [B,2M,h,w] the context model starts from). hA and hS keep their parameters
+ * in the model's one {@link ParameterStore}; the bottleneck's own parameters and CompressAI buffers are exposed under
+ * the official {@code entropy_bottleneck.} prefix.
  */
 final class Hyperprior {
   /** State-dict prefix of the entropy bottleneck. */
   static final String EB = "entropy_bottleneck.";
 
   /**
-   * CompressAI buffers of the entropy bottleneck a state dict may carry. They are not loaded: the CDFs are recomputed by
-   * {@link #update()} and the rest are constants of the code.
+   * CompressAI buffers of the entropy bottleneck a state dict may carry. They are not loaded: the CDFs are recomputed
+   * by {@link #update()} and the rest are constants of the code.
    */
   static final Set<String> BUFFER_KEYS =
       Set.of(

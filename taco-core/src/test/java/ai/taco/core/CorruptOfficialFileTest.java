@@ -19,7 +19,8 @@ class CorruptOfficialFileTest {
   void damagedYStringIsRefusedNotDecodedIntoGarbage() throws Exception {
     byte[] bin = Files.readAllBytes(Golden.golden("taco-small/img0_64x64.bin"));
     try (TacoCodec codec =
-        TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors")).optConfig(TacoConfig.SMALL).optScaleTable(ScaleTable.TORCH1).build()) {
+        TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors")).optConfig(TacoConfig.SMALL)
+            .build()) {
       // The intact file still decodes to the official reconstruction.
       HostTensor ok = codec.decompress(CompressAiFile.parse(bin));
       HostTensor official = Images.read(Golden.golden("taco-small/img0_64x64.x_hat.png"));

@@ -34,7 +34,8 @@ public final class DeterminismProbe {
     try (TacoCodec codec =
         preset.equals("full")
             ? TacoCodec.builder().setRandomWeights(FULL_SEED).optConfig(TacoConfig.FULL).build()
-            : TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors")).optConfig(TacoConfig.SMALL).optScaleTable(ScaleTable.TORCH1).build()) {
+            : TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors"))
+                .optConfig(TacoConfig.SMALL).build()) {
       TacoFile f = codec.compress(image, HostTensor.ofFloats(text, 38, 512));
       HostTensor x = codec.decompress(TacoFile.parse(f.toBytes()));
       return "file=" + sha(f.toBytes()) + " png8=" + sha(rgb8(x.toFloatArray())) + " float=" + sha(x.toByteArray());

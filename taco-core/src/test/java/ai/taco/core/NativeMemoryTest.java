@@ -38,7 +38,8 @@ class NativeMemoryTest {
     HostTensor x = img0.get("x");
     HostTensor text = img0.get("text_embeddings");
     try (TacoCodec codec =
-        TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors")).optConfig(TacoConfig.SMALL).optScaleTable(ScaleTable.TORCH1).build()) {
+        TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors")).optConfig(TacoConfig.SMALL)
+            .build()) {
       NDManager owned = ownedManager(codec);
       byte[] first = null;
       for (int i = 0; i < WARMUP; i++) {

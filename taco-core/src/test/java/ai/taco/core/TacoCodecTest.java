@@ -34,7 +34,8 @@ class TacoCodecTest {
 
   @BeforeAll
   static void load() {
-    codec = TacoCodec.builder().setWeights(Golden.golden("taco-small/checkpoint.pth.tar")).optConfig(TacoConfig.SMALL).optScaleTable(ScaleTable.TORCH1).build();
+    codec = TacoCodec.builder().setWeights(Golden.golden("taco-small/checkpoint.pth.tar")).optConfig(TacoConfig.SMALL)
+        .build();
     img1 = Golden.tensors("taco-small/img1_128x192.safetensors");
   }
 

@@ -8,7 +8,6 @@ import ai.taco.core.DecodeOptions;
 import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoModel;
-import ai.taco.core.ScaleTable;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
@@ -66,7 +65,7 @@ public final class CodecEvaluator implements EpochEvaluator {
     double sumMsSsim = 0;
     double sumLpips = 0;
     int n = 0;
-    try (TacoCodec codec = TacoCodec.builder().setWeights(trained.stateDict()).optConfig(trained.config()).optScaleTable(ScaleTable.defaultTable()).build();
+    try (TacoCodec codec = TacoCodec.builder().setWeights(trained.stateDict()).optConfig(trained.config()).build();
         NDManager m = NDManager.newBaseManager()) {
       for (CaptionedImage item : images.images()) {
         String name = item.path().getFileName().toString();

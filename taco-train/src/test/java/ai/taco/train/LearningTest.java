@@ -11,7 +11,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoModel;
-import ai.taco.core.ScaleTable;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.testing.Golden;
@@ -69,7 +68,7 @@ class LearningTest {
    */
   static void assertBitstreamsDecode(TacoModel model, NDManager m, Batch b) {
     int plane = 3 * b.height() * b.width();
-    try (TacoCodec codec = TacoCodec.builder().setWeights(model.stateDict()).optConfig(model.config()).optScaleTable(ScaleTable.defaultTable()).build();
+    try (TacoCodec codec = TacoCodec.builder().setWeights(model.stateDict()).optConfig(model.config()).build();
         NDScope scope = new NDScope()) {
       for (int i = 0; i < b.size(); i++) {
         float[] chw = java.util.Arrays.copyOfRange(b.pixels(), i * plane, (i + 1) * plane);

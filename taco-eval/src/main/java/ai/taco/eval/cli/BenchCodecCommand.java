@@ -73,7 +73,8 @@ public final class BenchCodecCommand implements TacoCommand {
     try (TacoCodec codec =
         weights == null
             ? TacoCodec.builder().setRandomWeights(1).optConfig(config).build()
-            : TacoCodec.builder().setWeights(weights).optConfig(config).optScaleTable(ai.taco.core.ScaleTable.defaultTable()).build()) {
+            : TacoCodec.builder().setWeights(weights).optConfig(config)
+                .optScaleTable(ai.taco.core.ScaleTable.defaultTable()).build()) {
       double loadSeconds = (System.nanoTime() - load0) / 1e9;
       Map<String, List<Double>> enc = new LinkedHashMap<>();
       Map<String, List<Double>> dec = new LinkedHashMap<>();

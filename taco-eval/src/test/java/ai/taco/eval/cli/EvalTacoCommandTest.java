@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.taco.core.DecodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.ScaleTable;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
@@ -127,7 +126,7 @@ class EvalTacoCommandTest {
     // compute_psnr(x, x_hat) (the default --metrics-on float).
     float[] x = Images.read(kodak.resolve("kodim07.png")).toFloatArray();
     float[] xHat;
-    try (TacoCodec codec = TacoCodec.builder().setWeights(WEIGHTS).optConfig(TacoConfig.SMALL).optScaleTable(ScaleTable.TORCH1).build()) {
+    try (TacoCodec codec = TacoCodec.builder().setWeights(WEIGHTS).optConfig(TacoConfig.SMALL).build()) {
       xHat = codec.decompress(CompressAiFile.parse(bytes), DecodeOptions.unclamped()).toFloatArray();
     }
     double se = 0;

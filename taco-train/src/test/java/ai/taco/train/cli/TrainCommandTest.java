@@ -13,7 +13,6 @@ import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
 import ai.taco.eval.cli.TacoCli;
 import ai.taco.core.TacoCodec;
-import ai.taco.core.ScaleTable;
 import ai.taco.core.io.CodedImage;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.Images;
@@ -99,7 +98,7 @@ class TrainCommandTest {
           loaded.parameters().get("g_a.analysis_transform.0.weight").toFloatArray()[0]);
     }
     // The export is a codec: compress a Kodak crop to the official .bin bytes and decode them.
-    try (TacoCodec codec = TacoCodec.builder().setWeights(weights).optConfig(TacoConfig.TINY).optScaleTable(ScaleTable.defaultTable()).build()) {
+    try (TacoCodec codec = TacoCodec.builder().setWeights(weights).optConfig(TacoConfig.TINY).build()) {
       HostTensor x = crop(Images.read(Golden.data("kodak/kodim01.png")), 64, 128);
       HostTensor text = HostTensor.ofFloats(new float[38 * 512], 1, 38, 512);
       CodedImage bin = codec.compress(x, text, EncodeOptions.official());
