@@ -1,41 +1,45 @@
 package ai.taco.core;
 
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.modality.cv.Image;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
-import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.BitstreamException;
+import ai.taco.core.io.CodedImage;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.ImageException;
 import ai.taco.core.io.Images;
 import ai.taco.core.io.StateDict;
 import ai.taco.core.io.TacoFile;
+import ai.taco.core.io.WeightsException;
 import ai.taco.entropy.EntropyCodingException;
+import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
+import java.util.Objects;
 
 /**
- * TACO image codec: load the weights once, then {@link #compress} images (with their caption features) and {@link
- * #decompress} them (no caption needed) from any number of threads. Bitstreams are those of the official TACO code
- * (CompressAI 1.2.6), wrapped in TACO-J's {@link TacoFile} container or the official {@code .bin} layout ({@link
- * CompressAiFile}).
+ * TACO image codec: build it once from the weights, then {@link #compress} images (with their caption features) and
+ * {@link #decompress} them (no caption needed) from any number of threads. Bitstreams are those of the official TACO
+ * code (CompressAI 1.2.6), in TACO-J's checked {@link TacoFile} container or the official {@code .bin} layout ({@link
+ * CompressAiFile}); {@link #decompress} takes either.
  *
  * <pre>{@code
- * try (TacoCodec codec = TacoCodec.load(Path.of("taco.pth.tar"), TacoConfig.FULL, ScaleTable.TORCH1)) {
- *   HostTensor image = Images.read(Path.of("kodim01.png"));                // [1,3,H,W] in [0,1]
- *   HostTensor text = SafeTensors.read(Path.of("caption.safetensors")).tensors().values().iterator().next();
- *   TacoFile file = codec.compress(image, text);
- *   HostTensor decoded = codec.decompress(file);                           // [1,3,H,W] in [0,1]
+ * try (TacoCodec codec = TacoCodec.builder().setWeights(Path.of("taco.pth.tar")).build()) {
+ *   TacoFile file = codec.compress(ImageIO.read(new File("kodim01.png")), caption);   // caption features [1,38,512]
+ *   BufferedImage decoded = Images.toBufferedImage(codec.decompress(file));
  * }
  * }</pre>
  *
- * <p>Images of any size are padded right/bottom with zeros to a multiple of 64 (as the official evaluation does) and
- * the reconstruction is cropped back. Thread-safe: each call works in its own {@link NDManager} and {@link NDScope};
+ * <p>The architecture is read from the weights' shapes unless given ({@link Builder#optConfig}). Images of any size are
+ * padded right/bottom with zeros to a multiple of 64 (as the official evaluation does) and the reconstruction is
+ * cropped back. Thread-safe: each call works in its own {@link NDManager} and {@link NDScope} on the codec's device;
  * the parameters live in one manager owned by the codec and released by {@link #close()}.
  */
 public final class TacoCodec implements AutoCloseable {
@@ -49,11 +53,13 @@ public final class TacoCodec implements AutoCloseable {
    */
   static final long MAX_PIXELS = 1L << 28;
 
+  private final Device device;
   private final NDManager manager;
   private final TacoModel model;
   private final byte[] fingerprint;
 
-  private TacoCodec(NDManager manager, TacoModel model, byte[] fingerprint) {
+  private TacoCodec(Device device, NDManager manager, TacoModel model, byte[] fingerprint) {
+    this.device = device;
     this.manager = manager;
     this.model = model;
     this.fingerprint = fingerprint;
@@ -61,28 +67,104 @@ public final class TacoCodec implements AutoCloseable {
     model.freeze();
   }
 
-  /** Loads official weights ({@code .pth}/{@code .pth.tar} with or without {@code module.}, or safetensors). */
-  public static TacoCodec load(Path weights, TacoConfig config, ScaleTable table) {
-    return of(StateDict.load(weights), config, table);
+  /** A builder: {@code setWeights} is required, everything else optional. */
+  public static Builder builder() {
+    return new Builder();
   }
 
-  /** A codec over an in-memory state dict (official key names). */
-  public static TacoCodec of(Map<String, HostTensor> stateDict, TacoConfig config, ScaleTable table) {
-    NDManager m = NDManager.newBaseManager();
-    try {
-      TacoModel model = TacoModel.load(stateDict, config, m, table);
-      return new TacoCodec(m, model, TacoFile.fingerprint(model.stateDict()));
-    } catch (RuntimeException e) {
-      m.close();
-      throw e;
+  /**
+   * Builds a {@link TacoCodec} in DJL's set/opt style: {@code TacoCodec.builder().setWeights(path)
+   * .optDevice(Device.gpu()).optScaleTable(ScaleTable.TORCH2).build()}.
+   */
+  public static final class Builder {
+    private Path weightsFile;
+    private Map<String, HostTensor> stateDict;
+    private Long randomSeed;
+    private TacoConfig config;
+    private ScaleTable scaleTable = ScaleTable.defaultTable();
+    private Device device;
+
+    private Builder() {}
+
+    /** Official weights: {@code .pth}/{@code .pth.tar} (with or without {@code module.}) or safetensors. */
+    public Builder setWeights(Path file) {
+      weightsFile = Objects.requireNonNull(file, "file");
+      stateDict = null;
+      randomSeed = null;
+      return this;
     }
-  }
 
-  /** A randomly initialised codec (benchmarks and tests; its reconstructions are meaningless). */
-  public static TacoCodec random(TacoConfig config, long seed) {
-    NDManager m = NDManager.newBaseManager();
-    TacoModel model = TacoModel.create(config, m, seed);
-    return new TacoCodec(m, model, TacoFile.fingerprint(model.stateDict()));
+    /** Weights already in memory, under the official state-dict keys (e.g. {@link TacoModel#stateDict()}). */
+    public Builder setWeights(Map<String, HostTensor> weights) {
+      stateDict = Objects.requireNonNull(weights, "weights");
+      weightsFile = null;
+      randomSeed = null;
+      return this;
+    }
+
+    /**
+     * Randomly initialised weights (benchmarks and tests; reconstructions are meaningless). Needs {@link #optConfig}.
+     */
+    public Builder setRandomWeights(long seed) {
+      randomSeed = seed;
+      weightsFile = null;
+      stateDict = null;
+      return this;
+    }
+
+    /** The architecture; by default it is inferred from the weights' shapes ({@link TacoConfig#infer}). */
+    public Builder optConfig(TacoConfig c) {
+      config = Objects.requireNonNull(c, "config");
+      return this;
+    }
+
+    /** The Gaussian scale-table variant ({@link ScaleTable#defaultTable()} by default; a TacoFile records it). */
+    public Builder optScaleTable(ScaleTable table) {
+      scaleTable = Objects.requireNonNull(table, "table");
+      return this;
+    }
+
+    /** Where the networks run; by default DJL's default device (a GPU when one is present, the CPU otherwise). */
+    public Builder optDevice(Device d) {
+      device = Objects.requireNonNull(d, "device");
+      return this;
+    }
+
+    /**
+     * Loads the weights and prepares the entropy models.
+     *
+     * @throws WeightsException if the weights cannot be read, fit no TACO layout, or do not fit the given config
+     * @throws IllegalStateException if no weights were set, or random weights without a config
+     */
+    public TacoCodec build() {
+      Device d = device != null ? device : Engine.getInstance().defaultDevice();
+      if (randomSeed != null) {
+        if (config == null) {
+          throw new IllegalStateException("random weights need optConfig(...)");
+        }
+        NDManager m = NDManager.newBaseManager(d);
+        try {
+          TacoModel model = TacoModel.create(config, m, randomSeed);
+          return new TacoCodec(d, m, model, Checksums.fingerprint(model.stateDict()));
+        } catch (RuntimeException e) {
+          m.close();
+          throw e;
+        }
+      }
+      Map<String, HostTensor> weights = weightsFile != null ? StateDict.load(weightsFile) : stateDict;
+      if (weights == null) {
+        throw new IllegalStateException("no weights: call setWeights(...) or setRandomWeights(...)");
+      }
+      TacoConfig c = config != null ? config : TacoConfig.infer(weights);
+      NDManager m = NDManager.newBaseManager(d);
+      try {
+        TacoModel model = TacoModel.load(weights, c, m, scaleTable);
+        return new TacoCodec(d, m, model, Checksums.fingerprint(model.stateDict()));
+      } catch (RuntimeException e) {
+        m.close();
+        throw e;
+      }
+    }
   }
 
   public TacoConfig config() {
@@ -93,6 +175,11 @@ public final class TacoCodec implements AutoCloseable {
     return model.scaleTable();
   }
 
+  /** The device the networks run on. */
+  public Device device() {
+    return device;
+  }
+
   /** Fingerprint of the loaded weights, as recorded in {@link TacoFile}. */
   public byte[] weightsFingerprint() {
     return fingerprint.clone();
@@ -100,106 +187,62 @@ public final class TacoCodec implements AutoCloseable {
 
   /**
    * The two rANS strings of one image with what a decoder needs: original size, latent size and checksums of the
-   * coded symbols.
+   * coded symbols (zero for an official {@code .bin}, which has none).
    */
-  public record Encoded(
+  record Encoded(
       int height, int width, int zHeight, int zWidth, byte[] zString, byte[] yString, int zSymbolsCrc, int ySymbolsCrc) {}
 
   /**
-   * Receives the name of each coding stage as it starts (encode: {@code gA}, {@code hyper}, {@code context}; decode:
-   * {@code hyper}, {@code context}, {@code gS}) and {@code done} at the end; for profiling.
-   */
-  @FunctionalInterface
-  public interface StageListener {
-    void stage(String name);
-
-    /**
-     * After each step of gA (encode) or gS (decode), e.g. {@code gA.4 Conv}. On the CPU the time since the previous
-     * call is that step's cost; on a GPU the operations may still be running.
-     */
-    default void step(String name) {}
-  }
-
-  /** {@link #compress(HostTensor, HostTensor)} reporting its stages to {@code listener}. */
-  public TacoFile compress(HostTensor image, HostTensor text, StageListener listener) {
-    return toFile(encode(image, text, probe(listener)));
-  }
-
-  /** {@link #decompress(TacoFile)} reporting its stages to {@code listener}. */
-  public HostTensor decompress(TacoFile file, StageListener listener) {
-    return decode(encoded(file), true, true, probe(listener));
-  }
-
-  /** Passes stage and step events on (to a listener or an outer probe); subclasses add the symbol hooks. */
-  private static class Forwarding implements TacoModel.Probe {
-    private final Consumer<String> stage;
-    private final Consumer<String> step;
-
-    Forwarding(Consumer<String> stage, Consumer<String> step) {
-      this.stage = stage;
-      this.step = step;
-    }
-
-    Forwarding(TacoModel.Probe outer) {
-      this(outer::stage, outer::step);
-    }
-
-    @Override
-    public void stage(String name) {
-      stage.accept(name);
-    }
-
-    @Override
-    public void step(String name) {
-      step.accept(name);
-    }
-  }
-
-  private static TacoModel.Probe probe(StageListener listener) {
-    return new Forwarding(listener::stage, listener::step);
-  }
-
-  /**
-   * Compresses one image.
+   * Compresses one image into a {@link TacoFile}.
    *
    * @param image float [1,3,H,W] or [3,H,W], values in [0,1] (see {@link Images#read(Path)})
-   * @param text caption features [T,textDim] or [1,T,textDim] (CLIP text encoder output)
+   * @param caption caption features [T,textDim] or [1,T,textDim] (CLIP text encoder output, e.g. {@link
+   *     CaptionEncoder#encodeTensor})
    */
-  public TacoFile compress(HostTensor image, HostTensor text) {
-    return toFile(encode(image, text, TacoModel.NO_PROBE));
+  public TacoFile compress(HostTensor image, HostTensor caption) {
+    return (TacoFile) compress(image, caption, EncodeOptions.DEFAULT);
   }
 
-  /** As {@link #compress} in the official {@code .bin} layout (no checksums: decoding cannot detect a mismatch). */
-  public CompressAiFile compressOfficial(HostTensor image, HostTensor text) {
-    Encoded e = encode(image, text, TacoModel.NO_PROBE);
-    return CompressAiFile.of(e.height(), e.width(), e.zHeight(), e.zWidth(), e.yString(), e.zString());
+  /** {@link #compress(HostTensor, HostTensor)} of an AWT image (8- or 16-bit RGB or gray; alpha is dropped). */
+  public TacoFile compress(BufferedImage image, HostTensor caption) {
+    return compress(Images.fromBufferedImage(image), caption);
   }
 
-  /** Decodes a {@link TacoFile}: refuses other weights, another scale table, or symbols that decode differently. */
-  public HostTensor decompress(TacoFile file) {
-    return decode(encoded(file), true, true, TacoModel.NO_PROBE);
-  }
-
-  /** Decodes an official {@code .bin}: y string first, then z (official {@code write_body} order). */
-  public HostTensor decompress(CompressAiFile file) {
-    return decode(encoded(file), false, true, TacoModel.NO_PROBE);
+  /** {@link #compress(HostTensor, HostTensor)} of a DJL image. */
+  public TacoFile compress(Image image, HostTensor caption) {
+    return compress(Images.fromImage(image), caption);
   }
 
   /**
-   * As {@link #decompress(TacoFile)} but without the final clamp to [0,1]: the synthesis output cropped to H×W, as the
-   * official {@code decompress(...)["x_hat"]} returns it (see {@link #decompressUnclamped(CompressAiFile)}).
+   * Compresses one image into the file kind of {@code options} ({@link TacoFile} or the official {@link
+   * CompressAiFile}), reporting stages to its listener.
    */
-  public HostTensor decompressUnclamped(TacoFile file) {
-    return decode(encoded(file), true, false, TacoModel.NO_PROBE);
+  public CodedImage compress(HostTensor image, HostTensor caption, EncodeOptions options) {
+    Encoded e = encode(image, caption, options.listener());
+    return switch (options.format()) {
+      case TACO -> new TacoFile(scaleTable(), fingerprint, e.height(), e.width(), e.zHeight(), e.zWidth(),
+          e.zSymbolsCrc(), e.ySymbolsCrc(), e.zString(), e.yString());
+      case COMPRESSAI -> CompressAiFile.of(e.height(), e.width(), e.zHeight(), e.zWidth(), e.yString(), e.zString());
+    };
   }
 
   /**
-   * As {@link #decompress(CompressAiFile)} but without the final clamp to [0,1]: the synthesis output cropped to H×W,
-   * exactly the official {@code net.decompress(...)["x_hat"][..., :H, :W]}, on which the official evaluation
-   * ({@code generate_images_*.py}) computes PSNR, MS-SSIM and LPIPS. Values may lie outside [0,1].
+   * Decodes either file kind to float [1,3,H,W] in [0,1]; no caption needed. A {@link TacoFile} is refused if it was
+   * coded with other weights or another scale table, or if its symbols decode differently (checked before gS runs).
+   *
+   * @throws BitstreamException on a corrupt, truncated or foreign file
    */
-  public HostTensor decompressUnclamped(CompressAiFile file) {
-    return decode(encoded(file), false, false, TacoModel.NO_PROBE);
+  public HostTensor decompress(CodedImage file) {
+    return decompress(file, DecodeOptions.DEFAULT);
+  }
+
+  /** As {@link #decompress(CodedImage)}, clamped or not and reporting stages as {@code options} say. */
+  public HostTensor decompress(CodedImage file, DecodeOptions options) {
+    Objects.requireNonNull(file, "file");
+    if (file instanceof TacoFile t) {
+      return decode(encoded(t), true, options.clamp(), options.listener());
+    }
+    return decode(encoded((CompressAiFile) file), false, options.clamp(), options.listener());
   }
 
   private Encoded encoded(TacoFile file) {
@@ -220,13 +263,8 @@ public final class TacoCodec implements AutoCloseable {
     return new Encoded(file.height(), file.width(), file.zHeight(), file.zWidth(), s.get(1), s.get(0), 0, 0);
   }
 
-  TacoFile toFile(Encoded e) {
-    return new TacoFile(scaleTable(), fingerprint, e.height(), e.width(), e.zHeight(), e.zWidth(), e.zSymbolsCrc(),
-        e.ySymbolsCrc(), e.zString(), e.yString());
-  }
-
-  /** Encoder with an optional probe (stage timing in the benchmark). */
-  Encoded encode(HostTensor image, HostTensor text, TacoModel.Probe probe) {
+  /** Encoder; {@code listener} gets the stage timing (benchmark). */
+  Encoded encode(HostTensor image, HostTensor text, StageListener listener) {
     ensureOpen();
     long[] is = image.shape();
     long[] ts = text.shape();
@@ -253,28 +291,16 @@ public final class TacoCodec implements AutoCloseable {
     }
     requireFinite(image, "image");
     requireFinite(text, "caption features");
-    try (NDManager m = NDManager.newBaseManager();
+    try (NDManager m = NDManager.newBaseManager(device);
         NDScope scope = new NDScope()) {
       NDArray x = image.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, 3, h, w);
       NDArray t = text.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, tokens, textDim);
       NDArray xPadded = Images.pad(x, PAD_MULTIPLE);
-      int[][] symbols = new int[2][];
-      TacoModel.Strings s =
-          model.compress(xPadded, t, new Forwarding(probe) {
-            @Override
-            public void ySymbols(TacoModel.CodedSymbols c) {
-              symbols[1] = c.symbols();
-              probe.ySymbols(c);
-            }
-
-            @Override
-            public void zSymbols(int[] z) {
-              symbols[0] = z;
-            }
-          });
-      probe.stage("done");
+      TacoModel.Compressed c = model.compress(xPadded, t, listener);
+      listener.stage("done");
+      TacoModel.Strings s = c.strings();
       return new Encoded(h, w, s.zHeight(), s.zWidth(), s.zString(), s.yString(),
-          TacoFile.symbolChecksum(symbols[0]), TacoFile.symbolChecksum(symbols[1]));
+          Checksums.symbols(c.zSymbols()), Checksums.symbols(c.ySymbols().symbols()));
     }
   }
 
@@ -290,7 +316,7 @@ public final class TacoCodec implements AutoCloseable {
    * Decoder; with {@code verify}, symbol checksums are compared before the synthesis transform runs; with {@code
    * clamp}, the reconstruction is clamped to [0,1].
    */
-  HostTensor decode(Encoded e, boolean verify, boolean clamp, TacoModel.Probe probe) {
+  HostTensor decode(Encoded e, boolean verify, boolean clamp, StageListener listener) {
     ensureOpen();
     int zh = e.zHeight();
     int zw = e.zWidth();
@@ -303,35 +329,24 @@ public final class TacoCodec implements AutoCloseable {
     if ((long) zh * zw * PAD_MULTIPLE * PAD_MULTIPLE > MAX_PIXELS) {
       throw new BitstreamException("image of " + e.height() + "x" + e.width() + " is larger than this decoder accepts");
     }
-    try (NDManager m = NDManager.newBaseManager();
+    try (NDManager m = NDManager.newBaseManager(device);
         NDScope scope = new NDScope()) {
       NDArray xHat;
       try {
-        xHat = model.decompress(new TacoModel.Strings(e.yString(), e.zString(), zh, zw), m, new Forwarding(probe) {
-          @Override
-          public void zSymbols(int[] z) {
-            if (verify && TacoFile.symbolChecksum(z) != e.zSymbolsCrc()) {
-              throw new BitstreamException("decoded z (hyperprior) symbols differ from the encoded ones: corrupt file"
-                  + " or a decoder whose floating-point results differ from the encoder's");
-            }
-          }
-
-          @Override
-          public void ySymbols(TacoModel.CodedSymbols c) {
-            if (verify && TacoFile.symbolChecksum(c.symbols()) != e.ySymbolsCrc()) {
-              throw new BitstreamException("decoded y (latent) symbols differ from the encoded ones: corrupt file or"
-                  + " a decoder whose floating-point results differ from the encoder's (other machine, library"
-                  + " version or thread count)");
-            }
-            probe.ySymbols(c);
-          }
-        });
+        TacoModel.Latents latents =
+            model.decodeLatents(new TacoModel.Strings(e.yString(), e.zString(), zh, zw), m, listener);
+        // Checked before gS runs: a file that decodes to other symbols is refused without paying for the synthesis.
+        if (verify) {
+          Checksums.requireSymbols("z (hyperprior)", e.zSymbolsCrc(), latents.zSymbols());
+          Checksums.requireSymbols("y (latent)", e.ySymbolsCrc(), latents.ySymbols().symbols());
+        }
+        xHat = model.synthesize(latents.yHat(), listener);
       } catch (EntropyCodingException ex) {
         throw new BitstreamException("corrupt or truncated bitstream: " + ex.getMessage(), ex);
       }
       NDArray cropped = Images.crop(xHat, e.height(), e.width());
       NDArray out = clamp ? cropped.clip(0f, 1f) : cropped;
-      probe.stage("done");
+      listener.stage("done");
       return HostTensor.fromNDArray(out);
     }
   }

@@ -1,11 +1,9 @@
 package ai.taco.core;
 
-import ai.taco.core.entropy.EntropyBottleneck;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.WeightsException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -108,8 +106,7 @@ public record TacoConfig(int n, int m, List<Integer> sliceChannels, int textDim,
     } catch (IllegalArgumentException e) {
       throw notTaco(e.getMessage(), found);
     }
-    Map<String, long[]> expected = new LinkedHashMap<>(TacoModel.networkShapes(config));
-    EntropyBottleneck.shapes(n).forEach((k, v) -> expected.put(TacoModel.EB + k, v));
+    Map<String, long[]> expected = TacoModel.expectedShapes(config);
     List<String> missing = new ArrayList<>();
     List<String> misShaped = new ArrayList<>();
     List<String> unexpected = new ArrayList<>();
@@ -123,7 +120,7 @@ public record TacoConfig(int n, int m, List<Integer> sliceChannels, int textDim,
           }
         });
     for (String k : stateDict.keySet()) {
-      if (!expected.containsKey(k) && !TacoModel.BUFFER_KEYS.contains(k)) {
+      if (!expected.containsKey(k) && !TacoModel.isBufferKey(k)) {
         unexpected.add(k);
       }
     }

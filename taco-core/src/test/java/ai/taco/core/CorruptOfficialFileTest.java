@@ -2,7 +2,6 @@ package ai.taco.core;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.BitstreamException;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
@@ -20,7 +19,8 @@ class CorruptOfficialFileTest {
   void damagedYStringIsRefusedNotDecodedIntoGarbage() throws Exception {
     byte[] bin = Files.readAllBytes(Golden.golden("taco-small/img0_64x64.bin"));
     try (TacoCodec codec =
-        TacoCodec.load(Golden.golden("taco-small/weights.safetensors"), TacoConfig.SMALL, ScaleTable.TORCH1)) {
+        TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors")).optConfig(TacoConfig.SMALL)
+            .build()) {
       // The intact file still decodes to the official reconstruction.
       HostTensor ok = codec.decompress(CompressAiFile.parse(bin));
       HostTensor official = Images.read(Golden.golden("taco-small/img0_64x64.x_hat.png"));

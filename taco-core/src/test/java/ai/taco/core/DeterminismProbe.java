@@ -1,6 +1,5 @@
 package ai.taco.core;
 
-import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
 import ai.taco.core.io.TacoFile;
@@ -34,8 +33,9 @@ public final class DeterminismProbe {
     }
     try (TacoCodec codec =
         preset.equals("full")
-            ? TacoCodec.random(TacoConfig.FULL, FULL_SEED)
-            : TacoCodec.load(Golden.golden("taco-small/weights.safetensors"), TacoConfig.SMALL, ScaleTable.TORCH1)) {
+            ? TacoCodec.builder().setRandomWeights(FULL_SEED).optConfig(TacoConfig.FULL).build()
+            : TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors"))
+                .optConfig(TacoConfig.SMALL).build()) {
       TacoFile f = codec.compress(image, HostTensor.ofFloats(text, 38, 512));
       HostTensor x = codec.decompress(TacoFile.parse(f.toBytes()));
       return "file=" + sha(f.toBytes()) + " png8=" + sha(rgb8(x.toFloatArray())) + " float=" + sha(x.toByteArray());

@@ -39,11 +39,21 @@ class DeterminismTest {
     assertEquals(inProcess, two, preset + ": forked JVM vs this one");
   }
 
+  /**
+   * Everything the tests see, whether Surefire put it on the module path (taco-core is a module) or the class path,
+   * as one class path for a forked JVM.
+   */
+  static String classPath() {
+    String mp = System.getProperty("jdk.module.path", "");
+    String cp = System.getProperty("java.class.path", "");
+    return mp.isEmpty() ? cp : cp.isEmpty() ? mp : mp + java.io.File.pathSeparator + cp;
+  }
+
   private static String fork(String preset, int threads) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(classPath());
     cmd.add("-Djava.awt.headless=true");
     cmd.add("-Dai.djl.offline=true");
     cmd.add("-Dai.djl.pytorch.num_threads=" + threads);

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
-import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.TacoFile;
 import ai.taco.core.testing.Golden;
@@ -39,7 +38,8 @@ class NativeMemoryTest {
     HostTensor x = img0.get("x");
     HostTensor text = img0.get("text_embeddings");
     try (TacoCodec codec =
-        TacoCodec.load(Golden.golden("taco-small/weights.safetensors"), TacoConfig.SMALL, ScaleTable.TORCH1)) {
+        TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors")).optConfig(TacoConfig.SMALL)
+            .build()) {
       NDManager owned = ownedManager(codec);
       byte[] first = null;
       for (int i = 0; i < WARMUP; i++) {

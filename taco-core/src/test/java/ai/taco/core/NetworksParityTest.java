@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.io.StateDict;
 import ai.taco.core.testing.Diff;
 import ai.taco.core.testing.Golden;
 import java.util.ArrayList;
@@ -19,28 +19,23 @@ class NetworksParityTest {
   @Test
   void everyLayerMatchesOfficial() {
     try (NDManager m = NDManager.newBaseManager()) {
-      ParameterStore p = new ParameterStore();
-      Networks nets = new Networks(p, TacoConfig.SMALL);
-      p.attach(m);
-      Map<String, NDArray> w = Golden.ndArrays(m, "taco-small/weights.safetensors");
-      for (String k : p.specs().keySet()) {
-        p.put(k, w.get(k));
-      }
+      TacoModel model = TacoModel.load(
+          StateDict.load(Golden.golden("taco-small/weights.safetensors")), TacoConfig.SMALL, m);
       Map<String, NDArray> g = Golden.ndArrays(m, "taco-small/img0_64x64.safetensors");
       double worst = 0;
       StringBuilder report = new StringBuilder();
 
       List<NDArray> trace = new ArrayList<>();
-      nets.gA.forward(g.get("x"), g.get("text_embeddings"), trace);
+      model.gA().forward(g.get("x"), g.get("text_embeddings"), trace);
       worst = Math.max(worst, compare(report, "g_a", trace, g));
       trace.clear();
-      nets.hA.forward(g.get("y"), trace);
+      model.hyperprior().hA.forward(g.get("y"), trace);
       worst = Math.max(worst, compare(report, "h_a", trace, g));
       trace.clear();
-      nets.hS.forward(g.get("forward.z_hat"), trace);
+      model.hyperprior().hS.forward(g.get("forward.z_hat"), trace);
       worst = Math.max(worst, compare(report, "h_s", trace, g));
       trace.clear();
-      nets.gS.forward(g.get("forward.y_hat"), trace);
+      model.gS().forward(g.get("forward.y_hat"), trace);
       worst = Math.max(worst, compare(report, "g_s", trace, g));
       System.out.println("[NetworksParityTest] worst |err| " + worst + "\n" + report);
       assertTrue(worst < TOL, report.toString());

@@ -5,12 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.taco.core.entropy.ScaleTable;
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.modality.cv.Image;
 import ai.taco.core.io.BitstreamException;
+import ai.taco.core.io.CodedImage;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
+import ai.taco.core.io.Images;
 import ai.taco.core.io.TacoFile;
 import ai.taco.core.testing.Golden;
+import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -29,7 +34,8 @@ class TacoCodecTest {
 
   @BeforeAll
   static void load() {
-    codec = TacoCodec.load(Golden.golden("taco-small/checkpoint.pth.tar"), TacoConfig.SMALL, ScaleTable.TORCH1);
+    codec = TacoCodec.builder().setWeights(Golden.golden("taco-small/checkpoint.pth.tar")).optConfig(TacoConfig.SMALL)
+        .build();
     img1 = Golden.tensors("taco-small/img1_128x192.safetensors");
   }
 
@@ -40,7 +46,7 @@ class TacoCodecTest {
 
   @Test
   void officialBinRoundTripsWithTheOfficialStringsAndReconstruction() throws Exception {
-    CompressAiFile bin = codec.compressOfficial(img1.get("x"), img1.get("text_embeddings"));
+    CodedImage bin = codec.compress(img1.get("x"), img1.get("text_embeddings"), EncodeOptions.official());
     byte[] official = java.nio.file.Files.readAllBytes(Golden.golden("taco-small/img1_128x192.bin"));
     assertArrayEquals(official, bin.toBytes(), "the .bin equals the one the official code wrote");
     HostTensor xHat = codec.decompress(CompressAiFile.parse(official));
@@ -61,8 +67,8 @@ class TacoCodecTest {
     TacoFile other = new TacoFile(ScaleTable.TORCH2, f.weightsFingerprint(), f.height(), f.width(), f.zHeight(),
         f.zWidth(), f.zSymbolsCrc(), f.ySymbolsCrc(), f.zString(), f.yString());
     List<org.junit.jupiter.api.function.Executable> calls = List.of(
-        () -> codec.decompress(other), () -> codec.decompress(other, stage -> {}),
-        () -> codec.decompressUnclamped(other));
+        () -> codec.decompress(other), () -> codec.decompress(other, DecodeOptions.DEFAULT.withListener(stage -> {})),
+        () -> codec.decompress(other, DecodeOptions.unclamped()));
     for (org.junit.jupiter.api.function.Executable call : calls) {
       BitstreamException e = assertThrows(BitstreamException.class, call);
       assertTrue(e.getMessage().contains("scale table"), e.getMessage());
@@ -73,7 +79,7 @@ class TacoCodecTest {
   @Test
   void unclampedDecodeIsTheOfficialXHat() throws Exception {
     byte[] official = java.nio.file.Files.readAllBytes(Golden.golden("taco-small/img1_128x192.bin"));
-    float[] raw = codec.decompressUnclamped(CompressAiFile.parse(official)).toFloatArray();
+    float[] raw = codec.decompress(CompressAiFile.parse(official), DecodeOptions.unclamped()).toFloatArray();
     float[] ref = img1.get("decompress.x_hat_cropped").toFloatArray();
     double worst = 0;
     int outside = 0;
@@ -85,7 +91,7 @@ class TacoCodecTest {
     assertTrue(worst < 1e-4, "unclamped x_hat max|err| " + worst);
     // The TacoFile route gives the same unclamped picture; the clamped one is its clamp.
     TacoFile f = codec.compress(img1.get("x"), img1.get("text_embeddings"));
-    assertArrayEquals(raw, codec.decompressUnclamped(f).toFloatArray());
+    assertArrayEquals(raw, codec.decompress(f, DecodeOptions.unclamped()).toFloatArray());
     float[] clamped = codec.decompress(f).toFloatArray();
     for (int i = 0; i < raw.length; i++) {
       assertEquals(Math.min(1f, Math.max(0f, raw[i])), clamped[i]);
@@ -112,6 +118,61 @@ class TacoCodecTest {
     // ... and its reconstruction's top-left 70x100 is ours.
     HostTensor full = codec.decompress(g);
     assertArrayEquals(crop(full, 128, 128, 70, 100).toFloatArray(), x.toFloatArray());
+  }
+
+  /** Without optConfig the architecture comes from the weights; the device defaults to DJL's default device. */
+  @Test
+  void builderInfersTheArchitectureAndUsesTheDefaultDevice() {
+    try (TacoCodec inferred = TacoCodec.builder().setWeights(Golden.golden("taco-small/checkpoint.pth.tar")).build()) {
+      assertEquals(TacoConfig.SMALL, inferred.config());
+      assertEquals(ScaleTable.defaultTable(), inferred.scaleTable());
+      assertEquals(Engine.getInstance().defaultDevice(), inferred.device());
+      assertArrayEquals(codec.weightsFingerprint(), inferred.weightsFingerprint());
+      // Same weights, same table: the same bytes.
+      assertArrayEquals(codec.compress(img1.get("x"), img1.get("text_embeddings")).toBytes(),
+          inferred.compress(img1.get("x"), img1.get("text_embeddings")).toBytes());
+    }
+    try (TacoCodec cpu = TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors"))
+        .optDevice(Device.cpu()).optConfig(TacoConfig.SMALL).build()) {
+      assertEquals(Device.cpu(), cpu.device());
+    }
+    assertThrows(IllegalStateException.class, () -> TacoCodec.builder().build());
+    assertThrows(IllegalStateException.class, () -> TacoCodec.builder().setRandomWeights(1).build());
+  }
+
+  /** One decode entry: both file kinds parse through CodedImage and decode to the same picture. */
+  @Test
+  void eitherFileKindDecodesThroughOneEntry() {
+    HostTensor x = img1.get("x");
+    HostTensor text = img1.get("text_embeddings");
+    CodedImage taco = CodedImage.parse(codec.compress(x, text, EncodeOptions.DEFAULT).toBytes());
+    CodedImage bin = CodedImage.parse(codec.compress(x, text, EncodeOptions.official()).toBytes());
+    assertTrue(taco instanceof TacoFile, taco.toString());
+    assertTrue(bin instanceof CompressAiFile, bin.toString());
+    assertArrayEquals(codec.decompress(taco).toFloatArray(), codec.decompress(bin).toFloatArray());
+  }
+
+  /** BufferedImage and DJL Image inputs give the bytes of the same pixels as a tensor; outputs convert back. */
+  @Test
+  void awtAndDjlImagesInAndOut() {
+    HostTensor text = img1.get("text_embeddings");
+    TacoFile f = codec.compress(img1.get("x"), text);
+    HostTensor decoded = codec.decompress(f);
+    BufferedImage awt = Images.toBufferedImage(decoded);
+    assertEquals(192, awt.getWidth());
+    assertEquals(128, awt.getHeight());
+    // 8-bit pixels in, as the tensor of the same 8-bit values.
+    HostTensor eight = Images.fromBufferedImage(awt);
+    float[] d = decoded.toFloatArray();
+    float[] e = eight.toFloatArray();
+    for (int i = 0; i < d.length; i++) {
+      assertEquals((float) (Math.rint(d[i] * 255f) / 255f), e[i], 1e-6f, "sample " + i);
+    }
+    byte[] fromTensor = codec.compress(eight, text).toBytes();
+    assertArrayEquals(fromTensor, codec.compress(awt, text).toBytes());
+    Image djl = Images.toImage(decoded);
+    assertArrayEquals(fromTensor, codec.compress(djl, text).toBytes());
+    assertArrayEquals(e, Images.fromImage(djl).toFloatArray());
   }
 
   @Test

@@ -131,8 +131,7 @@ class TacoConfigInferTest {
   /** Every key of a config with its shape (data zeros), as a training checkpoint stores it. */
   private static Map<String, HostTensor> shapesOf(TacoConfig c) {
     Map<String, HostTensor> out = new LinkedHashMap<>();
-    TacoModel.networkShapes(c).forEach((k, s) -> out.put(k, tensor(s)));
-    ai.taco.core.entropy.EntropyBottleneck.shapes(c.n()).forEach((k, s) -> out.put(TacoModel.EB + k, tensor(s)));
+    TacoModel.expectedShapes(c).forEach((k, s) -> out.put(k, tensor(s)));
     out.put("gaussian_conditional._quantized_cdf", tensor(new long[] {0}));
     return out;
   }

@@ -90,14 +90,14 @@ class TacoModelParityTest {
       double worst = 0;
       String[][] pairs = {{"y", "y"}, {"z", "z"}, {"forward.z_hat", "zHat"}, {"forward.hyper_params", "hyper"},
         {"forward.y_hat", "yHat"}, {"forward.x_hat", "xHat"}};
-      NDArray[] ours = {t.y, t.z, t.zHat, t.hyper, t.yHat, t.xHat};
+      NDArray[] ours = {t.y(), t.z(), t.zHat(), t.hyper(), t.yHat(), t.xHat()};
       for (int i = 0; i < ours.length; i++) {
         double e = maxAbs(ours[i], nd(g, pairs[i][0]));
         r.append(String.format("%n  %s max|err| %.3g", pairs[i][0], e));
         worst = Math.max(worst, e);
       }
-      double[] ly = likelihoodErrors(t.yLikelihoods, g.get("forward.y_likelihoods"));
-      double[] lz = likelihoodErrors(t.zLikelihoods, g.get("forward.z_likelihoods"));
+      double[] ly = likelihoodErrors(t.yLikelihoods(), g.get("forward.y_likelihoods"));
+      double[] lz = likelihoodErrors(t.zLikelihoods(), g.get("forward.z_likelihoods"));
       r.append(String.format(
           "%n  y_likelihoods: max rel %.3g where p >= %.0e, max |d log2 p| %.3g bits; z: %.3g / %.3g",
           ly[0], CONFIDENT_P, ly[1], lz[0], lz[1]));
@@ -121,16 +121,10 @@ class TacoModelParityTest {
   private void compress(String file) {
     Map<String, HostTensor> g = Golden.tensors(file);
     try (NDScope scope = new NDScope()) {
-      TacoModel.CodedSymbols[] seen = new TacoModel.CodedSymbols[1];
-      TacoModel.Strings s =
-          model.compress(nd(g, "x"), nd(g, "text_embeddings"), new TacoModel.Probe() {
-            @Override
-            public void ySymbols(TacoModel.CodedSymbols c) {
-              seen[0] = c;
-            }
-          });
-      assertArrayEquals(g.get("compress.y_symbols").toIntArray(), seen[0].symbols(), "y symbols");
-      assertArrayEquals(g.get("compress.y_indexes").toIntArray(), seen[0].indexes(), "y CDF indexes");
+      TacoModel.Compressed c = model.compress(nd(g, "x"), nd(g, "text_embeddings"), StageListener.NONE);
+      TacoModel.Strings s = c.strings();
+      assertArrayEquals(g.get("compress.y_symbols").toIntArray(), c.ySymbols().symbols(), "y symbols");
+      assertArrayEquals(g.get("compress.y_indexes").toIntArray(), c.ySymbols().indexes(), "y CDF indexes");
       long[] shape = g.get("compress.shape").toLongArray();
       assertEquals(shape[0], s.zHeight());
       assertEquals(shape[1], s.zWidth());
@@ -151,14 +145,9 @@ class TacoModelParityTest {
                 g.get("compress.z_string").toByteArray(),
                 (int) shape[0],
                 (int) shape[1]);
-        TacoModel.CodedSymbols[] seen = new TacoModel.CodedSymbols[1];
-        NDArray xHat = model.decompress(s, manager, new TacoModel.Probe() {
-          @Override
-          public void ySymbols(TacoModel.CodedSymbols c) {
-            seen[0] = c;
-          }
-        });
-        assertArrayEquals(g.get("compress.y_symbols").toIntArray(), seen[0].symbols(), "decoded y symbols");
+        TacoModel.Latents latents = model.decodeLatents(s, manager, StageListener.NONE);
+        NDArray xHat = model.synthesize(latents.yHat(), StageListener.NONE);
+        assertArrayEquals(g.get("compress.y_symbols").toIntArray(), latents.ySymbols().symbols(), "decoded y symbols");
         double e = maxAbs(xHat, nd(g, "decompress.x_hat"));
         System.out.printf("[TacoModelParityTest] %s decompress x_hat max|err| %.3g%n", file, e);
         assertTrue(e < ABS_TOL, file + " decompress x_hat max|err| " + e);

@@ -1,10 +1,13 @@
 package ai.taco.train;
 
+
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.taco.core.CaptionEncoder;
+import ai.taco.core.DecodeOptions;
+import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoModel;
-import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
@@ -56,7 +59,7 @@ public final class CodecEvaluator implements EpochEvaluator {
     double sumMsSsim = 0;
     double sumLpips = 0;
     int n = 0;
-    try (TacoCodec codec = TacoCodec.of(trained.stateDict(), trained.config(), ScaleTable.defaultTable());
+    try (TacoCodec codec = TacoCodec.builder().setWeights(trained.stateDict()).optConfig(trained.config()).build();
         NDManager m = NDManager.newBaseManager()) {
       for (CaptionedImage item : images.images()) {
         String name = item.path().getFileName().toString();
@@ -66,10 +69,10 @@ public final class CodecEvaluator implements EpochEvaluator {
         String caption = item.captions().isEmpty() ? "" : item.captions().get(0);
         HostTensor text;
         try (NDScope scope = new NDScope()) {
-          text = HostTensor.fromNDArray(captions.encode(List.of(caption), m));
+          text = HostTensor.fromNDArray(captions.encode(m, List.of(caption)));
         }
         Path bin = outDir.resolve(name + ".bin");
-        codec.compressOfficial(x, text).write(bin, true);
+        codec.compress(x, text, EncodeOptions.official()).write(bin, true);
         long bytes;
         try {
           bytes = Files.size(bin);
@@ -78,7 +81,7 @@ public final class CodecEvaluator implements EpochEvaluator {
         }
         double bpp = bytes * 8.0 / ((double) h * w);
         // Unclamped, as test_epoch measures net.decompress(...)["x_hat"]; the PNG below clamps when it quantises.
-        HostTensor xHat = codec.decompressUnclamped(CompressAiFile.read(bin));
+        HostTensor xHat = codec.decompress(CompressAiFile.read(bin), DecodeOptions.unclamped());
         ReconstructionMetrics.Values v = metrics.measure(x, xHat);
         double psnr = v.psnr();
         double msSsim = v.msSsim();

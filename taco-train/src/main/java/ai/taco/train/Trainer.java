@@ -1,5 +1,6 @@
 package ai.taco.train;
 
+import ai.taco.core.CaptionEncoder;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -212,7 +213,7 @@ public final class Trainer implements AutoCloseable {
         total = Math.min(total, options.maxSteps());
       }
       TrainingListener.RunStart start = new TrainingListener.RunStart(options, dataset.description(),
-          dataset.captioned(), captions.description(), captions.usesCaptions(), loss.lpipsCoefficient(),
+          dataset.captioned(), captions.source(), captions.usesCaptions(), loss.lpipsCoefficient(),
           loss.jointCoefficient(), progress.epoch(), progress.position(), progress.step(), total);
       for (TrainingListener l : listeners) {
         l.onStart(start);
@@ -282,7 +283,7 @@ public final class Trainer implements AutoCloseable {
     try (NDScope scope = new NDScope()) {
       zeroGradients();
       NDArray x = manager.create(b.pixels(), new Shape(b.size(), 3, b.height(), b.width()));
-      NDArray text = captions.encode(b.captions(), manager);
+      NDArray text = captions.encode(manager, b.captions());
       // The likelihoods' training noise comes from the engine RNG: seed it per step so a resumed run repeats.
       Engine.getInstance().setRandomSeed((int) (mixSeed(options.seed(), stepIndex) & 0x7fffffff));
       RateDistortionLoss.Terms terms;

@@ -1,5 +1,6 @@
 package ai.taco.train;
 
+import ai.taco.core.CaptionEncoder;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,9 +8,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoModel;
-import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.testing.Golden;
@@ -67,14 +68,14 @@ class LearningTest {
    */
   static void assertBitstreamsDecode(TacoModel model, NDManager m, Batch b) {
     int plane = 3 * b.height() * b.width();
-    try (TacoCodec codec = TacoCodec.of(model.stateDict(), model.config(), ScaleTable.defaultTable());
+    try (TacoCodec codec = TacoCodec.builder().setWeights(model.stateDict()).optConfig(model.config()).build();
         NDScope scope = new NDScope()) {
       for (int i = 0; i < b.size(); i++) {
         float[] chw = java.util.Arrays.copyOfRange(b.pixels(), i * plane, (i + 1) * plane);
         HostTensor x = HostTensor.ofFloats(chw, 1, 3, b.height(), b.width());
         HostTensor text = HostTensor.ofFloats(new float[CaptionEncoder.TOKENS * model.config().textDim()], 1,
             CaptionEncoder.TOKENS, model.config().textDim());
-        byte[] bytes = codec.compressOfficial(x, text).toBytes();
+        byte[] bytes = codec.compress(x, text, EncodeOptions.official()).toBytes();
         float[] decoded = codec.decompress(CompressAiFile.parse(bytes)).toFloatArray();
         NDArray xa = x.toNDArray(m);
         float[] forward = model.forward(xa, text.toNDArray(m), false).xHat().clip(0f, 1f).toFloatArray();
@@ -92,7 +93,7 @@ class LearningTest {
   static double heldOutLoss(TacoModel model, NDManager m, Batch b, RateDistortionLoss loss) {
     try (NDScope scope = new NDScope()) {
       NDArray x = m.create(b.pixels(), new Shape(b.size(), 3, b.height(), b.width()));
-      NDArray text = CaptionEncoder.zeros(model.config().textDim()).encode(b.captions(), m);
+      NDArray text = CaptionEncoder.zeros(model.config().textDim()).encode(m, b.captions());
       return loss.compute(model.forward(x, text, false), x, List.of()).loss().getFloat();
     }
   }

@@ -1,5 +1,6 @@
 package ai.taco.train;
 
+import ai.taco.core.CaptionEncoder;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

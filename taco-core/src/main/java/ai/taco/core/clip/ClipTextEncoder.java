@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.taco.core.CaptionEncoder;
 import ai.taco.core.io.HostTensor;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,17 +18,19 @@ import java.util.List;
  * <p>Thread-safe: calls are serialised on the model (libtorch already uses every core for one caption). Close it to
  * free the native weights and tokenizer.
  */
-public final class ClipTextEncoder implements AutoCloseable {
+public final class ClipTextEncoder implements CaptionEncoder {
 
   /** Captions per forward pass when encoding many (bounds native memory for long caption files). */
   private static final int CHUNK = 64;
 
   private final ClipTokenizer tokenizer;
   private final ClipTextModel model;
+  private final String source;
 
-  private ClipTextEncoder(ClipTokenizer tokenizer, ClipTextModel model) {
+  private ClipTextEncoder(ClipTokenizer tokenizer, ClipTextModel model, String source) {
     this.tokenizer = tokenizer;
     this.model = model;
+    this.source = source;
   }
 
   /**
@@ -40,7 +43,8 @@ public final class ClipTextEncoder implements AutoCloseable {
     ClipFiles.requireFiles(dir, true);
     ClipTextModel model = ClipTextModel.load(dir);
     try {
-      return new ClipTextEncoder(ClipTokenizer.load(dir.resolve(ClipFiles.TOKENIZER)), model);
+      return new ClipTextEncoder(ClipTokenizer.load(dir.resolve(ClipFiles.TOKENIZER)), model,
+          "CLIP text encoder " + dir);
     } catch (RuntimeException e) {
       model.close();
       throw e;
@@ -52,7 +56,14 @@ public final class ClipTextEncoder implements AutoCloseable {
     return load(ClipFiles.resolveDirectory(null));
   }
 
+  /** {@code CLIP text encoder <directory>}. */
+  @Override
+  public String source() {
+    return source;
+  }
+
   /** Width of one token's embedding (512 for ViT-B/32). */
+  @Override
   public int width() {
     return model.width();
   }
@@ -83,6 +94,7 @@ public final class ClipTextEncoder implements AutoCloseable {
    * Encodes one caption as a host tensor {@code [1, 38, width]} float32, the caption features {@code
    * TacoCodec.compress(image, text)} takes.
    */
+  @Override
   public HostTensor encodeTensor(String caption) {
     return HostTensor.ofFloats(encode(caption), 1, sequenceLength(), width());
   }
@@ -93,6 +105,7 @@ public final class ClipTextEncoder implements AutoCloseable {
   }
 
   /** Encodes captions into {@code [n, 38, width]} on {@code manager}. */
+  @Override
   public NDArray encode(NDManager manager, List<String> captions) {
     if (captions.isEmpty()) {
       throw new ClipException("no captions to encode");

@@ -1,5 +1,6 @@
 package ai.taco.core.entropy;
 
+import ai.taco.core.ScaleTable;
 import ai.taco.core.nn.Scalars;
 
 import ai.djl.ndarray.NDArray;
@@ -24,6 +25,8 @@ public final class GaussianConditional {
   private static final float NEG_INV_SQRT2_F = (float) -Math.sqrt(0.5);
 
   private final ScaleTable table;
+  /** The table's scales (a private copy: read on every coded element). */
+  private final float[] tableScales;
 
   /** With the default (PyTorch 1) table. */
   public GaussianConditional() {
@@ -32,6 +35,7 @@ public final class GaussianConditional {
 
   public GaussianConditional(ScaleTable table) {
     this.table = table;
+    this.tableScales = table.scales();
   }
 
   public ScaleTable scaleTable() {
@@ -140,7 +144,7 @@ public final class GaussianConditional {
    * one for every table entry (except the last) that is {@code >= max(scale, 0.11)}, in float32.
    */
   public int[] buildIndexes(float[] scales) {
-    float[] t = table.data().scales;
+    float[] t = tableScales;
     int[] out = new int[scales.length];
     for (int i = 0; i < scales.length; i++) {
       // torch.max(NaN, bound) is NaN and NaN <= s is false: NaN maps to the last index, as in the reference.

@@ -18,7 +18,8 @@ import java.util.List;
  * @param zWidth latent z width
  * @param strings the strings in file order (TACO: y, z)
  */
-public record CompressAiFile(int height, int width, int zHeight, int zWidth, List<byte[]> strings) {
+public record CompressAiFile(int height, int width, int zHeight, int zWidth, List<byte[]> strings)
+    implements CodedImage {
   /** Bytes of the fixed header: H, W, z_h, z_w and the string count, uint32 each. */
   static final int HEADER_BYTES = 5 * 4;
   /** Upper bound on the string count accepted when parsing (TACO writes 2); guards against absurd headers. */

@@ -206,16 +206,7 @@ public final class Images {
     if (h <= 0 || w <= 0 || chw.length != 3L * h * w) {
       throw new IllegalArgumentException("need 3*" + h + "*" + w + " values, got " + chw.length);
     }
-    BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-    int plane = h * w;
-    int[] row = new int[w];
-    for (int y = 0; y < h; y++) {
-      for (int x = 0; x < w; x++) {
-        int i = y * w + x;
-        row[x] = toByte(chw[i]) << 16 | toByte(chw[plane + i]) << 8 | toByte(chw[2 * plane + i]);
-      }
-      out.setRGB(0, y, w, 1, row, 0, w);
-    }
+    BufferedImage out = toBufferedImage(chw, h, w);
     AtomicFiles.write(
         file,
         overwrite,
@@ -255,5 +246,72 @@ public final class Images {
   /** The top-left {@code h × w} of {@code [N, C, H, W]} (undoes {@link #pad}). */
   public static NDArray crop(NDArray x, long h, long w) {
     return x.get(new NDIndex(":, :, :{}, :{}", h, w));
+  }
+
+  // ---------------------------------------------------------------------------------------------- in-memory images
+
+  /** Names an in-memory image in warnings and errors. */
+  private static final Path IN_MEMORY = Path.of("<in-memory image>");
+
+  /**
+   * An AWT image as float32 {@code [1, 3, H, W]} in [0, 1], converted as {@link #read(Path)} converts a decoded file
+   * (8- and 16-bit samples exactly, grayscale replicated, alpha dropped).
+   */
+  public static HostTensor fromBufferedImage(BufferedImage image) {
+    if (image.getWidth() > MAX_SIDE || image.getHeight() > MAX_SIDE) {
+      throw new ImageException("image of " + image.getWidth() + "x" + image.getHeight() + " is too large (max side "
+          + MAX_SIDE + ")");
+    }
+    return toTensor(IN_MEMORY, image);
+  }
+
+  /**
+   * A DJL image as float32 {@code [1, 3, H, W]} in [0, 1]: an AWT-backed image through {@link
+   * #fromBufferedImage} (exact for 16-bit samples), any other through its 8-bit RGB {@code toNDArray}.
+   */
+  public static HostTensor fromImage(ai.djl.modality.cv.Image image) {
+    if (image.getWrappedImage() instanceof BufferedImage b) {
+      return fromBufferedImage(b);
+    }
+    try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+      NDArray hwc = image.toNDArray(m, ai.djl.modality.cv.Image.Flag.COLOR);
+      NDArray chw = hwc.toType(DataType.FLOAT32, false).div(255f).transpose(2, 0, 1).expandDims(0);
+      return HostTensor.fromNDArray(chw);
+    }
+  }
+
+  /**
+   * An image {@code [1, 3, H, W]} or {@code [3, H, W]} as an 8-bit RGB AWT image, each value rounded as {@link
+   * #writePng(HostTensor, Path, boolean)} does (clamped to [0, 1], times 255, ties to even).
+   *
+   * @throws ImageException if a value is NaN
+   */
+  public static BufferedImage toBufferedImage(HostTensor image) {
+    long[] s = image.shape();
+    boolean ok = (s.length == 4 && s[0] == 1 && s[1] == 3) || (s.length == 3 && s[0] == 3);
+    if (!ok) {
+      throw new IllegalArgumentException("expected an image of shape [1, 3, H, W] or [3, H, W], got "
+          + java.util.Arrays.toString(s));
+    }
+    return toBufferedImage(image.toFloatArray(), Math.toIntExact(s[s.length - 2]), Math.toIntExact(s[s.length - 1]));
+  }
+
+  /** {@link #toBufferedImage(HostTensor)} as a DJL image. */
+  public static ai.djl.modality.cv.Image toImage(HostTensor image) {
+    return ai.djl.modality.cv.ImageFactory.getInstance().fromImage(toBufferedImage(image));
+  }
+
+  private static BufferedImage toBufferedImage(float[] chw, int h, int w) {
+    BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+    int plane = h * w;
+    int[] row = new int[w];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        int i = y * w + x;
+        row[x] = toByte(chw[i]) << 16 | toByte(chw[plane + i]) << 8 | toByte(chw[2 * plane + i]);
+      }
+      out.setRGB(0, y, w, 1, row, 0, w);
+    }
+    return out;
   }
 }

@@ -1,20 +1,13 @@
 package ai.taco.core.io;
 
-import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.ScaleTable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.zip.CRC32;
-import java.util.zip.CRC32C;
 
 /**
  * TACO-J's own compressed-image container (format version 1, byte layout in {@code docs/bitstream.md}).
@@ -25,13 +18,13 @@ import java.util.zip.CRC32C;
  * otherwise silently return garbage) and a CRC32 of the whole file.
  *
  * @param scaleTable Gaussian CDF table variant used to code y
- * @param weightsFingerprint {@link #FINGERPRINT_BYTES} bytes of {@link #fingerprint(Map)}
+ * @param weightsFingerprint {@link #FINGERPRINT_BYTES} bytes of the weights' fingerprint (docs/bitstream.md)
  * @param height original image height (before padding)
  * @param width original image width
  * @param zHeight latent z height
  * @param zWidth latent z width
- * @param zSymbolsCrc {@link #symbolChecksum(int[])} of the z symbols in coding order
- * @param ySymbolsCrc {@link #symbolChecksum(int[])} of the y symbols in coding order
+ * @param zSymbolsCrc CRC32C of the z symbols in coding order (little-endian int32)
+ * @param ySymbolsCrc CRC32C of the y symbols in coding order (little-endian int32)
  * @param zString rANS string of z
  * @param yString rANS string of y
  */
@@ -45,7 +38,8 @@ public record TacoFile(
     int zSymbolsCrc,
     int ySymbolsCrc,
     byte[] zString,
-    byte[] yString) {
+    byte[] yString)
+    implements CodedImage {
 
   /** "TACO" in ASCII. */
   static final byte[] MAGIC = {'T', 'A', 'C', 'O'};
@@ -215,85 +209,6 @@ public record TacoFile(
       throw new BitstreamException("file was encoded with different weights (file fingerprint " + fingerprintHex()
           + ", loaded weights " + HexFormat.of().formatHex(expected) + ")");
     }
-  }
-
-  /** Throws unless {@code decoded} z symbols have the checksum recorded by the encoder. */
-  public void requireZSymbols(int[] decoded) {
-    requireSymbols("z (hyperprior)", zSymbolsCrc, decoded);
-  }
-
-  /** Throws unless {@code decoded} y symbols have the checksum recorded by the encoder. */
-  public void requireYSymbols(int[] decoded) {
-    requireSymbols("y (latent)", ySymbolsCrc, decoded);
-  }
-
-  private static void requireSymbols(String what, int expected, int[] decoded) {
-    int actual = symbolChecksum(decoded);
-    if (actual != expected) {
-      throw new BitstreamException(String.format(
-          "decoded %s symbols differ from the encoded ones (checksum %08x, expected %08x): the decoder's floating-point"
-              + " results differ from the encoder's (other machine, library version or thread count?)",
-          what, actual, expected));
-    }
-  }
-
-  /** CRC32C of the symbols as little-endian int32 values, in the given order. */
-  public static int symbolChecksum(int[] symbols) {
-    ByteBuffer b = ByteBuffer.allocate(4 * symbols.length).order(ByteOrder.LITTLE_ENDIAN);
-    b.asIntBuffer().put(symbols);
-    CRC32C crc = new CRC32C();
-    crc.update(b.array());
-    return (int) crc.getValue();
-  }
-
-  /**
-   * Fingerprint of a set of weights: the first {@link #FINGERPRINT_BYTES} bytes of SHA-256 over the canonical
-   * serialization of every tensor except entropy-coding tables that are derived from the others (keys ending in
-   * {@code ._offset}, {@code ._quantized_cdf}, {@code ._cdf_length}, {@code .scale_table}), so a checkpoint with and
-   * without {@code update()}d buffers has the same fingerprint. Canonical form, keys in ascending UTF-8 order, each as:
-   * uint32 key length, key bytes, uint8 dtype-name length, dtype name (DJL DataType, e.g. {@code float32}), uint32
-   * rank, uint64 per dimension, raw little-endian data (big-endian lengths).
-   */
-  public static byte[] fingerprint(Map<String, HostTensor> weights) {
-    MessageDigest sha;
-    try {
-      sha = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is required of every JVM", e);
-    }
-    List<String> keys = new ArrayList<>();
-    for (String k : weights.keySet()) {
-      if (!isDerivedTable(k)) {
-        keys.add(k);
-      }
-    }
-    keys.sort((a, c) -> Arrays.compareUnsigned(
-        a.getBytes(StandardCharsets.UTF_8), c.getBytes(StandardCharsets.UTF_8)));
-    for (String k : keys) {
-      HostTensor t = weights.get(k);
-      byte[] key = k.getBytes(StandardCharsets.UTF_8);
-      byte[] dtype = t.dataType().toString().getBytes(StandardCharsets.UTF_8);
-      long[] shape = t.shape();
-      ByteBuffer head = ByteBuffer.allocate(4 + key.length + 1 + dtype.length + 4 + 8 * shape.length);
-      head.putInt(key.length).put(key).put((byte) dtype.length).put(dtype).putInt(shape.length);
-      for (long d : shape) {
-        head.putLong(d);
-      }
-      sha.update(head.array());
-      sha.update(t.data());
-    }
-    return Arrays.copyOf(sha.digest(), FINGERPRINT_BYTES);
-  }
-
-  private static boolean isDerivedTable(String key) {
-    return key.endsWith("._offset")
-        || key.endsWith("._quantized_cdf")
-        || key.endsWith("._cdf_length")
-        || key.endsWith(".scale_table")
-        || key.equals("_offset")
-        || key.equals("_quantized_cdf")
-        || key.equals("_cdf_length")
-        || key.equals("scale_table");
   }
 
   @Override

@@ -11,6 +11,7 @@ import ai.taco.core.nn.ParameterStore;
 import ai.taco.core.nn.ResidualBottleneck;
 import ai.taco.core.nn.Scoped;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * gA, the text-guided analysis transform (official {@code AnalysisTransformEX}): x [B,3,H,W] + caption features
@@ -23,6 +24,7 @@ import java.util.List;
  * </pre>
  */
 public final class AnalysisTransform {
+  private static final Consumer<String> NO_STEPS = step -> {};
   private static final String PREFIX = "g_a.analysis_transform.";
   private final Object[] steps = new Object[18];
   private final String[] stepNames = new String[steps.length];
@@ -47,20 +49,23 @@ public final class AnalysisTransform {
   }
 
   public NDArray forward(NDArray x, NDArray text) {
-    return forward(x, text, null, StepObserver.NONE);
+    return forward(x, text, null, NO_STEPS);
   }
 
-  /** As {@link #forward(NDArray, NDArray)}, telling {@code observer} as each step finishes. */
-  public NDArray forward(NDArray x, NDArray text, StepObserver observer) {
+  /**
+   * As {@link #forward(NDArray, NDArray)}, telling {@code observer} the name of each step as it
+   * finishes (e.g. {@code gA.4 Conv}; per-layer profiling).
+   */
+  public NDArray forward(NDArray x, NDArray text, Consumer<String> observer) {
     return forward(x, text, null, observer);
   }
 
   /** As {@link #forward(NDArray, NDArray)}, appending every step's output to {@code trace} (step 14: the text). */
   public NDArray forward(NDArray x, NDArray text, List<NDArray> trace) {
-    return forward(x, text, trace, StepObserver.NONE);
+    return forward(x, text, trace, NO_STEPS);
   }
 
-  private NDArray forward(NDArray x, NDArray text, List<NDArray> trace, StepObserver observer) {
+  private NDArray forward(NDArray x, NDArray text, List<NDArray> trace, Consumer<String> observer) {
     NDArray inputText = text;
     x = ChannelsLast.of(x);
     for (int i = 0; i < steps.length; i++) {
@@ -82,7 +87,7 @@ public final class AnalysisTransform {
         Scoped.release(image, x, null);
         Scoped.release(caption, text, inputText);
       }
-      observer.stepDone(stepNames[i]);
+      observer.accept(stepNames[i]);
     }
     return x;
   }

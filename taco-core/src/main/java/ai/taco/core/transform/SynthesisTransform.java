@@ -9,6 +9,7 @@ import ai.taco.core.nn.ResidualBottleneck;
 import ai.taco.core.nn.Scoped;
 import ai.taco.core.nn.TransposedConv;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * gS (official {@code SynthesisTransformEX}, no text): ŷ [B,M,h,w] → x̂ [B,3,16h,16w]. Parameters under
@@ -20,6 +21,7 @@ import java.util.List;
  * </pre>
  */
 public final class SynthesisTransform {
+  private static final Consumer<String> NO_STEPS = step -> {};
   private static final String PREFIX = "g_s.synthesis_transform.";
   private final Layer[] steps = new Layer[15];
   private final String[] stepNames = new String[steps.length];
@@ -42,19 +44,22 @@ public final class SynthesisTransform {
   }
 
   public NDArray forward(NDArray yHat) {
-    return forward(yHat, null, StepObserver.NONE);
+    return forward(yHat, null, NO_STEPS);
   }
 
-  /** As {@link #forward(NDArray)}, telling {@code observer} as each step finishes. */
-  public NDArray forward(NDArray yHat, StepObserver observer) {
+  /**
+   * As {@link #forward(NDArray)}, telling {@code observer} the name of each step as it
+   * finishes (e.g. {@code gA.4 Conv}; per-layer profiling).
+   */
+  public NDArray forward(NDArray yHat, Consumer<String> observer) {
     return forward(yHat, null, observer);
   }
 
   public NDArray forward(NDArray yHat, List<NDArray> trace) {
-    return forward(yHat, trace, StepObserver.NONE);
+    return forward(yHat, trace, NO_STEPS);
   }
 
-  private NDArray forward(NDArray yHat, List<NDArray> trace, StepObserver observer) {
+  private NDArray forward(NDArray yHat, List<NDArray> trace, Consumer<String> observer) {
     NDArray x = ChannelsLast.of(yHat);
     for (int i = 0; i < steps.length; i++) {
       Layer l = steps[i];
@@ -64,7 +69,7 @@ public final class SynthesisTransform {
       if (trace == null) {
         Scoped.release(in, x, null); // see AnalysisTransform
       }
-      observer.stepDone(stepNames[i]);
+      observer.accept(stepNames[i]);
     }
     return x;
   }

@@ -24,7 +24,7 @@ class CaptionToCodecTest {
     }
     HostTensor image = HostTensor.ofFloats(px, 1, 3, 64, 64);
     try (ClipTextEncoder enc = ClipTextEncoder.load(ClipTextEncoderTest.modelDir(dir));
-        TacoCodec codec = TacoCodec.random(tinyText64, 3)) {
+        TacoCodec codec = TacoCodec.builder().setRandomWeights(3).optConfig(tinyText64).build()) {
       HostTensor a = enc.encodeTensor("a brick building with red doors and windows");
       assertArrayEquals(new long[] {1, 38, 64}, a.shape());
       TacoFile fa = codec.compress(image, a);

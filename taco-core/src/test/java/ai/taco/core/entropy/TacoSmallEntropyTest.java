@@ -1,5 +1,6 @@
 package ai.taco.core.entropy;
 
+import ai.taco.core.ScaleTable;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

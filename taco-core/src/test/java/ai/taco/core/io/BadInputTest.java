@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import ai.taco.core.TacoException;
-import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.ScaleTable;
 import ai.taco.core.testing.Golden;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,6 +1,8 @@
 package ai.taco.eval.bench;
 
 import ai.taco.train.ConsoleProgress;
+import ai.taco.core.CaptionEncoder;
+import ai.taco.core.io.HostTensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -197,7 +199,10 @@ public final class EvalRunner {
     TextEmbedding text = null;
     if (codec.usesText()) {
       String caption = options.captionMode() == CaptionMode.EMPTY ? "" : item.caption();
-      text = captions.encode(item.name(), caption);
+      HostTensor captionFeatures = captions.encodeTensor(item.name(), caption);
+      long[] fs = captionFeatures.shape();
+      text = new TextEmbedding(captionFeatures.toFloatArray(), (int) fs[fs.length - 2], (int) fs[fs.length - 1],
+          captions.source());
     }
     byte[] bits = codec.encode(x, text);
     Path file = options.outDir().resolve("bitstreams").resolve(dirName)

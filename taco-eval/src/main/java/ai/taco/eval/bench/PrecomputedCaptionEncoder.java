@@ -1,6 +1,10 @@
 package ai.taco.eval.bench;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.taco.core.CaptionEncoder;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.SafeTensors;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -8,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -32,6 +37,9 @@ final class PrecomputedCaptionEncoder implements CaptionEncoder {
   static final String BY_CAPTION_TENSOR = "last_hidden_state";
 
   static final String CAPTIONS_METADATA = "captions";
+
+  /** Width of the stored features (CLIP ViT-B/32). */
+  static final int WIDTH = TacoCodecs.TEXT_WIDTH;
 
   private static final int ROW = TOKENS * WIDTH;
 
@@ -86,15 +94,37 @@ final class PrecomputedCaptionEncoder implements CaptionEncoder {
   }
 
   @Override
-  public TextEmbedding encode(String imageName, String caption) {
+  public int width() {
+    return WIDTH;
+  }
+
+  /** The caption's features: by-caption files only (a by-image file needs the image name, see below). */
+  @Override
+  public HostTensor encodeTensor(String caption) {
+    if (rows == null) {
+      throw new BenchmarkException(file + " stores embeddings per image: they are looked up by image name");
+    }
+    return encodeTensor("", caption);
+  }
+
+  @Override
+  public NDArray encode(NDManager manager, List<String> captions) {
+    float[] out = new float[captions.size() * ROW];
+    for (int i = 0; i < captions.size(); i++) {
+      System.arraycopy(encodeTensor(captions.get(i)).toFloatArray(), 0, out, i * ROW, ROW);
+    }
+    return manager.create(out, new Shape(captions.size(), TOKENS, WIDTH));
+  }
+
+  @Override
+  public HostTensor encodeTensor(String imageName, String caption) {
     if (rows != null) {
       Integer row = rows.get(caption);
       if (row == null) {
         throw new BenchmarkException(file + " has no embedding for the caption \"" + caption + "\" (of "
             + imageName + ")");
       }
-      return new TextEmbedding(Arrays.copyOfRange(table, row * ROW, (row + 1) * ROW), TOKENS, WIDTH,
-          "precomputed:caption#" + row);
+      return HostTensor.ofFloats(Arrays.copyOfRange(table, row * ROW, (row + 1) * ROW), 1, TOKENS, WIDTH);
     }
     String key = caption.isEmpty() ? EMPTY_KEY : imageName;
     HostTensor t = tensors.get(key);
@@ -109,6 +139,6 @@ final class PrecomputedCaptionEncoder implements CaptionEncoder {
       throw new BenchmarkException(file + ": '" + key + "' must be F32 [1," + TOKENS + "," + WIDTH + "], got "
           + t.dataType() + Arrays.toString(s));
     }
-    return new TextEmbedding(t.toFloatArray(), TOKENS, WIDTH, "precomputed:" + key);
+    return HostTensor.ofFloats(t.toFloatArray(), 1, TOKENS, WIDTH);
   }
 }

@@ -1,13 +1,18 @@
 package ai.taco.eval.bench;
 
+import ai.taco.core.CaptionEncoder;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.clip.ClipTextEncoder;
+import ai.taco.core.ScaleTable;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Opens TACO checkpoints as {@link ImageCodec}s and picks the caption encoder. */
 public final class TacoCodecs {
+
+  /** Width of the text features the evaluated checkpoints read (CLIP ViT-B/32, the paper's text encoder). */
+  static final int TEXT_WIDTH = TacoConfig.FULL.textDim();
 
   private TacoCodecs() {}
 
@@ -28,17 +33,25 @@ public final class TacoCodecs {
    */
   public static CaptionEncoder captionEncoder(boolean noTextCodec, Path clipDir, Path embeddingsFile) {
     if (noTextCodec) {
-      return CaptionEncoder.zeros();
+      return CaptionEncoder.zeros(TEXT_WIDTH);
     }
     if (clipDir != null && embeddingsFile != null) {
       throw new BenchmarkException("give either --clip or --text-embeddings, not both");
     }
     if (clipDir != null) {
-      return new ClipCaptionEncoder(clipDir);
+      ClipTextEncoder clip = ClipTextEncoder.load(clipDir);
+      if (clip.width() != TEXT_WIDTH || clip.sequenceLength() != CaptionEncoder.TOKENS) {
+        int w = clip.width();
+        int l = clip.sequenceLength();
+        clip.close();
+        throw new BenchmarkException("TACO reads [" + CaptionEncoder.TOKENS + "," + TEXT_WIDTH + "] CLIP text features; "
+            + clipDir + " gives [" + l + "," + w + "] (use openai/clip-vit-base-patch32)");
+      }
+      return clip;
     }
     if (embeddingsFile != null) {
       return new PrecomputedCaptionEncoder(embeddingsFile);
     }
-    return CaptionEncoder.zeros();
+    return CaptionEncoder.zeros(TEXT_WIDTH);
   }
 }

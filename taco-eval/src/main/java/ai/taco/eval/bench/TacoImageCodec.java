@@ -1,8 +1,10 @@
 package ai.taco.eval.bench;
 
+import ai.taco.core.DecodeOptions;
+import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.ScaleTable;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.TacoFile;
@@ -69,7 +71,7 @@ public final class TacoImageCodec implements ImageCodec {
     }
     Map<String, String> m = new LinkedHashMap<>();
     m.put("weights_sha256", weightsSha256);
-    m.put("config", config.toString());
+    m.put("config", config == null ? "inferred from the weights" : config.toString());
     m.put("scale_table", scaleTable.id());
     m.put("container", container.name().toLowerCase(Locale.ROOT));
     return m;
@@ -82,7 +84,8 @@ public final class TacoImageCodec implements ImageCodec {
 
   private synchronized TacoCodec codec() {
     if (codec == null) {
-      codec = TacoCodec.load(weights, config, scaleTable);
+      TacoCodec.Builder b = TacoCodec.builder().setWeights(weights).optScaleTable(scaleTable);
+      codec = (config == null ? b : b.optConfig(config)).build();
     }
     return codec;
   }
@@ -95,7 +98,7 @@ public final class TacoImageCodec implements ImageCodec {
     HostTensor x = HostTensor.ofFloats(image.planes(), 1, 3, image.height(), image.width());
     HostTensor t = HostTensor.ofFloats(text.values(), 1, text.tokens(), text.width());
     return container == Container.COMPRESSAI
-        ? codec().compressOfficial(x, t).toBytes()
+        ? codec().compress(x, t, EncodeOptions.official()).toBytes()
         : codec().compress(x, t).toBytes();
   }
 
@@ -106,8 +109,8 @@ public final class TacoImageCodec implements ImageCodec {
   @Override
   public RgbImage decode(byte[] bitstream) {
     HostTensor y = container == Container.COMPRESSAI
-        ? codec().decompressUnclamped(CompressAiFile.parse(bitstream))
-        : codec().decompressUnclamped(TacoFile.parse(bitstream));
+        ? codec().decompress(CompressAiFile.parse(bitstream), DecodeOptions.unclamped())
+        : codec().decompress(TacoFile.parse(bitstream), DecodeOptions.unclamped());
     long[] s = y.shape();
     return new RgbImage(Math.toIntExact(s[s.length - 1]), Math.toIntExact(s[s.length - 2]), y.toFloatArray());
   }

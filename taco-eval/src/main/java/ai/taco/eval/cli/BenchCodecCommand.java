@@ -1,10 +1,13 @@
 package ai.taco.eval.cli;
 
+import ai.taco.core.DecodeOptions;
+import ai.taco.core.EncodeOptions;
+import ai.taco.core.StageListener;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
-import ai.taco.core.io.TacoFile;
+import ai.taco.core.io.CodedImage;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -69,23 +72,24 @@ public final class BenchCodecCommand implements TacoCommand {
     long load0 = System.nanoTime();
     try (TacoCodec codec =
         weights == null
-            ? TacoCodec.random(config, 1)
-            : TacoCodec.load(weights, config, ai.taco.core.entropy.ScaleTable.defaultTable())) {
+            ? TacoCodec.builder().setRandomWeights(1).optConfig(config).build()
+            : TacoCodec.builder().setWeights(weights).optConfig(config)
+                .optScaleTable(ai.taco.core.ScaleTable.defaultTable()).build()) {
       double loadSeconds = (System.nanoTime() - load0) / 1e9;
       Map<String, List<Double>> enc = new LinkedHashMap<>();
       Map<String, List<Double>> dec = new LinkedHashMap<>();
       Map<String, List<Double>> encLayers = new LinkedHashMap<>();
       Map<String, List<Double>> decLayers = new LinkedHashMap<>();
-      TacoFile file = null;
+      CodedImage file = null;
       List<Double> encCpu = new ArrayList<>();
       List<Double> decCpu = new ArrayList<>();
       for (int i = 0; i < warmup + runs; i++) {
         long c0 = cpuNanos();
         Timer te = new Timer();
-        file = codec.compress(x, text, te);
+        file = codec.compress(x, text, EncodeOptions.DEFAULT.withListener(te));
         long c1 = cpuNanos();
         Timer td = new Timer();
-        codec.decompress(file, td);
+        codec.decompress(file, DecodeOptions.DEFAULT.withListener(td));
         long c2 = cpuNanos();
         if (i >= warmup) {
           te.addTo(enc, encLayers);
@@ -127,7 +131,7 @@ public final class BenchCodecCommand implements TacoCommand {
   }
 
   /** Records the time spent in each stage of one call, plus the total. */
-  private static final class Timer implements TacoCodec.StageListener {
+  private static final class Timer implements StageListener {
     private final long start = System.nanoTime();
     private final long startCpu = cpuNanos();
     private final Map<String, Double> seconds = new LinkedHashMap<>();

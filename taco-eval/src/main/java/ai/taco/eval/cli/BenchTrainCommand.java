@@ -1,7 +1,7 @@
 package ai.taco.eval.cli;
 
+import ai.taco.core.CaptionEncoder;
 import ai.taco.core.TacoConfig;
-import ai.taco.train.CaptionEncoder;
 import ai.taco.train.RateDistortionLoss;
 import ai.taco.train.TrainOptions;
 import ai.taco.train.Trainer;

@@ -1,7 +1,8 @@
 package ai.taco.eval.cli;
 
+import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.ScaleTable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -20,8 +21,8 @@ public final class CodecOptions {
   @Option(
       names = "--preset",
       paramLabel = "NAME",
-      defaultValue = "full",
-      description = "Architecture of the weights: full (the paper's, default), small or tiny.")
+      description = "Architecture of the weights: full (the paper's), small or tiny (default: inferred from the"
+          + " weights' shapes).")
   String preset;
 
   @Option(
@@ -31,8 +32,10 @@ public final class CodecOptions {
 
   public CodecOptions() {}
 
-  TacoConfig config() {
-    return TacoConfig.preset(preset);
+  /** A codec builder for the weights, with the preset if one was given (else the architecture is inferred). */
+  TacoCodec.Builder builder() {
+    TacoCodec.Builder b = TacoCodec.builder().setWeights(weights());
+    return preset == null ? b : b.optConfig(TacoConfig.preset(preset));
   }
 
   Path weights() {

@@ -1,5 +1,6 @@
 package ai.taco.eval.cli;
 
+import ai.taco.core.CaptionEncoder;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.taco.core.TacoConfig;
@@ -13,7 +14,6 @@ import ai.taco.eval.metrics.Lpips;
 import ai.taco.eval.metrics.MsSsim;
 import ai.taco.eval.metrics.Psnr;
 import ai.taco.train.ReconstructionMetrics;
-import ai.taco.train.CaptionEncoder;
 import ai.taco.train.CodecEvaluator;
 import ai.taco.train.EpochEvaluator;
 import ai.taco.train.JointImageTextLoss;
@@ -54,7 +54,7 @@ record Components(
           throw new IllegalArgumentException("CLIP text width " + text.width() + " != the model's text dimension "
               + config.textDim());
         }
-        captions = new ClipCaptions(text, clip);
+        captions = text;
         if (kj > 0) {
           ClipTextModel textModel = ClipTextModel.load(clip);
           resources.add(textModel);
@@ -134,20 +134,6 @@ record Components(
         }
       }
       return new Values(Psnr.psnr(a, b), msSsim, lp);
-    }
-  }
-
-  /** CLIP text model's last hidden state (train.py: {@code CLIP_text_model(...).last_hidden_state}). */
-  private record ClipCaptions(ClipTextEncoder text, Path dir) implements CaptionEncoder {
-    @Override
-    public NDArray encode(List<String> captions, NDManager manager) {
-      return text.encode(manager, captions);
-    }
-
-    @Override
-    public String description() {
-      return "CLIP text encoder from " + dir + " (last hidden state, " + text.sequenceLength() + " tokens x "
-          + text.width() + ")";
     }
   }
 }

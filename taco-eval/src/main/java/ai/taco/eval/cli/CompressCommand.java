@@ -1,8 +1,9 @@
 package ai.taco.eval.cli;
 
 import ai.djl.ndarray.NDManager;
+import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
-import ai.taco.core.io.CompressAiFile;
+import ai.taco.core.io.CodedImage;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
 import ai.taco.core.io.SafeTensors;
@@ -75,7 +76,7 @@ public final class CompressCommand implements TacoCommand {
     codec.checkOutput(out, in);
     HostTensor image = Images.read(in);
     HostTensor features = captionFeatures();
-    try (TacoCodec c = TacoCodec.load(codec.weights(), codec.config(), CodecOptions.scaleTable(scaleTable))) {
+    try (TacoCodec c = codec.builder().optScaleTable(CodecOptions.scaleTable(scaleTable)).build()) {
       long t0 = System.nanoTime();
       byte[] bytes;
       int h;
@@ -87,7 +88,7 @@ public final class CompressCommand implements TacoCommand {
         h = f.height();
         w = f.width();
       } else {
-        CompressAiFile f = c.compressOfficial(image, features);
+        CodedImage f = c.compress(image, features, EncodeOptions.official());
         f.write(out, codec.force);
         bytes = f.toBytes();
         h = f.height();

@@ -1,7 +1,7 @@
 package ai.taco.eval.cli;
 
 import ai.taco.core.TacoCodec;
-import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.ScaleTable;
 import ai.taco.core.io.BitstreamException;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
@@ -75,14 +75,14 @@ public final class DecompressCommand implements TacoCommand {
         throw new IllegalArgumentException(in + " records the " + f.scaleTable().id() + " scale table; --scale-table "
             + scaleTable + " contradicts it");
       }
-      try (TacoCodec c = TacoCodec.load(codec.weights(), codec.config(), f.scaleTable())) {
+      try (TacoCodec c = codec.builder().optScaleTable(f.scaleTable()).build()) {
         image = c.decompress(f);
       }
       table = f.scaleTable().id();
     } else {
       CompressAiFile f = CompressAiFile.read(in);
       ScaleTable t = scaleTable == null ? ScaleTable.defaultTable() : CodecOptions.scaleTable(scaleTable);
-      try (TacoCodec c = TacoCodec.load(codec.weights(), codec.config(), t)) {
+      try (TacoCodec c = codec.builder().optScaleTable(t).build()) {
         image = c.decompress(f);
       }
       table = t.id();

@@ -1,9 +1,9 @@
 package ai.taco.eval.cli;
 
+import ai.taco.core.CaptionEncoder;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.ScaleTable;
 import ai.taco.eval.bench.BenchmarkException;
-import ai.taco.eval.bench.CaptionEncoder;
 import ai.taco.eval.bench.Coco30k;
 import ai.taco.eval.bench.EvalDataset;
 import ai.taco.eval.bench.EvalResults;
@@ -57,7 +57,7 @@ public final class EvalCommand implements TacoCommand {
       description = "TACO checkpoints (official .pth.tar or safetensors); one rate point each.")
   List<Path> weights = new ArrayList<>();
 
-  @Option(names = "--preset", defaultValue = "full", description = "TACO size preset: full, small, tiny (default ${DEFAULT-VALUE}).")
+  @Option(names = "--preset", description = "TACO size preset: full, small, tiny (default: inferred from the weights).")
   String preset;
 
   @Option(names = "--scale-table", defaultValue = "torch1", paramLabel = "torch1|torch2",
@@ -196,7 +196,7 @@ public final class EvalCommand implements TacoCommand {
         case "taco" -> TacoImageCodec.Container.TACO;
         default -> throw new BenchmarkException("--container must be compressai or taco, got '" + container + "'");
       };
-      codecs.addAll(TacoCodecs.open(weights, TacoConfig.preset(preset), ScaleTable.fromId(scaleTable), box));
+      codecs.addAll(TacoCodecs.open(weights, preset == null ? null : TacoConfig.preset(preset), ScaleTable.fromId(scaleTable), box));
     }
     if (!noJpeg) {
       for (int q : jpegQualities) {

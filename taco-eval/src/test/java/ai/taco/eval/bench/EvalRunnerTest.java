@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.taco.core.CaptionEncoder;
+import ai.taco.core.io.HostTensor;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +47,7 @@ class EvalRunnerTest {
 
     @Override
     public byte[] encode(RgbImage image, TextEmbedding text) {
-      sources.add(text.source());
+      sources.add(EchoCaptions.decode(text.values()));
       ByteBuffer b = ByteBuffer.allocate(8 + 4 * image.planes().length);
       b.putInt(image.width() - shrink).putInt(image.height());
       for (float v : image.planes()) {
@@ -70,21 +74,42 @@ class EvalRunnerTest {
     }
   }
 
-  /** Caption encoder that reports the caption it saw as the embedding's source. */
+  /** Caption encoder whose features spell out the image name and caption it saw ("name=caption", one char a value). */
   static final class EchoCaptions implements CaptionEncoder {
+    static final int WIDTH = 512;
+
     @Override
     public String source() {
       return "echo";
     }
 
     @Override
-    public boolean usesCaptions() {
-      return true;
+    public int width() {
+      return WIDTH;
     }
 
     @Override
-    public TextEmbedding encode(String imageName, String caption) {
-      return new TextEmbedding(new float[TOKENS * WIDTH], TOKENS, WIDTH, imageName + "=" + caption);
+    public NDArray encode(NDManager manager, List<String> captions) {
+      throw new UnsupportedOperationException("the runner asks per image");
+    }
+
+    @Override
+    public HostTensor encodeTensor(String imageName, String caption) {
+      String s = imageName + "=" + caption;
+      float[] f = new float[TOKENS * WIDTH];
+      java.util.Arrays.fill(f, -1f);
+      for (int i = 0; i < s.length(); i++) {
+        f[i] = s.charAt(i);
+      }
+      return HostTensor.ofFloats(f, 1, TOKENS, WIDTH);
+    }
+
+    static String decode(float[] f) {
+      StringBuilder b = new StringBuilder();
+      for (int i = 0; i < f.length && f[i] >= 0; i++) {
+        b.append((char) f[i]);
+      }
+      return b.toString();
     }
   }
 
@@ -159,12 +184,12 @@ class EvalRunnerTest {
   void zeroFallbackIsLabelledInEveryRowAndInTheNotes(@TempDir Path tmp) throws Exception {
     EvalDataset ds = tiny(tmp.resolve("d"));
     EvalResults r = new EvalRunner(new EvalRunner.Options(tmp.resolve("o"), EvalRunner.CaptionMode.DATASET, false,
-        false, false)).run(ds, List.of(new RecordingCodec(0), new JpegCodec(50)), CaptionEncoder.zeros(), List.of(),
+        false, false)).run(ds, List.of(new RecordingCodec(0), new JpegCodec(50)), CaptionEncoder.zeros(EchoCaptions.WIDTH), List.of(),
         List.of(), List.of());
     assertFalse(r.info().captionsUsed());
     assertTrue(r.info().textSource().contains("NOT used"));
     for (EvalResults.ImageResult i : r.images()) {
-      assertEquals(i.codec().equals("REC") ? CaptionEncoder.zeros().source() : "none", i.textSource());
+      assertEquals(i.codec().equals("REC") ? CaptionEncoder.zeros(EchoCaptions.WIDTH).source() : "none", i.textSource());
     }
     assertTrue(r.info().notes().stream().anyMatch(n -> n.contains("WITHOUT captions")));
   }

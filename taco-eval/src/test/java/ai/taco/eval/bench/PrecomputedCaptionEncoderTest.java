@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.taco.core.CaptionEncoder;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.SafeTensors;
 import java.nio.file.Path;
@@ -33,11 +34,11 @@ class PrecomputedCaptionEncoderTest {
     try (CaptionEncoder enc = new PrecomputedCaptionEncoder(f)) {
       assertTrue(enc.usesCaptions());
       assertTrue(enc.source().contains("emb.safetensors"));
-      assertArrayEquals(a, enc.encode("kodim01.png", "a brick building").values());
-      assertArrayEquals(e, enc.encode("kodim01.png", "").values());
-      BenchmarkException x = assertThrows(BenchmarkException.class, () -> enc.encode("kodim02.png", "x"));
+      assertArrayEquals(a, enc.encodeTensor("kodim01.png", "a brick building").toFloatArray());
+      assertArrayEquals(e, enc.encodeTensor("kodim01.png", "").toFloatArray());
+      BenchmarkException x = assertThrows(BenchmarkException.class, () -> enc.encodeTensor("kodim02.png", "x"));
       assertTrue(x.getMessage().contains("kodim02.png"), x.getMessage());
-      x = assertThrows(BenchmarkException.class, () -> enc.encode("bad.png", "x"));
+      x = assertThrows(BenchmarkException.class, () -> enc.encodeTensor("bad.png", "x"));
       assertTrue(x.getMessage().contains("[1, 38, 256]"), x.getMessage());
     }
   }
@@ -52,11 +53,11 @@ class PrecomputedCaptionEncoderTest {
     SafeTensors.write(f, Map.of("last_hidden_state", HostTensor.ofFloats(all, 3, 38, 512)),
         Map.of("captions", "[\"a dog\", \"\", \"a cat\"]"));
     try (CaptionEncoder enc = new PrecomputedCaptionEncoder(f)) {
-      float[] cat = enc.encode("x.png", "a cat").values();
+      float[] cat = enc.encodeTensor("x.png", "a cat").toFloatArray();
       assertEquals(2 * 38 * 512, cat[0]);
       assertEquals(3 * 38 * 512 - 1, cat[cat.length - 1]);
-      assertEquals(38 * 512, enc.encode("y.png", "").values()[0]);
-      BenchmarkException x = assertThrows(BenchmarkException.class, () -> enc.encode("z.png", "a cow"));
+      assertEquals(38 * 512, enc.encodeTensor("y.png", "").toFloatArray()[0]);
+      BenchmarkException x = assertThrows(BenchmarkException.class, () -> enc.encodeTensor("z.png", "a cow"));
       assertTrue(x.getMessage().contains("a cow"), x.getMessage());
     }
     Path bad = tmp.resolve("bad.safetensors");
@@ -67,10 +68,10 @@ class PrecomputedCaptionEncoderTest {
 
   @Test
   void zeroFallbackSaysCaptionsAreNotUsed() {
-    CaptionEncoder z = CaptionEncoder.zeros();
+    CaptionEncoder z = CaptionEncoder.zeros(512);
     assertEquals(false, z.usesCaptions());
     assertTrue(z.source().contains("NOT used"));
-    for (float v : z.encode("x.png", "a dog").values()) {
+    for (float v : z.encodeTensor("x.png", "a dog").toFloatArray()) {
       assertEquals(0f, v);
     }
   }

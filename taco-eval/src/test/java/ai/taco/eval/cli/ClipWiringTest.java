@@ -44,7 +44,7 @@ class ClipWiringTest {
         NDManager m = NDManager.newBaseManager()) {
       assertTrue(c.captionEncoder().usesCaptions());
       assertNotNull(c.joint());
-      NDArray f = c.captionEncoder().encode(List.of("a brick building", "a red door"), m);
+      NDArray f = c.captionEncoder().encode(m, List.of("a brick building", "a red door"));
       assertEquals(new ai.djl.ndarray.types.Shape(2, 38, 64), f.getShape());
       assertTrue(f.get(0).sub(f.get(1)).abs().max().getFloat() > 1e-3, "different captions, different features");
 

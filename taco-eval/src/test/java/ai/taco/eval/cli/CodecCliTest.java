@@ -97,10 +97,14 @@ class CodecCliTest {
         "--in", img, "--out", tmp.resolve("x.taco").toString());
     assertEquals("2", r[0]);
     assertTrue(r[2].contains("[38,512]"), r[2]);
-    // Full-preset weights expected, small given: one error naming the mismatch.
+    // Without --preset the architecture is read from the weights; a preset that does not fit them is one error.
     Path emb = embedding("taco-small/img0_64x64.safetensors");
     r = run("compress", "--weights", weights, "--text-embedding", emb.toString(), "--in", img, "--out",
-        tmp.resolve("y.taco").toString());
+        tmp.resolve("inferred.taco").toString());
+    assertEquals("0", r[0], r[2]);
+    assertTrue(Files.size(tmp.resolve("inferred.taco")) > 0);
+    r = run("compress", "--weights", weights, "--preset", "full", "--text-embedding", emb.toString(), "--in", img,
+        "--out", tmp.resolve("y.taco").toString());
     assertEquals("2", r[0]);
     assertTrue(r[2].startsWith("taco: weights do not match"), r[2]);
     // Corrupt container.

@@ -9,9 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.DataType;
+import ai.taco.core.DecodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.entropy.ScaleTable;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
@@ -100,8 +101,8 @@ class EvalTacoCommandTest {
     // compute_psnr(x, x_hat) (the default --metrics-on float).
     float[] x = Images.read(kodak.resolve("kodim07.png")).toFloatArray();
     float[] xHat;
-    try (TacoCodec codec = TacoCodec.load(WEIGHTS, TacoConfig.SMALL, ScaleTable.TORCH1)) {
-      xHat = codec.decompressUnclamped(CompressAiFile.parse(bytes)).toFloatArray();
+    try (TacoCodec codec = TacoCodec.builder().setWeights(WEIGHTS).optConfig(TacoConfig.SMALL).build()) {
+      xHat = codec.decompress(CompressAiFile.parse(bytes), DecodeOptions.unclamped()).toFloatArray();
     }
     double se = 0;
     for (int i = 0; i < x.length; i++) {

@@ -3,7 +3,7 @@ package ai.taco.eval.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.ScaleTable;
 import ai.taco.core.io.TacoFile;
 import ai.taco.core.testing.Golden;
 import com.fasterxml.jackson.databind.JsonNode;

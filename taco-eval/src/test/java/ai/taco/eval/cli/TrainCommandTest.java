@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import ai.taco.core.DecodeOptions;
+import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.TacoModel;
 import ai.taco.core.io.HostTensor;
@@ -14,7 +16,7 @@ import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
 import ai.taco.eval.cli.CliTesting.Run;
 import ai.taco.core.TacoCodec;
-import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.io.CodedImage;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.Images;
 import ai.taco.eval.metrics.Lpips;
@@ -113,10 +115,10 @@ class TrainCommandTest {
           loaded.parameters().get("g_a.analysis_transform.0.weight").toFloatArray()[0]);
     }
     // The export is a codec: compress a Kodak crop to the official .bin bytes and decode them.
-    try (TacoCodec codec = TacoCodec.load(weights, TacoConfig.TINY, ScaleTable.defaultTable())) {
+    try (TacoCodec codec = TacoCodec.builder().setWeights(weights).optConfig(TacoConfig.TINY).build()) {
       HostTensor x = crop(Images.read(Golden.data("kodak/kodim01.png")), 64, 128);
       HostTensor text = HostTensor.ofFloats(new float[38 * 512], 1, 38, 512);
-      CompressAiFile bin = codec.compressOfficial(x, text);
+      CodedImage bin = codec.compress(x, text, EncodeOptions.official());
       HostTensor decoded = codec.decompress(CompressAiFile.parse(bin.toBytes()));
       assertArrayEquals(new long[] {1, 3, 64, 128}, decoded.shape());
       assertTrue(bin.byteCount() > 0);
@@ -173,12 +175,12 @@ class TrainCommandTest {
     double sumMsSsim = 0;
     double sumLpips = 0;
     TrainCheckpoint last = TrainCheckpoint.read(out.resolve(Trainer.RECENT));
-    try (TacoCodec codec = TacoCodec.of(last.model(), TacoConfig.TINY, ScaleTable.defaultTable());
+    try (TacoCodec codec = TacoCodec.builder().setWeights(last.model()).optConfig(TacoConfig.TINY).build();
         Lpips net = Lpips.load(Golden.golden("lpips/lpips-alex-randtrunk.safetensors"));
         NDManager m = NDManager.newBaseManager()) {
       for (String f : List.of("kodim01.png", "kodim02.png")) {
         HostTensor x = Images.read(kodak.resolve(f));
-        HostTensor xHat = codec.decompressUnclamped(CompressAiFile.read(out.resolve("figures/1/" + f + ".bin")));
+        HostTensor xHat = codec.decompress(CompressAiFile.read(out.resolve("figures/1/" + f + ".bin")), DecodeOptions.unclamped());
         sumPsnr += Psnr.psnr(x.toFloatArray(), xHat.toFloatArray());
         sumMsSsim += MsSsim.msSsim(x.toFloatArray(), xHat.toFloatArray(), 1, 3, 192, 256);
         sumLpips += net.distance(x.toNDArray(m), xHat.toNDArray(m), Lpips.InputConvention.TACO_QUIRK)[0];

@@ -1,4 +1,4 @@
-package ai.taco.core.entropy;
+package ai.taco.core;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,15 +12,15 @@ import java.nio.file.Path;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * One-off tool that produced {@code src/main/resources/ai/taco/core/entropy/scale_table_torch{1,2}.bin.gz} from the
+ * One-off tool that produced {@code src/main/resources/ai/taco/core/scale_table_torch{1,2}.bin.gz} from the
  * reference outputs in {@code ../shared/golden/entropy/} (CompressAI 1.2.6 {@code GaussianConditional.update_scale_table}
  * under PyTorch 1.13 and 2.13). The tables are format constants of the reference, which is why they are shipped as data
  * rather than recomputed with platform float math. {@link ScaleTableTest} proves the shipped resources equal these files.
  *
  * <p>Run from the repository root (exact commands in {@code docs/bitstream.md}, "Gaussian scale tables"):
  * <pre>java -cp "taco-core/target/test-classes:taco-core/target/classes:$(cat /tmp/cp.txt)" \
- *     ai.taco.core.entropy.ScaleTableResourceGenerator ../shared/golden/entropy \
- *     taco-core/src/main/resources/ai/taco/core/entropy</pre>
+ *     ai.taco.core.ScaleTableResourceGenerator ../shared/golden/entropy \
+ *     taco-core/src/main/resources/ai/taco/core</pre>
  */
 public final class ScaleTableResourceGenerator {
   private ScaleTableResourceGenerator() {}

@@ -1,4 +1,4 @@
-package ai.taco.core.entropy;
+package ai.taco.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

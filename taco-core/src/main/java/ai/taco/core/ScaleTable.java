@@ -1,4 +1,4 @@
-package ai.taco.core.entropy;
+package ai.taco.core;
 
 import ai.taco.entropy.CdfTables;
 import java.io.DataInputStream;
