@@ -9,6 +9,8 @@ module ai.taco.core {
   requires transitive java.desktop;
   requires transitive ai.taco.entropy;
   requires ai.djl.tokenizers;
+  requires ai.djl.pytorch_engine; // LibTorch: where libtorch lives, to switch NNPACK off
+  requires com.sun.jna;
   requires pickle;
   requires com.fasterxml.jackson.databind;
   requires org.slf4j;
