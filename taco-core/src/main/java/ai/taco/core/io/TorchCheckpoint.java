@@ -196,7 +196,7 @@ public final class TorchCheckpoint {
     DataType dt = storage.dataType();
     int es = HostTensor.elementSize(dt);
     ByteBuffer src = storage.bytes();
-    long storageNumel = src.capacity() / es;
+    long storageNumel = src.limit() / es;
     long numel;
     try {
       numel = HostTensor.numel(size);
@@ -451,8 +451,7 @@ public final class TorchCheckpoint {
               + " elements, only " + rest.remaining() + " bytes follow");
         }
         int n = (int) (numel * es);
-        ByteBuffer data = rest.slice().order(ByteOrder.LITTLE_ENDIAN);
-        data.limit(n);
+        ByteBuffer data = rest.slice(rest.position(), n).order(ByteOrder.LITTLE_ENDIAN);
         rest.position(rest.position() + n);
         storages.put(key, new Storage(p.dataType(), data));
       }

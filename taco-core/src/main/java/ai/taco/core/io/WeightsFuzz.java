@@ -56,6 +56,21 @@ public final class WeightsFuzz {
 
   private WeightsFuzz() {}
 
+  /** The one file each mutant is written to (and overwritten by the next) in the run's directory. */
+  public static final String MUTANT_FILE = "mutant.bin";
+
+  /**
+   * A new directory for the mutants in RAM ({@code /dev/shm}) where there is one, else {@code fallback}: the run
+   * writes one small file per mutant, and a busy disk would dominate its time.
+   */
+  public static Path scratchDirectory(Path fallback) throws IOException {
+    Path shm = Path.of("/dev/shm");
+    if (Files.isDirectory(shm) && Files.isWritable(shm)) {
+      return Files.createTempDirectory(shm, "taco-fuzz");
+    }
+    return fallback;
+  }
+
   /**
    * Runs {@code perFormat} mutants of each format with a fixed {@code seed}, writing each to a file in {@code dir}.
    */
@@ -64,7 +79,7 @@ public final class WeightsFuzz {
     Map<Format, Counts> counts = new LinkedHashMap<>();
     List<String> untyped = new ArrayList<>();
     Map<String, Long> messages = new java.util.HashMap<>();
-    Path file = dir.resolve("mutant.bin");
+    Path file = dir.resolve(MUTANT_FILE);
     for (Format format : Format.values()) {
       byte[] seedFile = seed(format);
       byte[] zipPickle = format == Format.TORCH_ZIP ? zipEntry(seedFile, "archive/data.pkl") : null;
@@ -95,7 +110,13 @@ public final class WeightsFuzz {
         } catch (Throwable e) { // the point of the fuzzer: anything but a TacoException is a defect
           bad++;
           if (untyped.size() < 10) {
-            untyped.add(format + ": " + e);
+            String where = Arrays.stream(e.getStackTrace())
+                .filter(f -> !f.getClassName().startsWith("java."))
+                .limit(2)
+                .map(String::valueOf)
+                .reduce((x, y) -> x + " < " + y)
+                .orElse("?");
+            untyped.add(format + ": " + e + " at " + where);
           }
         }
         slowest = Math.max(slowest, (System.nanoTime() - t0) / 1_000_000);
