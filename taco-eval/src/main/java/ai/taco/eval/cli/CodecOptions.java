@@ -67,15 +67,6 @@ public final class CodecOptions {
     } catch (java.io.IOException e) {
       throw new IllegalArgumentException("cannot check " + out + ": " + e.getMessage(), e);
     }
-    if (Files.isDirectory(out)) {
-      throw new IllegalArgumentException(out + " is a directory");
-    }
-    if (Files.exists(out) && !force) {
-      throw new IllegalArgumentException(out + " exists; pass --force to overwrite it");
-    }
-    Path parent = out.toAbsolutePath().getParent();
-    if (parent != null && !Files.isDirectory(parent)) {
-      throw new IllegalArgumentException("output directory " + parent + " does not exist");
-    }
+    OutputPaths.check(out, force);
   }
 }
