@@ -1,6 +1,5 @@
 package ai.taco.core.io;
 
-import ai.taco.core.TacoException;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -19,7 +18,7 @@ public final class InputFiles {
    *
    * @param what what the file should be, for the message (e.g. "weights file")
    */
-  public static void requireRegular(Path file, String what, Function<String, ? extends TacoException> error) {
+  public static void requireRegular(Path file, String what, Function<String, ? extends RuntimeException> error) {
     if (Files.isRegularFile(file)) {
       if (!Files.isReadable(file)) {
         throw error.apply(file + ": cannot read (permission denied)");

@@ -36,12 +36,7 @@ public final class CodecOptions {
   }
 
   Path weights() {
-    if (Files.isDirectory(weights)) {
-      throw new IllegalArgumentException("--weights " + weights + " is a directory, not a weights file");
-    }
-    if (!Files.isRegularFile(weights)) {
-      throw new IllegalArgumentException("weights file not found: " + weights);
-    }
+    ai.taco.core.io.InputFiles.requireRegular(weights, "weights file", IllegalArgumentException::new);
     return weights;
   }
 
