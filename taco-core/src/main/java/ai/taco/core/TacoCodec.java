@@ -52,6 +52,9 @@ public final class TacoCodec implements AutoCloseable {
   private final NDManager manager;
   private final TacoModel model;
   private final byte[] fingerprint;
+  // Hardening: close() waits for running calls; native memory reserved per call before allocating.
+  private final CallGate gate = new CallGate();
+  private final MemoryBudget budget = MemoryBudget.fromSystem();
 
   private TacoCodec(NDManager manager, TacoModel model, byte[] fingerprint) {
     this.manager = manager;
@@ -68,6 +71,7 @@ public final class TacoCodec implements AutoCloseable {
 
   /** A codec over an in-memory state dict (official key names). */
   public static TacoCodec of(Map<String, HostTensor> stateDict, TacoConfig config, ScaleTable table) {
+    StateDict.requireFinite(stateDict, "weights"); // hardening: NaN weights write undecodable files
     NDManager m = NDManager.newBaseManager();
     try {
       TacoModel model = TacoModel.load(stateDict, config, m, table);
@@ -227,6 +231,16 @@ public final class TacoCodec implements AutoCloseable {
 
   /** Encoder with an optional probe (stage timing in the benchmark). */
   Encoded encode(HostTensor image, HostTensor text, TacoModel.Probe probe) {
+    long[] is = image.shape();
+    double pixels = is.length < 2 ? 0 : MemoryBudget.paddedPixels(is[is.length - 2], is[is.length - 1], PAD_MULTIPLE);
+    String what = "encoding a " + (is.length < 2 ? "?" : is[is.length - 2] + "x" + is[is.length - 1]) + " image";
+    try (CallGate.Call call = gate.enter("this TacoCodec");
+        MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels), what)) {
+      return NativeMemory.mapAllocationFailures(what, () -> encodeUnguarded(image, text, probe));
+    }
+  }
+
+  private Encoded encodeUnguarded(HostTensor image, HostTensor text, TacoModel.Probe probe) {
     ensureOpen();
     long[] is = image.shape();
     long[] ts = text.shape();
@@ -251,8 +265,8 @@ public final class TacoCodec implements AutoCloseable {
     if (padded > MAX_PIXELS) {
       throw new ImageException("image of " + h + "x" + w + " is too large (max " + MAX_PIXELS + " pixels)");
     }
-    requireFinite(image, "image");
-    requireFinite(text, "caption features");
+    InputChecks.requireImage(image);
+    InputChecks.requireCaption(text);
     try (NDManager m = NDManager.newBaseManager();
         NDScope scope = new NDScope()) {
       NDArray x = image.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, 3, h, w);
@@ -278,19 +292,20 @@ public final class TacoCodec implements AutoCloseable {
     }
   }
 
-  private static void requireFinite(HostTensor t, String what) {
-    for (float v : t.toFloatArray()) {
-      if (!Float.isFinite(v)) {
-        throw new TacoException(what + " contain NaN or infinite values");
-      }
-    }
-  }
-
   /**
    * Decoder; with {@code verify}, symbol checksums are compared before the synthesis transform runs; with {@code
    * clamp}, the reconstruction is clamped to [0,1].
    */
   HostTensor decode(Encoded e, boolean verify, boolean clamp, TacoModel.Probe probe) {
+    double pixels = (double) e.zHeight() * PAD_MULTIPLE * e.zWidth() * PAD_MULTIPLE;
+    String what = "decoding a " + e.height() + "x" + e.width() + " image";
+    try (CallGate.Call call = gate.enter("this TacoCodec");
+        MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels), what)) {
+      return NativeMemory.mapAllocationFailures(what, () -> decodeUnguarded(e, verify, clamp, probe));
+    }
+  }
+
+  private HostTensor decodeUnguarded(Encoded e, boolean verify, boolean clamp, TacoModel.Probe probe) {
     ensureOpen();
     int zh = e.zHeight();
     int zw = e.zWidth();
@@ -329,6 +344,7 @@ public final class TacoCodec implements AutoCloseable {
       } catch (EntropyCodingException ex) {
         throw new BitstreamException("corrupt or truncated bitstream: " + ex.getMessage(), ex);
       }
+      NativeMemory.requireFinite(xHat, "decoded image");
       NDArray cropped = Images.crop(xHat, e.height(), e.width());
       NDArray out = clamp ? cropped.clip(0f, 1f) : cropped;
       probe.stage("done");
@@ -343,14 +359,18 @@ public final class TacoCodec implements AutoCloseable {
 
   private void ensureOpen() {
     if (closed) {
-      throw new IllegalStateException("this TacoCodec has been closed");
+      throw new TacoException("this TacoCodec has been closed");
     }
   }
 
-  /** Releases the parameters. The codec must not be used afterwards (calls then throw IllegalStateException). */
+  /**
+   * Releases the parameters once the calls running on other threads have finished; later calls throw a {@link
+   * TacoException}. Idempotent.
+   */
   @Override
   public void close() {
     closed = true;
+    gate.closeAndAwait();
     manager.close();
   }
 }

@@ -35,17 +35,29 @@ public final class StateDict {
       throw new WeightsException(
           file + ": neither a safetensors file nor a torch.save checkpoint (.pth/.pth.tar/.bin/.pt)");
     }
+    requireFinite(raw, file.toString());
     Map<String, HostTensor> out = new LinkedHashMap<>();
     for (Map.Entry<String, HostTensor> e : raw.entrySet()) {
       HostTensor t = e.getValue();
-      long bad = t.firstNonFinite();
-      if (bad >= 0) {
-        throw new WeightsException(file + ": tensor '" + e.getKey() + "' holds a non-finite value (NaN or infinity) at"
-            + " element " + bad);
-      }
       out.put(stripModulePrefix(e.getKey()), t.dataType() == DataType.FLOAT64 ? t.toFloat32() : t);
     }
     return out;
+  }
+
+  /**
+   * Throws unless every floating-point tensor is finite.
+   *
+   * @param source where the weights come from, for the message (a file name)
+   * @throws WeightsException naming the source, the tensor and the first bad element
+   */
+  public static void requireFinite(Map<String, HostTensor> weights, String source) {
+    for (Map.Entry<String, HostTensor> e : weights.entrySet()) {
+      long bad = e.getValue().firstNonFinite();
+      if (bad >= 0) {
+        throw new WeightsException(source + ": tensor '" + e.getKey() + "' holds a non-finite value (NaN or infinity)"
+            + " at element " + bad);
+      }
+    }
   }
 
   static String stripModulePrefix(String key) {
