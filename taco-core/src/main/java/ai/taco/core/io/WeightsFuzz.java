@@ -72,15 +72,18 @@ public final class WeightsFuzz {
   }
 
   /**
-   * Runs {@code perFormat} mutants of each format with a fixed {@code seed}, writing each to a file in {@code dir}.
+   * Runs {@code total} mutants, split evenly over the formats, from a fixed {@code seed}, writing each to a file in
+   * {@code dir}.
    */
-  public static Report run(long perFormat, long seed, Path dir) {
+  public static Report run(long total, long seed, Path dir) {
     SplittableRandom rnd = new SplittableRandom(seed);
     Map<Format, Counts> counts = new LinkedHashMap<>();
     List<String> untyped = new ArrayList<>();
     Map<String, Long> messages = new java.util.HashMap<>();
     Path file = dir.resolve(MUTANT_FILE);
-    for (Format format : Format.values()) {
+    Format[] formats = Format.values();
+    for (Format format : formats) {
+      long perFormat = total / formats.length + (format.ordinal() < total % formats.length ? 1 : 0);
       byte[] seedFile = seed(format);
       byte[] zipPickle = format == Format.TORCH_ZIP ? zipEntry(seedFile, "archive/data.pkl") : null;
       long loaded = 0;

@@ -23,7 +23,7 @@ class WeightsFuzzTest {
   void tenThousandMutantsGiveOnlyTypedErrors() throws IOException {
     Path dir = WeightsFuzz.scratchDirectory(tmp);
     try {
-      WeightsFuzz.Report r = WeightsFuzz.run(3_400, 20261202L, dir);
+      WeightsFuzz.Report r = WeightsFuzz.run(10_200, 20261202L, dir);
       assertEquals(10_200, r.mutations());
       assertEquals(0, r.untyped(), () -> String.join("\n", r.untypedExamples()));
       for (WeightsFuzz.Counts c : r.counts().values()) {
