@@ -180,6 +180,18 @@ class HostileCheckpointTest {
   }
 
   @Test
+  void mismatchesAndUnreadableFilesAreReportedOnOneLine() {
+    WeightsException e = assertThrows(WeightsException.class, () -> StateDict.check("a net",
+        Map.of("a", new long[] {2}, "b", new long[] {3}), Map.of("a", HostTensor.ofFloats(new float[3], 3),
+            "c", HostTensor.ofFloats(new float[1], 1)), k -> false));
+    assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    assertTrue(e.getMessage().contains("weights do not match a net: missing (1): b; unexpected (1): c; wrong shape"
+        + " (1): a [3] (expected [2])"), e.getMessage());
+    // AccessDeniedException's own message is just the path (what an unreadable file used to print).
+    assertEquals("permission denied", InputFiles.reason(new java.nio.file.AccessDeniedException("/x")));
+  }
+
+  @Test
   void theSeedCheckpointsStillLoad() throws IOException {
     for (WeightsFuzz.Format format : WeightsFuzz.Format.values()) {
       Path p = tmp.resolve("seed-" + format);
