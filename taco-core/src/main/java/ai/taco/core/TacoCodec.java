@@ -298,7 +298,7 @@ public final class TacoCodec implements AutoCloseable {
    */
   HostTensor decode(Encoded e, boolean verify, boolean clamp, TacoModel.Probe probe) {
     double pixels = (double) e.zHeight() * PAD_MULTIPLE * e.zWidth() * PAD_MULTIPLE;
-    String what = "decoding a " + e.height() + "x" + e.width() + " image";
+    String what = "decoding a " + e.height() + "x" + e.width() + " image (latent " + e.zHeight() + "x" + e.zWidth() + ")";
     try (CallGate.Call call = gate.enter("this TacoCodec");
         MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels), what)) {
       return NativeMemory.mapAllocationFailures(what, () -> decodeUnguarded(e, verify, clamp, probe));

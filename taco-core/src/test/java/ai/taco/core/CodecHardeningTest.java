@@ -133,7 +133,7 @@ class CodecHardeningTest {
       CompressAiFile forged = CompressAiFile.of(16384, 16384, 256, 256, new byte[16], new byte[16]);
       InsufficientMemoryException e =
           assertThrows(InsufficientMemoryException.class, () -> codec.decompress(forged));
-      assertTrue(oneLine(e).contains("decoding a 16384x16384 image needs about 32.0 GiB")
+      assertTrue(oneLine(e).contains("decoding a 16384x16384 image (latent 256x256) needs about 32.0 GiB")
           && e.getMessage().contains("budget of 64 MiB"), e.getMessage());
       // 1024x1024 with the tiny model: 128 MiB > 64 MiB, refused before the image reaches libtorch.
       e = assertThrows(InsufficientMemoryException.class, () -> codec.compress(image(1024, 1024, 0.5f), caption()));
