@@ -11,6 +11,8 @@ module ai.taco.core {
   requires ai.djl.tokenizers;
   requires ai.djl.pytorch_engine; // LibTorch: where libtorch lives, to switch NNPACK off
   requires com.sun.jna;
+  requires java.management; // MemoryBudget: physical memory size
+  requires jdk.management;
   requires pickle;
   requires com.fasterxml.jackson.databind;
   requires org.slf4j;

@@ -57,6 +57,9 @@ public final class TacoCodec implements AutoCloseable {
   private final NDManager manager;
   private final TacoModel model;
   private final byte[] fingerprint;
+  // Hardening: close() waits for running calls; native memory reserved per call before allocating.
+  private final CallGate gate = new CallGate();
+  private final MemoryBudget budget = MemoryBudget.fromSystem();
 
   private TacoCodec(Device device, NDManager manager, TacoModel model, byte[] fingerprint) {
     this.device = device;
@@ -154,6 +157,9 @@ public final class TacoCodec implements AutoCloseable {
       Map<String, HostTensor> weights = weightsFile != null ? StateDict.load(weightsFile) : stateDict;
       if (weights == null) {
         throw new IllegalStateException("no weights: call setWeights(...) or setRandomWeights(...)");
+      }
+      if (weightsFile == null) {
+        StateDict.requireFinite(weights, "weights"); // files are checked as they load
       }
       TacoConfig c = config != null ? config : TacoConfig.infer(weights);
       NDManager m = NDManager.newBaseManager(d);
@@ -265,6 +271,16 @@ public final class TacoCodec implements AutoCloseable {
 
   /** Encoder; {@code listener} gets the stage timing (benchmark). */
   Encoded encode(HostTensor image, HostTensor text, StageListener listener) {
+    long[] is = image.shape();
+    double pixels = is.length < 2 ? 0 : MemoryBudget.paddedPixels(is[is.length - 2], is[is.length - 1], PAD_MULTIPLE);
+    String what = "encoding a " + (is.length < 2 ? "?" : is[is.length - 2] + "x" + is[is.length - 1]) + " image";
+    try (CallGate.Call call = gate.enter("this TacoCodec");
+        MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels), what)) {
+      return NativeMemory.mapAllocationFailures(what, () -> encodeUnguarded(image, text, listener));
+    }
+  }
+
+  private Encoded encodeUnguarded(HostTensor image, HostTensor text, StageListener listener) {
     ensureOpen();
     long[] is = image.shape();
     long[] ts = text.shape();
@@ -289,8 +305,8 @@ public final class TacoCodec implements AutoCloseable {
     if (padded > MAX_PIXELS) {
       throw new ImageException("image of " + h + "x" + w + " is too large (max " + MAX_PIXELS + " pixels)");
     }
-    requireFinite(image, "image");
-    requireFinite(text, "caption features");
+    InputChecks.requireImage(image);
+    InputChecks.requireCaption(text);
     try (NDManager m = NDManager.newBaseManager(device);
         NDScope scope = new NDScope()) {
       NDArray x = image.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, 3, h, w);
@@ -304,19 +320,20 @@ public final class TacoCodec implements AutoCloseable {
     }
   }
 
-  private static void requireFinite(HostTensor t, String what) {
-    for (float v : t.toFloatArray()) {
-      if (!Float.isFinite(v)) {
-        throw new TacoException(what + " contain NaN or infinite values");
-      }
-    }
-  }
-
   /**
    * Decoder; with {@code verify}, symbol checksums are compared before the synthesis transform runs; with {@code
    * clamp}, the reconstruction is clamped to [0,1].
    */
   HostTensor decode(Encoded e, boolean verify, boolean clamp, StageListener listener) {
+    double pixels = (double) e.zHeight() * PAD_MULTIPLE * e.zWidth() * PAD_MULTIPLE;
+    String what = "decoding a " + e.height() + "x" + e.width() + " image (latent " + e.zHeight() + "x" + e.zWidth() + ")";
+    try (CallGate.Call call = gate.enter("this TacoCodec");
+        MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels), what)) {
+      return NativeMemory.mapAllocationFailures(what, () -> decodeUnguarded(e, verify, clamp, listener));
+    }
+  }
+
+  private HostTensor decodeUnguarded(Encoded e, boolean verify, boolean clamp, StageListener listener) {
     ensureOpen();
     int zh = e.zHeight();
     int zw = e.zWidth();
@@ -344,6 +361,7 @@ public final class TacoCodec implements AutoCloseable {
       } catch (EntropyCodingException ex) {
         throw new BitstreamException("corrupt or truncated bitstream: " + ex.getMessage(), ex);
       }
+      NativeMemory.requireFinite(xHat, "decoded image");
       NDArray cropped = Images.crop(xHat, e.height(), e.width());
       NDArray out = clamp ? cropped.clip(0f, 1f) : cropped;
       listener.stage("done");
@@ -358,14 +376,18 @@ public final class TacoCodec implements AutoCloseable {
 
   private void ensureOpen() {
     if (closed) {
-      throw new IllegalStateException("this TacoCodec has been closed");
+      throw new TacoException("this TacoCodec has been closed");
     }
   }
 
-  /** Releases the parameters. The codec must not be used afterwards (calls then throw IllegalStateException). */
+  /**
+   * Releases the parameters once the calls running on other threads have finished; later calls throw a {@link
+   * TacoException}. Idempotent.
+   */
   @Override
   public void close() {
     closed = true;
+    gate.closeAndAwait();
     manager.close();
   }
 }

@@ -8,7 +8,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.DirectoryStream;
+import java.nio.file.LinkOption;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 
 /** Writes a file completely or not at all (temporary file in the same directory, then an atomic move). */
 final class AtomicFiles {
@@ -20,25 +25,30 @@ final class AtomicFiles {
   }
 
   /**
-   * @param overwrite whether an existing {@code file} may be replaced; if false and it exists, {@code onExists} is
-   *     thrown and nothing is written. A directory is never replaced.
+   * Writes {@code file} (creating missing parent directories) from {@code writer}.
+   *
+   * @param overwrite whether an existing regular file may be replaced; if false and it exists, nothing is written.
+   *     Directories, symbolic links, devices, FIFOs and sockets are never replaced ({@link OutputFiles}).
    */
   static void write(Path file, boolean overwrite, Writer writer, java.util.function.Function<String, ? extends TacoException> error) {
-    if (Files.isDirectory(file)) {
-      // Refuse before writing: the final move would fail only after all the work (and a non-atomic
-      // Files.move(REPLACE_EXISTING) deletes an empty directory to put the file in its place).
-      throw error.apply(file + ": is a directory, not a file");
-    }
-    if (!overwrite && Files.exists(file)) {
-      throw error.apply(file + ": already exists (use --force to overwrite)");
+    // Refuse before writing: the final move would fail (or replace a special file) only after all the work.
+    String problem = OutputFiles.problem(file, overwrite, true);
+    if (problem != null) {
+      throw error.apply(problem);
     }
     Path dir = file.toAbsolutePath().getParent();
     Path tmp = null;
     try {
       Files.createDirectories(dir);
+      removeStaleTemps(dir, file.getFileName().toString());
       tmp = createTemp(dir, file.getFileName().toString());
       try (OutputStream o = Files.newOutputStream(tmp)) {
         writer.writeTo(o);
+      }
+      // Again: the target may have been replaced by something else while the content was produced.
+      problem = OutputFiles.problem(file, overwrite, true);
+      if (problem != null) {
+        throw error.apply(problem);
       }
       if (overwrite) {
         copyPermissions(file, tmp);
@@ -51,10 +61,37 @@ final class AtomicFiles {
     } catch (FileAlreadyExistsException e) {
       throw error.apply(file + ": already exists (use --force to overwrite)");
     } catch (IOException e) {
-      throw error.apply(file + ": cannot write (" + e + ")");
+      throw error.apply(file + ": cannot write (" + InputFiles.reason(e) + ")");
     } finally {
       deleteQuietly(tmp);
     }
+  }
+
+  /**
+   * Temporary files of a writer killed before its move (kill -9, power loss) are left behind as {@code .NAME.<random
+   * base-36>.tmp}. Those of the same target older than this are deleted by the next write of that target; younger ones
+   * may belong to a write still running.
+   */
+  static final Duration STALE_TEMP_AGE = Duration.ofHours(1);
+
+  static void removeStaleTemps(Path dir, String name) {
+    Pattern ours = Pattern.compile("\\." + Pattern.quote(name) + "\\.[0-9a-z]{1,13}\\.tmp");
+    Instant cutoff = Instant.now().minus(STALE_TEMP_AGE);
+    try (DirectoryStream<Path> temps = Files.newDirectoryStream(dir, "." + globEscape(name) + ".*.tmp")) {
+      for (Path t : temps) {
+        if (ours.matcher(t.getFileName().toString()).matches()
+            && Files.isRegularFile(t, LinkOption.NOFOLLOW_LINKS)
+            && Files.getLastModifiedTime(t, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
+          deleteQuietly(t);
+        }
+      }
+    } catch (IOException | java.util.regex.PatternSyntaxException e) {
+      // best effort: a leftover temporary file is harmless
+    }
+  }
+
+  private static String globEscape(String s) {
+    return s.replaceAll("([\\\\*?\\[\\]{}])", "\\\\$1");
   }
 
   /**

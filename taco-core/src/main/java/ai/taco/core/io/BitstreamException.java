@@ -23,7 +23,7 @@ public class BitstreamException extends TacoException {
     try {
       bytes = java.nio.file.Files.readAllBytes(file);
     } catch (java.io.IOException e) {
-      throw new BitstreamException(file + ": cannot read (" + e + ")", e);
+      throw new BitstreamException(file + ": cannot read (" + InputFiles.reason(e) + ")", e);
     }
     try {
       return parser.apply(bytes);

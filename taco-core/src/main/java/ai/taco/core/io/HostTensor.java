@@ -134,6 +134,55 @@ public final class HostTensor {
     return manager.create(direct, s, dataType);
   }
 
+  /**
+   * Index of the first NaN or infinite element of a floating-point tensor, read from the stored bytes without a copy;
+   * -1 if there is none or the tensor is not floating-point.
+   */
+  public long firstNonFinite() {
+    ByteBuffer b = data();
+    long n = numel();
+    switch (dataType) {
+      case FLOAT32:
+        for (int i = 0; i < n; i++) {
+          if ((b.getInt(4 * i) & 0x7f800000) == 0x7f800000) {
+            return i;
+          }
+        }
+        return -1;
+      case FLOAT64:
+        for (int i = 0; i < n; i++) {
+          if ((b.getLong(8 * i) & 0x7ff0000000000000L) == 0x7ff0000000000000L) {
+            return i;
+          }
+        }
+        return -1;
+      case FLOAT16:
+        for (int i = 0; i < n; i++) {
+          if ((b.getShort(2 * i) & 0x7c00) == 0x7c00) {
+            return i;
+          }
+        }
+        return -1;
+      case BFLOAT16:
+        for (int i = 0; i < n; i++) {
+          if ((b.getShort(2 * i) & 0x7f80) == 0x7f80) {
+            return i;
+          }
+        }
+        return -1;
+      default:
+        return -1;
+    }
+  }
+
+  /** This tensor as FLOAT32 (float64 rounded to nearest, half types widened exactly); itself if already FLOAT32. */
+  public HostTensor toFloat32() {
+    if (dataType == DataType.FLOAT32) {
+      return this;
+    }
+    return ofFloats(toFloatArray(), shape);
+  }
+
   /** Values as float (any numeric dtype; F16/BF16 widened exactly). */
   public float[] toFloatArray() {
     int n = Math.toIntExact(numel());

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.ComponentColorModel;
@@ -37,6 +38,12 @@ public final class Images {
   /** Largest accepted side: keeps 3·H·W floats addressable by one Java array. */
   static final int MAX_SIDE = 1 << 15;
 
+  /**
+   * Most pixels one image may have: its three float32 planes ({@code 12·H·W} bytes) must fit in one {@link HostTensor}
+   * buffer, which a Java {@link java.nio.ByteBuffer} limits to 2^31-1 bytes (about 13377×13377).
+   */
+  static final long MAX_PIXELS = Integer.MAX_VALUE / (3L * Float.BYTES);
+
   private Images() {}
 
   /**
@@ -58,8 +65,10 @@ public final class Images {
   private static HostTensor toTensor(Path file, BufferedImage image) {
     int w = image.getWidth();
     int h = image.getHeight();
-    float[] chw = new float[3 * h * w];
+    requireHoldable(file, w, h);
     ColorModel cm = image.getColorModel();
+    requireRgbOrGray(file, cm);
+    float[] chw = new float[Math.toIntExact(3L * h * w)];
     Raster raster = image.getRaster();
     int plane = h * w;
     if (cm instanceof ComponentColorModel
@@ -105,6 +114,31 @@ public final class Images {
     return HostTensor.ofFloats(chw, 1, 3, h, w);
   }
 
+  /** Refuses an image whose float planes cannot be held, naming its size and the limit. */
+  private static void requireHoldable(Path file, int w, int h) {
+    if (w > MAX_SIDE || h > MAX_SIDE || (long) w * h > MAX_PIXELS) {
+      throw new ImageException(file + ": image of " + w + "x" + h + " (" + (long) w * h + " pixels) is too large: at"
+          + " most " + MAX_SIDE + " per side and " + MAX_PIXELS + " pixels (its float32 planes must fit one 2 GiB"
+          + " buffer); tile or downscale it");
+    }
+  }
+
+  /**
+   * Refuses colour spaces other than RGB and gray. CMYK and YCCK JPEGs (Adobe-inverted or not) are decoded by
+   * javax.imageio into a device CMYK space whose conversion to RGB ignores the printing profile: colours come out
+   * visibly wrong, so they are refused rather than guessed.
+   */
+  private static void requireRgbOrGray(Path file, ColorModel cm) {
+    int type = cm.getColorSpace().getType();
+    if (type == ColorSpace.TYPE_RGB || type == ColorSpace.TYPE_GRAY) {
+      return;
+    }
+    String what = type == ColorSpace.TYPE_CMYK ? "CMYK (or YCCK)" : type == ColorSpace.TYPE_YCbCr ? "YCbCr"
+        : "non-RGB (colour space type " + type + ")";
+    throw new ImageException(file + ": " + what + " image: its RGB colours cannot be derived without a colour"
+        + " profile; convert it to RGB first (e.g. an sRGB PNG)");
+  }
+
   /** {@link #read(Path)} as an NDArray attached to {@code manager}. */
   public static NDArray read(NDManager manager, Path file) {
     return read(file).toNDArray(manager);
@@ -127,18 +161,13 @@ public final class Images {
   }
 
   private static BufferedImage decode(Path file) {
-    if (Files.isDirectory(file)) {
-      throw new ImageException(file + ": is a directory, not an image file");
-    }
-    if (!Files.isRegularFile(file)) {
-      throw new ImageException("image file not found: " + file);
-    }
+    InputFiles.requireRegular(file, "image file", ImageException::new);
     try {
       if (Files.size(file) == 0) {
         throw new ImageException(file + ": empty file, not an image");
       }
     } catch (IOException e) {
-      throw new ImageException(file + ": cannot read: " + e.getMessage(), e);
+      throw new ImageException(file + ": cannot read (" + InputFiles.reason(e) + ")", e);
     }
     try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
       if (in == null) {
@@ -158,9 +187,7 @@ public final class Images {
         if (w <= 0 || h <= 0) {
           throw new ImageException(file + ": image has zero size (" + w + "x" + h + ")");
         }
-        if (w > MAX_SIDE || h > MAX_SIDE || (long) w * h * 3 > Integer.MAX_VALUE) {
-          throw new ImageException(file + ": image too large (" + w + "x" + h + ")");
-        }
+        requireHoldable(file, w, h);
         BufferedImage image = reader.read(0);
         // A truncated JPEG decodes with a warning ("Premature end of JPEG file") and grey filler: refuse it.
         if (!warnings.isEmpty()) {
@@ -172,7 +199,9 @@ public final class Images {
       }
     } catch (ImageException e) {
       throw e;
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException e) {
+      throw new ImageException(file + ": corrupt or unreadable image (" + InputFiles.reason(e) + ")", e);
+    } catch (RuntimeException e) {
       throw new ImageException(file + ": corrupt or unreadable image (" + e.getMessage() + ")", e);
     }
   }

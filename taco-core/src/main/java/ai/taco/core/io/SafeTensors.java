@@ -232,8 +232,10 @@ public final class SafeTensors {
   }
 
   /**
-   * Writes tensors (in map order) and metadata. The file appears atomically: it is written next to the target and
-   * renamed, so a crash never leaves a half-written file under the final name.
+   * Writes tensors (in map order) and metadata, replacing an existing regular file. The file appears atomically: it is
+   * written next to the target and renamed, so a crash never leaves a half-written file under the final name.
+   *
+   * @throws WeightsException if {@code file} is a directory, symbolic link or special file, or writing fails
    */
   public static void write(Path file, Map<String, HostTensor> tensors, Map<String, String> metadata)
       throws IOException {
@@ -260,36 +262,24 @@ public final class SafeTensors {
     byte[] json = JSON.writeValueAsBytes(header);
     // Pad the header with spaces to a multiple of 8 so tensor data stays aligned, as the reference writer does.
     int padded = (json.length + 7) / 8 * 8;
-    if (Files.isDirectory(file)) {
-      // Refuse before writing: the final move would fail only after all the work (and a non-atomic
-      // Files.move(REPLACE_EXISTING) deletes an empty directory to put the file in its place).
-      throw new WeightsException(file + ": is a directory, not a file");
-    }
-    Path parent = file.toAbsolutePath().getParent();
-    Files.createDirectories(parent);
-    Path tmp = AtomicFiles.createTemp(parent, file.getFileName().toString());
-    try {
-      try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
-        ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
-        out.write(len.array());
-        out.write(json);
-        for (int i = json.length; i < padded; i++) {
-          out.write(' ');
-        }
-        byte[] chunk = new byte[1 << 16];
-        for (HostTensor t : tensors.values()) {
-          ByteBuffer b = t.data();
-          while (b.hasRemaining()) {
-            int k = Math.min(chunk.length, b.remaining());
-            b.get(chunk, 0, k);
-            out.write(chunk, 0, k);
-          }
+    AtomicFiles.write(file, true, raw -> {
+      OutputStream out = new java.io.BufferedOutputStream(raw, 1 << 20);
+      ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
+      out.write(len.array());
+      out.write(json);
+      for (int i = json.length; i < padded; i++) {
+        out.write(' ');
+      }
+      byte[] chunk = new byte[1 << 16];
+      for (HostTensor t : tensors.values()) {
+        ByteBuffer b = t.data();
+        while (b.hasRemaining()) {
+          int k = Math.min(chunk.length, b.remaining());
+          b.get(chunk, 0, k);
+          out.write(chunk, 0, k);
         }
       }
-      AtomicFiles.copyPermissions(file, tmp);
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+      out.flush();
+    }, WeightsException::new);
   }
 }

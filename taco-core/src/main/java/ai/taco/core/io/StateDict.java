@@ -1,6 +1,6 @@
 package ai.taco.core.io;
 
-import java.nio.file.Files;
+import ai.djl.ndarray.types.DataType;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,25 +17,47 @@ public final class StateDict {
 
   /**
    * Loads tensors from a safetensors file or a torch.save checkpoint (.pth, .pth.tar, .bin, .pt; zip or legacy
-   * format), chosen by content, not by extension. {@code module.} prefixes are stripped.
+   * format), chosen by content, not by extension. {@code module.} prefixes are stripped. Float64 tensors are narrowed
+   * to float32 here (every network computes in float32; float16 and bfloat16 are widened to float32 in Java when they
+   * are uploaded, see {@link HostTensor#toNDArray}), and every floating-point tensor must be finite: a NaN or infinity
+   * in a weight makes a codec write files that decode to garbage.
+   *
+   * @throws WeightsException naming the file (and the tensor, for a non-finite value)
    */
   public static Map<String, HostTensor> load(Path file) {
-    if (Files.isDirectory(file)) {
-      throw new WeightsException(file + ": is a directory, not a weights file");
-    }
-    if (!Files.isRegularFile(file)) {
-      throw new WeightsException("weights file not found: " + file);
-    }
+    InputFiles.requireRegular(file, "weights file", WeightsException::new);
+    Map<String, HostTensor> raw;
     if (SafeTensors.looksLikeSafeTensors(file)) {
-      Map<String, HostTensor> out = new LinkedHashMap<>();
-      SafeTensors.read(file).tensors().forEach((k, v) -> out.put(stripModulePrefix(k), v));
-      return out;
+      raw = SafeTensors.read(file).tensors();
+    } else if (TorchCheckpoint.looksLikeTorch(file)) {
+      raw = TorchCheckpoint.loadStateDict(file);
+    } else {
+      throw new WeightsException(
+          file + ": neither a safetensors file nor a torch.save checkpoint (.pth/.pth.tar/.bin/.pt)");
     }
-    if (TorchCheckpoint.looksLikeTorch(file)) {
-      return TorchCheckpoint.loadStateDict(file);
+    requireFinite(raw, file.toString());
+    Map<String, HostTensor> out = new LinkedHashMap<>();
+    for (Map.Entry<String, HostTensor> e : raw.entrySet()) {
+      HostTensor t = e.getValue();
+      out.put(stripModulePrefix(e.getKey()), t.dataType() == DataType.FLOAT64 ? t.toFloat32() : t);
     }
-    throw new WeightsException(
-        file + ": neither a safetensors file nor a torch.save zip checkpoint (.pth/.pth.tar/.bin)");
+    return out;
+  }
+
+  /**
+   * Throws unless every floating-point tensor is finite.
+   *
+   * @param source where the weights come from, for the message (a file name)
+   * @throws WeightsException naming the source, the tensor and the first bad element
+   */
+  public static void requireFinite(Map<String, HostTensor> weights, String source) {
+    for (Map.Entry<String, HostTensor> e : weights.entrySet()) {
+      long bad = e.getValue().firstNonFinite();
+      if (bad >= 0) {
+        throw new WeightsException(source + ": tensor '" + e.getKey() + "' holds a non-finite value (NaN or infinity)"
+            + " at element " + bad);
+      }
+    }
   }
 
   static String stripModulePrefix(String key) {
@@ -97,7 +119,8 @@ public final class StateDict {
     if (keys.isEmpty()) {
       return;
     }
-    sb.append("\n  ").append(label).append(" (").append(keys.size()).append("): ");
+    // One line: the CLI prints messages as "taco: <message>".
+    sb.append(sb.charAt(sb.length() - 1) == ':' ? " " : "; ").append(label).append(" (").append(keys.size()).append("): ");
     sb.append(String.join(", ", keys));
   }
 }

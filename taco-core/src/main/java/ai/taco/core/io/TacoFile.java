@@ -8,14 +8,18 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
 import java.util.zip.CRC32;
+import java.util.zip.CRC32C;
 
 /**
- * TACO-J's own compressed-image container (format version 1, byte layout in {@code docs/bitstream.md}).
+ * TACO-J's own compressed-image container (format version 2, byte layout in {@code docs/bitstream.md}; version 1
+ * files are still read).
  *
  * <p>Besides the official {@code .bin} content (image size, latent size, z and y strings) it records what a decoder
  * needs to refuse a file it cannot decode correctly: the scale-table variant, a fingerprint of the weights, CRC32C
  * checksums of the latent symbols as encoded (a decoder whose floating-point path differs from the encoder's would
- * otherwise silently return garbage) and a CRC32 of the whole file.
+ * otherwise silently return garbage) and a CRC32 of the whole file. From version 2 the stored symbol checksums are
+ * bound to the header's sizes ({@link #headerMask}), so an edit of H or W caught by nobody else (the file CRC32 can
+ * be recomputed by whoever edits the file) makes the symbol check fail.
  *
  * @param scaleTable Gaussian CDF table variant used to code y
  * @param weightsFingerprint {@link #FINGERPRINT_BYTES} bytes of the weights' fingerprint (docs/bitstream.md)
@@ -43,8 +47,10 @@ public record TacoFile(
 
   /** "TACO" in ASCII. */
   static final byte[] MAGIC = {'T', 'A', 'C', 'O'};
-  /** Current (and only) format version. */
-  public static final int VERSION = 1;
+  /** Format version written. */
+  public static final int VERSION = 2;
+  /** The first version, read but no longer written: symbol checksums stored as they are. */
+  static final int VERSION_1 = 1;
   /** Length of the weights fingerprint: the first 16 bytes of a SHA-256. */
   public static final int FINGERPRINT_BYTES = 16;
   /** Fixed part before the z string: magic, version, table, reserved, fingerprint, 6 uint32 fields, len(z). */
@@ -95,7 +101,9 @@ public record TacoFile(
     ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(byteCount())).order(ByteOrder.BIG_ENDIAN);
     b.put(MAGIC).put((byte) VERSION).put((byte) scaleTable.code()).putShort((short) 0);
     b.put(weightsFingerprint);
-    b.putInt(height).putInt(width).putInt(zHeight).putInt(zWidth).putInt(zSymbolsCrc).putInt(ySymbolsCrc);
+    int mask = headerMask(height, width, zHeight, zWidth);
+    b.putInt(height).putInt(width).putInt(zHeight).putInt(zWidth);
+    b.putInt(zSymbolsCrc ^ mask).putInt(ySymbolsCrc ^ mask);
     b.putInt(zString.length).put(zString);
     b.putInt(yString.length).put(yString);
     CRC32 crc = new CRC32();
@@ -123,9 +131,9 @@ public record TacoFile(
       throw new BitstreamException("TACO file truncated: " + bytes.length + " bytes");
     }
     int version = bytes[4] & 0xff;
-    if (version != VERSION) {
-      throw new BitstreamException(
-          "unsupported TACO file format version " + version + " (this build reads version " + VERSION + ")");
+    if (version != VERSION && version != VERSION_1) {
+      throw new BitstreamException("unsupported TACO file format version " + version + " (this build reads versions "
+          + VERSION_1 + " and " + VERSION + ")");
     }
     if (bytes.length < MIN_BYTES) {
       throw new BitstreamException(
@@ -177,8 +185,9 @@ public record TacoFile(
       throw new BitstreamException("TACO file has invalid sizes: image " + Integer.toUnsignedLong(h) + "x"
           + Integer.toUnsignedLong(w) + ", latent " + Integer.toUnsignedLong(zh) + "x" + Integer.toUnsignedLong(zw));
     }
-    int zCrc = b.getInt();
-    int yCrc = b.getInt();
+    int mask = version == VERSION_1 ? 0 : headerMask(h, w, zh, zw);
+    int zCrc = b.getInt() ^ mask;
+    int yCrc = b.getInt() ^ mask;
     b.getInt();
     byte[] z = new byte[zLen];
     b.get(z);
@@ -209,6 +218,19 @@ public record TacoFile(
       throw new BitstreamException("file was encoded with different weights (file fingerprint " + fingerprintHex()
           + ", loaded weights " + HexFormat.of().formatHex(expected) + ")");
     }
+  }
+
+  /**
+   * What the stored symbol checksums are XORed with from version 2: CRC32C of H, W, z_h and z_w as the header stores
+   * them (big-endian uint32). A changed size changes the checksums read back, so the decoder's symbol check fails
+   * even if the file's CRC32 was recomputed after the edit.
+   */
+  static int headerMask(int height, int width, int zHeight, int zWidth) {
+    ByteBuffer b = ByteBuffer.allocate(16).order(ByteOrder.BIG_ENDIAN);
+    b.putInt(height).putInt(width).putInt(zHeight).putInt(zWidth);
+    CRC32C crc = new CRC32C();
+    crc.update(b.array());
+    return (int) crc.getValue();
   }
 
   @Override

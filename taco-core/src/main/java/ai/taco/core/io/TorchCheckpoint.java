@@ -34,9 +34,13 @@ import net.razorvine.pickle.Unpickler;
  * </ul>
  *
  * <p>The pickle is read with razorvine's Unpickler (no code is executed: only the classes registered below are
- * constructed; anything else becomes an inert {@link PyObject}). Tensors become {@link HostTensor}s gathered from
+ * constructed; anything else becomes an inert map of its state). Tensors become {@link HostTensor}s gathered from
  * their storage by offset and stride, so views, transposes and shared storages are handled.
  *
+ * <p>Checkpoints come from strangers, so every pickle is first checked by {@link PickleScan} (declared lengths against
+ * the bytes that exist, opcode count, dict keys and set members scalars only) and the unpickled graph by {@link
+ * PickleGraph} (acyclic, bounded depth); tensor views are checked against their storage before anything is copied.
+ * Every failure is a {@link WeightsException} naming the file (docs/hardening.md).
  */
 public final class TorchCheckpoint {
   static {
@@ -49,7 +53,18 @@ public final class TorchCheckpoint {
     Unpickler.registerConstructor("torch._utils", "_rebuild_parameter_with_state", args -> args[0]);
     Unpickler.registerConstructor("collections", "OrderedDict", TorchCheckpoint::orderedDict);
     Unpickler.registerConstructor("collections", "Counter", TorchCheckpoint::counter);
+    // razorvine's own set constructors hash their members; members that are containers are refused first.
+    for (String module : List.of("builtins", "__builtin__")) {
+      Unpickler.registerConstructor(module, "set", TorchCheckpoint::set);
+      Unpickler.registerConstructor(module, "frozenset", TorchCheckpoint::set);
+    }
   }
+
+  /**
+   * Largest pickle read (the {@code data.pkl} of a zip checkpoint, or the pickles of a legacy file): real ones are
+   * under 1 MB because tensor data is stored outside the pickle.
+   */
+  static final int MAX_PICKLE_BYTES = 64 << 20;
 
   private TorchCheckpoint() {}
 
@@ -115,10 +130,37 @@ public final class TorchCheckpoint {
         if (kv.length != 2) {
           throw new PickleException("OrderedDict item is not a (key, value) pair");
         }
-        d.put(kv[0], kv[1]);
+        d.put(requireScalarKey(kv[0]), kv[1]);
       }
     }
     return d;
+  }
+
+  /** {@code set(iterable)} / {@code frozenset(iterable)} of scalars. */
+  private static Object set(Object[] args) {
+    java.util.Set<Object> out = new java.util.HashSet<>();
+    if (args.length == 1 && args[0] instanceof java.util.Collection<?> items) {
+      for (Object item : items) {
+        out.add(requireScalarKey(item));
+      }
+    } else if (args.length == 1 && args[0] instanceof Object[] items) {
+      for (Object item : items) {
+        out.add(requireScalarKey(item));
+      }
+    } else if (args.length != 0) {
+      throw new PickleException("unsupported set() arguments");
+    }
+    return out;
+  }
+
+  /** Keys that are safe to hash: never a container (see {@link PickleScan}). */
+  private static Object requireScalarKey(Object key) {
+    if (key == null || key instanceof String || key instanceof Number || key instanceof Boolean
+        || key instanceof byte[]) {
+      return key;
+    }
+    throw new PickleException("a dict key or set member is a " + key.getClass().getSimpleName()
+        + ", not a string or number (a state dict's keys are strings)");
   }
 
   private static Object counter(Object[] args) {
@@ -153,15 +195,34 @@ public final class TorchCheckpoint {
     }
     DataType dt = storage.dataType();
     int es = HostTensor.elementSize(dt);
-    long numel = HostTensor.numel(size);
     ByteBuffer src = storage.bytes();
-    long storageNumel = src.capacity() / es;
-    // Bounds of the view inside its storage (guards against corrupt files before any copy).
+    long storageNumel = src.limit() / es;
+    long numel;
+    try {
+      numel = HostTensor.numel(size);
+    } catch (ArithmeticException | WeightsException e) {
+      throw new PickleException("tensor size " + Arrays.toString(size) + " is invalid or overflows");
+    }
+    // A view with more elements than its storage (stride 0 or overlapping strides: an expanded tensor) would
+    // materialize an arbitrarily large copy of a tiny file; state dicts hold no such views.
+    if (numel > storageNumel) {
+      throw new PickleException("tensor of size " + Arrays.toString(size) + " (" + numel
+          + " elements) views a storage of only " + storageNumel + " elements");
+    }
+    // Bounds of the view inside its storage (guards against corrupt files before any copy). Exact arithmetic: the
+    // sizes and strides come from the file.
     long last = offset;
-    for (int i = 0; i < size.length; i++) {
-      if (size[i] > 0) {
-        last += (size[i] - 1) * stride[i];
+    try {
+      for (int i = 0; i < size.length; i++) {
+        if (stride[i] < 0) {
+          throw new PickleException("tensor has a negative stride " + stride[i]);
+        }
+        if (size[i] > 0) {
+          last = Math.addExact(last, Math.multiplyExact(size[i] - 1, stride[i]));
+        }
       }
+    } catch (ArithmeticException e) {
+      last = Long.MAX_VALUE;
     }
     if (numel > 0 && (offset < 0 || last >= storageNumel)) {
       throw new PickleException(
@@ -206,8 +267,14 @@ public final class TorchCheckpoint {
     return new HostTensor(dt, size, out.order(ByteOrder.LITTLE_ENDIAN));
   }
 
+  /** Highest tensor rank accepted (torch's own limit for most operations is 25). */
+  private static final int MAX_RANK = 64;
+
   private static long[] longs(Object o) {
     Object[] arr = o instanceof Object[] a ? a : ((List<?>) o).toArray();
+    if (arr.length > MAX_RANK) {
+      throw new PickleException("tensor of rank " + arr.length + " (at most " + MAX_RANK + ")");
+    }
     long[] r = new long[arr.length];
     for (int i = 0; i < arr.length; i++) {
       r[i] = ((Number) arr[i]).longValue();
@@ -220,19 +287,38 @@ public final class TorchCheckpoint {
    * {@link HostTensor}s and inert {@link PyObject}s.
    */
   public static Object load(Path file) {
-    if (!java.nio.file.Files.isRegularFile(file)) {
-      throw new WeightsException("file not found: " + file);
+    InputFiles.requireRegular(file, "weights file", WeightsException::new);
+    try {
+      return looksLikeZip(file) ? loadZip(file) : loadLegacy(file);
+    } catch (WeightsException e) {
+      throw e.getMessage().startsWith(file.toString()) ? e : new WeightsException(file + ": " + e.getMessage(), e);
+    } catch (PickleException | ClassCastException | IllegalArgumentException | ArithmeticException
+        | IndexOutOfBoundsException | NullPointerException | IllegalStateException
+        | UnsupportedOperationException e) {
+      // razorvine reports malformed opcode arguments with these.
+      throw new WeightsException(file + ": cannot unpickle checkpoint (" + oneLine(e) + ")", e);
+    } catch (StackOverflowError e) {
+      // Not expected after PickleScan/PickleGraph; kept so that no input can end in a stack trace.
+      throw new WeightsException(file + ": checkpoint nested too deeply to read", e);
+    } catch (OutOfMemoryError e) {
+      throw new WeightsException(file + ": checkpoint too large for this JVM heap (-Xmx)", e);
     }
-    if (!looksLikeZip(file)) {
-      return loadLegacy(file);
-    }
+  }
+
+  private static String oneLine(Throwable e) {
+    String m = String.valueOf(e.getMessage());
+    m = m.length() > 200 ? m.substring(0, 200) + "..." : m;
+    return e.getClass().getSimpleName() + ": " + m.replace('\n', ' ');
+  }
+
+  private static Object loadZip(Path file) {
     ZipFile zip;
     try {
       zip = new ZipFile(file.toFile());
     } catch (ZipException e) {
       throw new WeightsException(file + ": damaged torch.save zip archive (" + e.getMessage() + ")", e);
     } catch (IOException e) {
-      throw new WeightsException(file + ": cannot read (" + e.getMessage() + ")", e);
+      throw new WeightsException(file + ": cannot read (" + InputFiles.reason(e) + ")", e);
     }
     try (zip) {
       ZipEntry pkl =
@@ -241,6 +327,14 @@ public final class TorchCheckpoint {
         throw new WeightsException(file + ": zip archive without data.pkl: not a torch.save checkpoint");
       }
       String prefix = pkl.getName().substring(0, pkl.getName().length() - "data.pkl".length());
+      byte[] pickle;
+      try (InputStream in = zip.getInputStream(pkl)) {
+        pickle = in.readNBytes(MAX_PICKLE_BYTES + 1);
+      }
+      if (pickle.length > MAX_PICKLE_BYTES) {
+        throw new WeightsException(file + ": data.pkl is larger than " + (MAX_PICKLE_BYTES >> 20) + " MB");
+      }
+      PickleScan.check(pickle, 0);
       Map<String, Storage> storages = new HashMap<>();
       Unpickler unpickler =
           new Unpickler() {
@@ -252,16 +346,16 @@ public final class TorchCheckpoint {
               return storages.computeIfAbsent(key, k -> readStorage(zip, file, prefix + "data/" + k, type.dataType()));
             }
           };
-      try (InputStream in = zip.getInputStream(pkl)) {
-        return unpickler.load(in);
+      Object root;
+      try {
+        root = unpickler.load(new java.io.ByteArrayInputStream(pickle));
       } finally {
         unpickler.close();
       }
-    } catch (PickleException | ClassCastException | IllegalArgumentException | ArithmeticException
-        | IndexOutOfBoundsException e) {
-      throw new WeightsException(file + ": cannot unpickle checkpoint (" + e.getMessage() + ")", e);
+      PickleGraph.check(root);
+      return root;
     } catch (IOException e) {
-      throw new WeightsException(file + ": cannot read (" + e.getMessage() + ")", e);
+      throw new WeightsException(file + ": cannot read (" + InputFiles.reason(e) + ")", e);
     }
   }
 
@@ -269,9 +363,22 @@ public final class TorchCheckpoint {
   private static Object[] storageId(Object pid) {
     Object[] t = pid instanceof Object[] a ? a : pid instanceof List<?> l ? l.toArray() : new Object[0];
     if (t.length < 5 || !"storage".equals(t[0]) || !(t[1] instanceof StorageType)) {
-      throw new PickleException("unsupported persistent id " + Arrays.deepToString(t));
+      throw new PickleException("unsupported persistent id (a " + (pid == null ? "None" : pid.getClass().getSimpleName())
+          + " of " + t.length + " items)");
     }
     return t;
+  }
+
+  /** Reads one pickle of a legacy file at the stream's position, after checking it with {@link PickleScan}. */
+  private static Object unpickleNext(byte[] bytes, java.io.ByteArrayInputStream in, Unpickler unpickler)
+      throws IOException {
+    int start = bytes.length - in.available();
+    PickleScan.check(bytes, start);
+    try {
+      return unpickler.load(in);
+    } finally {
+      unpickler.close();
+    }
   }
 
   /** The legacy (PyTorch < 1.6) format; see the class comment for its layout. */
@@ -280,9 +387,7 @@ public final class TorchCheckpoint {
     try {
       bytes = java.nio.file.Files.readAllBytes(file);
     } catch (IOException e) {
-      throw new WeightsException(file + ": cannot read (" + e.getMessage() + ")", e);
-    } catch (OutOfMemoryError e) {
-      throw new WeightsException(file + ": too large for this JVM heap (-Xmx)", e);
+      throw new WeightsException(file + ": cannot read (" + InputFiles.reason(e) + ")", e);
     }
     String notTorch =
         file + ": neither a torch.save zip archive nor a legacy torch.save file (no PyTorch magic number)";
@@ -291,15 +396,15 @@ public final class TorchCheckpoint {
     }
     java.io.ByteArrayInputStream in = new java.io.ByteArrayInputStream(bytes);
     try {
-      Object magic = new Unpickler().load(in);
+      Object magic = unpickleNext(bytes, in, new Unpickler());
       if (!(magic instanceof Number mn) || !new BigInteger(mn.toString()).equals(LEGACY_MAGIC)) {
         throw new WeightsException(notTorch);
       }
-      Object protocol = new Unpickler().load(in);
+      Object protocol = unpickleNext(bytes, in, new Unpickler());
       if (!(protocol instanceof Number pv) || pv.intValue() != LEGACY_PROTOCOL) {
         throw new WeightsException(file + ": unsupported legacy torch.save protocol " + protocol);
       }
-      Object sysInfo = new Unpickler().load(in);
+      Object sysInfo = unpickleNext(bytes, in, new Unpickler());
       if (sysInfo instanceof Map<?, ?> info && Boolean.FALSE.equals(info.get("little_endian"))) {
         throw new WeightsException(file + ": written on a big-endian machine, which is not supported");
       }
@@ -320,8 +425,9 @@ public final class TorchCheckpoint {
               return pending.get(root);
             }
           };
-      Object root = objects.load(in);
-      Object keys = new Unpickler().load(in);
+      Object root = unpickleNext(bytes, in, objects);
+      PickleGraph.check(root);
+      Object keys = unpickleNext(bytes, in, new Unpickler());
       List<?> keyList = keys instanceof List<?> l ? l : keys instanceof Object[] a ? Arrays.asList(a) : null;
       if (keyList == null) {
         throw new WeightsException(file + ": legacy checkpoint without its storage key list");
@@ -339,49 +445,34 @@ public final class TorchCheckpoint {
           throw new WeightsException(file + ": truncated: storage " + key + " is missing");
         }
         long numel = rest.getLong();
-        long n = numel * HostTensor.elementSize(p.dataType());
-        if (numel < 0 || n > rest.remaining()) {
-          throw new WeightsException(file + ": truncated: storage " + key + " needs " + n + " bytes");
+        int es = HostTensor.elementSize(p.dataType());
+        if (numel < 0 || numel > rest.remaining() / es) {
+          throw new WeightsException(file + ": truncated or corrupt: storage " + key + " declares " + numel
+              + " elements, only " + rest.remaining() + " bytes follow");
         }
-        ByteBuffer data = rest.slice().order(ByteOrder.LITTLE_ENDIAN);
-        data.limit((int) n);
-        rest.position(rest.position() + (int) n);
+        int n = (int) (numel * es);
+        ByteBuffer data = rest.slice(rest.position(), n).order(ByteOrder.LITTLE_ENDIAN);
+        rest.position(rest.position() + n);
         storages.put(key, new Storage(p.dataType(), data));
       }
       return resolve(root, storages, file);
-    } catch (PickleException | ClassCastException | IllegalArgumentException | ArithmeticException
-        | IndexOutOfBoundsException | NullPointerException e) {
-      throw new WeightsException(file + ": cannot unpickle legacy checkpoint (" + e.getMessage() + ")", e);
     } catch (IOException e) {
-      throw new WeightsException(file + ": cannot read (" + e.getMessage() + ")", e);
+      throw new WeightsException(file + ": cannot read (" + InputFiles.reason(e) + ")", e);
     }
   }
 
-  /** Replaces every {@link PendingTensor} in the object tree by its {@link HostTensor}. */
-  @SuppressWarnings("unchecked")
-  private static Object resolve(Object o, Map<String, Storage> storages, Path file) {
-    if (o instanceof PendingTensor t) {
-      Storage s = storages.get(t.storage().key());
-      if (s == null) {
-        throw new WeightsException(file + ": storage " + t.storage().key() + " is missing");
+  /** Replaces every {@link PendingTensor} in the (checked, acyclic) object graph by its {@link HostTensor}. */
+  private static Object resolve(Object root, Map<String, Storage> storages, Path file) {
+    return PickleGraph.replaceAll(root, o -> {
+      if (o instanceof PendingTensor t) {
+        Storage s = storages.get(t.storage().key());
+        if (s == null) {
+          throw new WeightsException(file + ": storage " + t.storage().key() + " is missing");
+        }
+        return gather(s, t.storage().elementOffset() + t.offset(), t.size(), t.stride());
       }
-      return gather(s, t.storage().elementOffset() + t.offset(), t.size(), t.stride());
-    }
-    if (o instanceof Map<?, ?> m) {
-      for (Map.Entry<Object, Object> e : ((Map<Object, Object>) m).entrySet()) {
-        e.setValue(resolve(e.getValue(), storages, file));
-      }
-    } else if (o instanceof List<?> l) {
-      List<Object> list = (List<Object>) l;
-      for (int i = 0; i < list.size(); i++) {
-        list.set(i, resolve(list.get(i), storages, file));
-      }
-    } else if (o instanceof Object[] a) {
-      for (int i = 0; i < a.length; i++) {
-        a[i] = resolve(a[i], storages, file);
-      }
-    }
-    return o;
+      return o;
+    });
   }
 
   private static Storage readStorage(ZipFile zip, Path file, String entryName, DataType dt) {
@@ -393,7 +484,7 @@ public final class TorchCheckpoint {
       byte[] bytes = in.readAllBytes();
       return new Storage(dt, ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN));
     } catch (IOException e) {
-      throw new WeightsException(file + ": cannot read storage " + entryName + " (" + e.getMessage() + ")", e);
+      throw new WeightsException(file + ": cannot read storage " + entryName + " (" + InputFiles.reason(e) + ")", e);
     } catch (OutOfMemoryError e) {
       throw new WeightsException(file + ": storage " + entryName + " is too large for this JVM heap (-Xmx)", e);
     }

@@ -2,6 +2,7 @@ package ai.taco.core.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.zip.CRC32;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,7 +34,7 @@ class TacoFileTest {
     ByteBuffer bb = ByteBuffer.wrap(b);
     assertEquals(52 + 3 + 4 + 5 + 4, b.length);
     assertArrayEquals("TACO".getBytes(StandardCharsets.US_ASCII), Arrays.copyOf(b, 4));
-    assertEquals(1, b[4]);
+    assertEquals(2, b[4]);
     assertEquals(2, b[5]);
     assertEquals(0, bb.getShort(6));
     assertArrayEquals(FP, Arrays.copyOfRange(b, 8, 24));
@@ -40,8 +42,11 @@ class TacoFileTest {
     assertEquals(70, bb.getInt(28));
     assertEquals(2, bb.getInt(32));
     assertEquals(2, bb.getInt(36));
-    assertEquals(0xCAFEBABE, bb.getInt(40));
-    assertEquals(0x01020304, bb.getInt(44));
+    // Version 2: the symbol checksums XOR CRC32C(bytes 24..40).
+    CRC32C sizes = new CRC32C();
+    sizes.update(b, 24, 16);
+    assertEquals(0xCAFEBABE ^ (int) sizes.getValue(), bb.getInt(40));
+    assertEquals(0x01020304 ^ (int) sizes.getValue(), bb.getInt(44));
     assertEquals(3, bb.getInt(48));
     assertArrayEquals(new byte[] {9, 8, 7}, Arrays.copyOfRange(b, 52, 55));
     assertEquals(5, bb.getInt(55));
@@ -96,12 +101,43 @@ class TacoFileTest {
     magic[0] = 'X';
     assertTrue(msg(withCrc(magic)).contains("not a TACO file"));
     byte[] version = b.clone();
-    version[4] = 2;
-    assertTrue(msg(withCrc(version)).contains("version 2"));
+    version[4] = 3;
+    assertTrue(msg(withCrc(version)).contains("version 3"));
     byte[] table = b.clone();
     table[5] = 7;
     assertTrue(msg(withCrc(table)).contains("scale table"));
     assertTrue(msg("hello".getBytes(StandardCharsets.US_ASCII)).contains("not a TACO file"));
+  }
+
+  @Test
+  void versionOneFilesAreStillRead() {
+    // Version 1 stored the symbol checksums as they are.
+    byte[] v1 = sample().toBytes();
+    ByteBuffer bb = ByteBuffer.wrap(v1);
+    v1[4] = 1;
+    bb.putInt(40, 0xCAFEBABE).putInt(44, 0x01020304);
+    TacoFile f = TacoFile.parse(withCrc(v1));
+    assertEquals(0xCAFEBABE, f.zSymbolsCrc());
+    assertEquals(0x01020304, f.ySymbolsCrc());
+    assertEquals(sample(), f);
+  }
+
+  @Test
+  void aReCrcdEditOfTheImageSizeChangesTheSymbolChecksumsReadBack() {
+    int zCrc = 0x0badf00d;
+    int yCrc = 0x12345678;
+    TacoFile f = new TacoFile(ScaleTable.TORCH1, FP, 500, 700, 8, 11, zCrc, yCrc, new byte[4], new byte[4]);
+    byte[] b = f.toBytes();
+    // 500 -> 510 keeps the latent size (8 = ceil(510/64)), so no size check can catch it; the CRC32 is recomputed.
+    ByteBuffer.wrap(b).putInt(24, 510);
+    TacoFile edited = TacoFile.parse(withCrc(b));
+    assertEquals(510, edited.height());
+    // The codec compares these with the decoded symbols' CRC32C: a changed value fails that check.
+    assertNotEquals(zCrc, edited.zSymbolsCrc());
+    assertNotEquals(yCrc, edited.ySymbolsCrc());
+    TacoFile unedited = TacoFile.parse(f.toBytes());
+    assertEquals(zCrc, unedited.zSymbolsCrc());
+    assertEquals(yCrc, unedited.ySymbolsCrc());
   }
 
   private static String msg(byte[] b) {

@@ -39,12 +39,7 @@ public final class CodecOptions {
   }
 
   Path weights() {
-    if (Files.isDirectory(weights)) {
-      throw new IllegalArgumentException("--weights " + weights + " is a directory, not a weights file");
-    }
-    if (!Files.isRegularFile(weights)) {
-      throw new IllegalArgumentException("weights file not found: " + weights);
-    }
+    ai.taco.core.io.InputFiles.requireRegular(weights, "weights file", IllegalArgumentException::new);
     return weights;
   }
 
@@ -70,15 +65,6 @@ public final class CodecOptions {
     } catch (java.io.IOException e) {
       throw new IllegalArgumentException("cannot check " + out + ": " + e.getMessage(), e);
     }
-    if (Files.isDirectory(out)) {
-      throw new IllegalArgumentException(out + " is a directory");
-    }
-    if (Files.exists(out) && !force) {
-      throw new IllegalArgumentException(out + " exists; pass --force to overwrite it");
-    }
-    Path parent = out.toAbsolutePath().getParent();
-    if (parent != null && !Files.isDirectory(parent)) {
-      throw new IllegalArgumentException("output directory " + parent + " does not exist");
-    }
+    OutputPaths.check(out, force);
   }
 }

@@ -127,9 +127,7 @@ public final class CompressCommand implements TacoCommand {
 
   /** The one float32 tensor [38,512] or [1,38,512] of a safetensors file. */
   static HostTensor readEmbedding(Path file) {
-    if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException("text embedding file not found: " + file);
-    }
+    ai.taco.core.io.InputFiles.requireRegular(file, "text embedding file", WeightsException::new);
     Map<String, HostTensor> tensors = SafeTensors.read(file).tensors();
     if (tensors.size() != 1) {
       throw new WeightsException(file + ": expected exactly one tensor (the caption features), found "

@@ -58,12 +58,7 @@ public final class DecompressCommand implements TacoCommand {
       throw new IllegalArgumentException("unknown --format '" + format + "' (auto, taco, compressai)");
     }
     codec.checkOutput(out, in);
-    if (Files.isDirectory(in)) {
-      throw new BitstreamException(in + " is a directory, not a compressed file");
-    }
-    if (!Files.isRegularFile(in)) {
-      throw new BitstreamException("file not found: " + in);
-    }
+    ai.taco.core.io.InputFiles.requireRegular(in, "compressed file", BitstreamException::new);
     byte[] bytes = Files.readAllBytes(in);
     boolean taco = format.equals("taco") || (format.equals("auto") && TacoFile.hasMagic(bytes));
     long t0 = System.nanoTime();

@@ -42,12 +42,7 @@ public final class InfoCommand implements TacoCommand {
 
   @Override
   public Integer call() throws IOException {
-    if (Files.isDirectory(file)) {
-      throw new BitstreamException(file + ": is a directory, not a compressed file");
-    }
-    if (!Files.isRegularFile(file)) {
-      throw new BitstreamException("file not found: " + file);
-    }
+    ai.taco.core.io.InputFiles.requireRegular(file, "compressed file", BitstreamException::new);
     byte[] bytes = Files.readAllBytes(file);
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("file", file.toString());
@@ -56,7 +51,7 @@ public final class InfoCommand implements TacoCommand {
       TacoFile f = parse(() -> TacoFile.parse(bytes));
       requireTacoGeometry(f.height(), f.width(), f.zHeight(), f.zWidth());
       out.put("format", "taco");
-      out.put("version", TacoFile.VERSION);
+      out.put("version", bytes[4] & 0xff);
       geometry(out, f.height(), f.width(), f.zHeight(), f.zWidth());
       out.put("z_string_bytes", f.zString().length);
       out.put("y_string_bytes", f.yString().length);

@@ -1,6 +1,6 @@
 package ai.taco.eval.cli;
 
-import java.nio.file.Files;
+import ai.taco.core.io.OutputFiles;
 import java.nio.file.Path;
 
 /** Checks an output path before any work is done, so a long run never fails (or clobbers a file) at its very end. */
@@ -8,19 +8,13 @@ final class OutputPaths {
   private OutputPaths() {}
 
   /**
-   * Throws unless {@code out} can be written: not a directory, not an existing file unless {@code force}, and in an
-   * existing directory (nothing is created behind the user's back).
+   * Throws unless {@code out} can be written: not a directory, symbolic link, device or FIFO, not an existing file
+   * unless {@code force}, and in an existing, writable directory (nothing is created behind the user's back).
    */
   static void check(Path out, boolean force) {
-    if (Files.isDirectory(out)) {
-      throw new IllegalArgumentException(out + " is a directory");
-    }
-    if (Files.exists(out) && !force) {
-      throw new IllegalArgumentException(out + " exists; pass --force to overwrite it");
-    }
-    Path parent = out.toAbsolutePath().getParent();
-    if (parent != null && !Files.isDirectory(parent)) {
-      throw new IllegalArgumentException("output directory " + parent + " does not exist");
+    String problem = OutputFiles.problem(out, force, false);
+    if (problem != null) {
+      throw new IllegalArgumentException(problem);
     }
   }
 }

@@ -31,6 +31,7 @@ public final class TacoCli implements Runnable {
       ExportCommand::new,
       BenchCodecCommand::new,
       BenchEntropyCommand::new,
+      BenchFuzzCommand::new,
       BenchMetricsCommand::new,
       BenchClipCommand::new,
       BenchTrainCommand::new);

@@ -49,7 +49,7 @@ class InfoCommandTest {
     assertEquals("0", r[0], r[2]);
     JsonNode j = new ObjectMapper().readTree(r[1]);
     assertEquals("taco", j.get("format").asText());
-    assertEquals(1, j.get("version").asInt());
+    assertEquals(TacoFile.VERSION, j.get("version").asInt());
     assertEquals("torch2", j.get("scale_table").asText());
     assertEquals("ab000000000000000000000000000000", j.get("weights_fingerprint").asText());
     assertEquals(4, j.get("y_shape").get(0).asInt());

@@ -1,0 +1,57 @@
+package ai.taco.core;
+
+import ai.djl.engine.EngineException;
+import ai.djl.ndarray.NDArray;
+import java.util.function.Supplier;
+
+/** Maps allocation failures and non-finite results of native computations to typed one-line errors. */
+final class NativeMemory {
+  private NativeMemory() {}
+
+  /**
+   * Runs {@code call}; a failed native allocation (libtorch's {@code DefaultCPUAllocator} error, whose raw message
+   * starts with {@code [enforce fail at alloc_cpu.cpp]}) or a Java {@link OutOfMemoryError} becomes an {@link
+   * InsufficientMemoryException}.
+   *
+   * @param what the call, for the message
+   */
+  static <T> T mapAllocationFailures(String what, Supplier<T> call) {
+    try {
+      return call.get();
+    } catch (EngineException e) {
+      if (isAllocationFailure(e.getMessage())) {
+        throw new InsufficientMemoryException(what + ": out of native memory (" + allocationDetail(e.getMessage())
+            + "); use a smaller image, fewer concurrent calls or a machine with more memory", e);
+      }
+      throw e;
+    } catch (OutOfMemoryError e) {
+      throw new InsufficientMemoryException(what + ": out of memory (" + e.getMessage() + ")", e);
+    }
+  }
+
+  static boolean isAllocationFailure(String message) {
+    return message != null && (message.contains("alloc_cpu") || message.contains("DefaultCPUAllocator")
+        || message.contains("can't allocate memory") || message.contains("not enough memory"));
+  }
+
+  /** "tried to allocate N bytes" out of libtorch's message, else its first line (shortened). */
+  static String allocationDetail(String message) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("allocate (\\d+) bytes").matcher(message);
+    if (m.find()) {
+      return "could not allocate " + MemoryBudget.human(Double.parseDouble(m.group(1)));
+    }
+    String first = message.lines().findFirst().orElse("");
+    return first.length() > 160 ? first.substring(0, 160) + "..." : first;
+  }
+
+  /**
+   * Throws unless every element of {@code x} is finite (one reduction: the maximum of |x| is NaN or infinite
+   * otherwise).
+   */
+  static void requireFinite(NDArray x, String what) {
+    float max = x.abs().max().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).getFloat();
+    if (!Float.isFinite(max)) {
+      throw new TacoException(what + " holds NaN or infinite values: the weights are broken (non-finite results)");
+    }
+  }
+}
