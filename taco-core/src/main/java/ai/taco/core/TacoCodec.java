@@ -12,6 +12,7 @@ import ai.taco.core.io.ImageException;
 import ai.taco.core.io.Images;
 import ai.taco.core.io.StateDict;
 import ai.taco.core.io.TacoFile;
+import ai.taco.core.transform.Tiling;
 import ai.taco.entropy.EntropyCodingException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -52,6 +53,7 @@ public final class TacoCodec implements AutoCloseable {
   private final NDManager manager;
   private final TacoModel model;
   private final byte[] fingerprint;
+  private volatile Tiling tiling = Tiling.DEFAULT;
 
   private TacoCodec(NDManager manager, TacoModel model, byte[] fingerprint) {
     this.manager = manager;
@@ -91,6 +93,19 @@ public final class TacoCodec implements AutoCloseable {
 
   public ScaleTable scaleTable() {
     return model.scaleTable();
+  }
+
+  /**
+   * Runs gA and gS over tiles of this size from now on ({@link Tiling#NONE}: whole images). Bitstreams do not depend
+   * on it up to float rounding, and none of it is recorded in the file.
+   */
+  public TacoCodec tiling(Tiling t) {
+    tiling = java.util.Objects.requireNonNull(t, "tiling");
+    return this;
+  }
+
+  public Tiling tiling() {
+    return tiling;
   }
 
   /** Fingerprint of the loaded weights, as recorded in {@link TacoFile}. */
@@ -271,7 +286,7 @@ public final class TacoCodec implements AutoCloseable {
             public void zSymbols(int[] z) {
               symbols[0] = z;
             }
-          });
+          }, tiling);
       probe.stage("done");
       return new Encoded(h, w, s.zHeight(), s.zWidth(), s.zString(), s.yString(),
           TacoFile.symbolChecksum(symbols[0]), TacoFile.symbolChecksum(symbols[1]));
@@ -325,7 +340,7 @@ public final class TacoCodec implements AutoCloseable {
             }
             probe.ySymbols(c);
           }
-        });
+        }, tiling);
       } catch (EntropyCodingException ex) {
         throw new BitstreamException("corrupt or truncated bitstream: " + ex.getMessage(), ex);
       }

@@ -14,6 +14,9 @@ import ai.taco.core.io.StateDict;
 import ai.taco.core.io.WeightsException;
 import ai.taco.core.nn.ParameterStore;
 import ai.taco.core.transform.Checkerboard;
+import ai.taco.core.transform.TiledAnalysis;
+import ai.taco.core.transform.TiledSynthesis;
+import ai.taco.core.transform.Tiling;
 import ai.taco.entropy.CdfTables;
 import ai.taco.entropy.EntropyCodingException;
 import ai.taco.entropy.RansDecoder;
@@ -297,12 +300,17 @@ public final class TacoModel {
    * slice 0 anchors, slice 0 non-anchors, slice 1 anchors, …, each block the squeezed [C_s,H,W/2] tensor row-major.
    */
   Strings compress(NDArray x, NDArray text, Probe probe) {
+    return compress(x, text, probe, Tiling.NONE);
+  }
+
+  /** As {@link #compress(NDArray, NDArray, Probe)} with gA run over tiles (same strings up to float rounding). */
+  Strings compress(NDArray x, NDArray text, Probe probe, Tiling tiling) {
     checkInput(x, text);
     if (x.getShape().get(0) != 1) {
       throw new IllegalArgumentException("compress codes one image at a time, got batch " + x.getShape().get(0));
     }
     probe.stage("gA");
-    NDArray y = nets.gA.forward(x, text, probe::step);
+    NDArray y = TiledAnalysis.forward(nets.gA, tiling, x, text, probe::step);
     probe.stage("hyper");
     NDArray z = nets.hA.forward(y);
     int zh = (int) z.getShape().get(2);
@@ -335,6 +343,11 @@ public final class TacoModel {
 
   /** The official {@code decompress}: x̂ [1,3,64·zh,64·zw] (uncropped), no text needed. */
   NDArray decompress(Strings strings, NDManager manager, Probe probe) {
+    return decompress(strings, manager, probe, Tiling.NONE);
+  }
+
+  /** As {@link #decompress(Strings, NDManager, Probe)} with gS run over tiles. */
+  NDArray decompress(Strings strings, NDManager manager, Probe probe, Tiling tiling) {
     probe.stage("hyper");
     NDArray zHat =
         entropyBottleneck.decompress(new byte[][] {strings.zString()}, strings.zHeight(), strings.zWidth(), manager);
@@ -360,7 +373,7 @@ public final class TacoModel {
     }
     probe.ySymbols(sink.result());
     probe.stage("gS");
-    return nets.gS.forward(yHat, probe::step);
+    return TiledSynthesis.forward(nets.gS, tiling, yHat, probe::step);
   }
 
   /** rint(z - median) per channel: the EntropyBottleneck's symbols, channel-major. */

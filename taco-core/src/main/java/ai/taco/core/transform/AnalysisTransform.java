@@ -87,6 +87,42 @@ public final class AnalysisTransform {
     return x;
   }
 
+  /** Index of the Extractor, the one step that reads the whole feature map (text queries attend to every position). */
+  static final int EXTRACTOR = 14;
+
+  /**
+   * Steps {@code [from, to)} (none of them the Extractor) on a feature map or a crop of one; {@code x} itself is left
+   * to the caller. For {@link TiledAnalysis}.
+   */
+  NDArray image(int from, int to, NDArray x, NDArray text, StepObserver observer) {
+    NDArray out = ChannelsLast.of(x);
+    for (int i = from; i < to; i++) {
+      Object step = steps[i];
+      NDArray image = out;
+      if (step instanceof Injector inj) {
+        out = Scoped.step(() -> inj.forward(image, text));
+      } else if (step instanceof Layer l) {
+        out = Scoped.step(() -> l.forward(image));
+      } else {
+        throw new IllegalArgumentException("step " + i + " is not local");
+      }
+      Scoped.release(image, out, x);
+      observer.stepDone(stepNames[i]);
+    }
+    return out;
+  }
+
+  /** The Extractor (step 14): the caption features updated from the whole step-13 map. */
+  NDArray extract(NDArray text, NDArray image, StepObserver observer) {
+    NDArray out = Scoped.step(() -> ((Extractor) steps[EXTRACTOR]).forward(text, image));
+    observer.stepDone(stepNames[EXTRACTOR]);
+    return out;
+  }
+
+  int steps() {
+    return steps.length;
+  }
+
   static void record(List<NDArray> trace, NDArray a) {
     if (trace != null) {
       trace.add(a);
