@@ -112,9 +112,12 @@ public final class AnalysisTransform {
     return out;
   }
 
-  /** The Extractor (step 14): the caption features updated from the whole step-13 map. */
-  NDArray extract(NDArray text, NDArray image, StepObserver observer) {
-    NDArray out = Scoped.step(() -> ((Extractor) steps[EXTRACTOR]).forward(text, image));
+  /**
+   * The Extractor (step 14): the caption features updated from the whole step-13 map, its positions taken {@code
+   * chunkTokens} at a time.
+   */
+  NDArray extract(NDArray text, NDArray image, int chunkTokens, StepObserver observer) {
+    NDArray out = Scoped.step(() -> ((Extractor) steps[EXTRACTOR]).forward(text, image, chunkTokens));
     observer.stepDone(stepNames[EXTRACTOR]);
     return out;
   }

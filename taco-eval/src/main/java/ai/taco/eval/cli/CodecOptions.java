@@ -2,6 +2,7 @@ package ai.taco.eval.cli;
 
 import ai.taco.core.TacoConfig;
 import ai.taco.core.entropy.ScaleTable;
+import ai.taco.core.transform.Tiling;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -25,11 +26,30 @@ public final class CodecOptions {
   String preset;
 
   @Option(
+      names = "--tile",
+      paramLabel = "PX",
+      defaultValue = "1024",
+      description = "Run gA/gS over tiles of PX×PX pixels (a multiple of 16; 0: whole image at once). Bounds memory;"
+          + " the result does not depend on it up to float rounding (default 1024, docs/performance.md).")
+  int tile;
+
+  @Option(
       names = "--force",
       description = "Overwrite the output file if it exists.")
   boolean force;
 
   public CodecOptions() {}
+
+  /** The --tile option as a {@link Tiling} (sub-tiles half the tile). */
+  Tiling tiling() {
+    if (tile == 0) {
+      return Tiling.NONE;
+    }
+    if (tile < 0 || tile % Tiling.ALIGN != 0) {
+      throw new IllegalArgumentException("--tile " + tile + " must be 0 or a positive multiple of " + Tiling.ALIGN);
+    }
+    return Tiling.of(tile);
+  }
 
   TacoConfig config() {
     return TacoConfig.preset(preset);

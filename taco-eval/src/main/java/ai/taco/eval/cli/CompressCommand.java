@@ -76,6 +76,7 @@ public final class CompressCommand implements TacoCommand {
     HostTensor image = Images.read(in);
     HostTensor features = captionFeatures();
     try (TacoCodec c = TacoCodec.load(codec.weights(), codec.config(), CodecOptions.scaleTable(scaleTable))) {
+      c.tiling(codec.tiling());
       long t0 = System.nanoTime();
       byte[] bytes;
       int h;

@@ -76,6 +76,7 @@ public final class DecompressCommand implements TacoCommand {
             + scaleTable + " contradicts it");
       }
       try (TacoCodec c = TacoCodec.load(codec.weights(), codec.config(), f.scaleTable())) {
+        c.tiling(codec.tiling());
         image = c.decompress(f);
       }
       table = f.scaleTable().id();
@@ -83,6 +84,7 @@ public final class DecompressCommand implements TacoCommand {
       CompressAiFile f = CompressAiFile.read(in);
       ScaleTable t = scaleTable == null ? ScaleTable.defaultTable() : CodecOptions.scaleTable(scaleTable);
       try (TacoCodec c = TacoCodec.load(codec.weights(), codec.config(), t)) {
+        c.tiling(codec.tiling());
         image = c.decompress(f);
       }
       table = t.id();
