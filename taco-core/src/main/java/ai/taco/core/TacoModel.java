@@ -13,6 +13,7 @@ import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.StateDict;
 import ai.taco.core.io.WeightsException;
 import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.nn.Scoped;
 import ai.taco.core.transform.Checkerboard;
 import ai.taco.core.transform.TiledAnalysis;
 import ai.taco.core.transform.TiledSynthesis;
@@ -402,6 +403,17 @@ public final class TacoModel {
   private NDArray slices(NDManager m, NDArray hyper, int h, int w, HalfCoder coder) {
     NDList yHatSlices = new NDList();
     for (int i = 0; i < config.slices(); i++) {
+      int slice = i;
+      // Each slice's intermediates (context and parameter maps over the whole latent) go when it is coded: kept to
+      // the end of the call they were the largest allocation of a large image's encode or decode.
+      yHatSlices.add(Scoped.step(() -> slice(m, hyper, h, w, coder, slice, yHatSlices)));
+    }
+    return concat(yHatSlices, 1);
+  }
+
+  /** One slice of {@link #slices}: its ŷ. */
+  private NDArray slice(NDManager m, NDArray hyper, int h, int w, HalfCoder coder, int i, NDList yHatSlices) {
+    {
       int ch = config.sliceChannels().get(i);
       NDArray channelCtx = i == 0 ? null : nets.channelContext[i].forward(concat(yHatSlices, 1));
       NDArray anchorIn = i == 0 ? hyper : concat(new NDList(channelCtx, hyper), 1);
@@ -419,9 +431,8 @@ public final class TacoModel {
       NDList pn = nets.nonAnchorParams[i].forward(Checkerboard.squeeze(nonAnchorIn, false)).split(2, 1);
       float[] hat = anchorHat; // anchors and non-anchors occupy disjoint positions: x + 0 = x, as the official sum
       coder.code(i, false, pn.get(0).toFloatArray(), pn.get(1).toFloatArray(), hat);
-      yHatSlices.add(m.create(hat, new Shape(1, ch, h, w)));
+      return m.create(hat, new Shape(1, ch, h, w));
     }
-    return concat(yHatSlices, 1);
   }
 
   /**

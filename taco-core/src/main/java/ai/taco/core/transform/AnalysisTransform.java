@@ -91,16 +91,16 @@ public final class AnalysisTransform {
   static final int EXTRACTOR = 14;
 
   /**
-   * Steps {@code [from, to)} (none of them the Extractor) on a feature map or a crop of one; {@code x} itself is left
-   * to the caller. For {@link TiledAnalysis}.
+   * Steps {@code [from, to)} (none of them the Extractor) on a feature map or a crop of one, Injectors taking about
+   * {@code injectorTokens} positions at a time; {@code x} itself is left to the caller. For {@link TiledAnalysis}.
    */
-  NDArray image(int from, int to, NDArray x, NDArray text, StepObserver observer) {
+  NDArray image(int from, int to, NDArray x, NDArray text, int injectorTokens, StepObserver observer) {
     NDArray out = ChannelsLast.of(x);
     for (int i = from; i < to; i++) {
       Object step = steps[i];
       NDArray image = out;
       if (step instanceof Injector inj) {
-        out = Scoped.step(() -> inj.forward(image, text));
+        out = Scoped.step(() -> injectInBands(inj, image, text, injectorTokens));
       } else if (step instanceof Layer l) {
         out = Scoped.step(() -> l.forward(image));
       } else {
@@ -108,6 +108,29 @@ public final class AnalysisTransform {
       }
       Scoped.release(image, out, x);
       observer.stepDone(stepNames[i]);
+    }
+    return out;
+  }
+
+  /**
+   * An Injector over bands of rows of about {@code tokens} positions: each position attends to the caption on its own
+   * (per-position LayerNorm and queries), so the bands give the values of one whole-map call. Whole, the attention
+   * scores and normalised copies of a tile's 1/4 map were the largest allocation of tiled gA (0.5 GB for a
+   * 1024-pixel tile).
+   */
+  private static NDArray injectInBands(Injector inj, NDArray image, NDArray text, int tokens) {
+    long h = image.getShape().get(2);
+    long w = image.getShape().get(3);
+    long rows = Math.max(1, tokens / w);
+    if (rows >= h) {
+      return inj.forward(image, text);
+    }
+    NDArray out = Tiles.allocate(image, image.getShape().get(1), h, w);
+    Tiles.Span cols = new Tiles.Span(0, (int) w);
+    for (Tiles.Span band : Tiles.split(new Tiles.Span(0, (int) h), (int) rows)) {
+      NDArray part = Scoped.step(() -> inj.forward(ChannelsLast.of(Tiles.crop(image, band, cols)), text));
+      Tiles.put(out, band, cols, part);
+      part.close();
     }
     return out;
   }

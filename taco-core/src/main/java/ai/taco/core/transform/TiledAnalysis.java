@@ -45,6 +45,8 @@ public final class TiledAnalysis {
     if (tiling.covers(h, w)) {
       return gA.forward(x, text, observer);
     }
+    // Injectors run on a sub-tile's worth of 1/4 positions at a time.
+    int injectorTokens = (tiling.subTile() / 4) * (tiling.subTile() / 4);
     NDArray map8 = null;
     for (Span rows : Tiles.split(new Span(0, h / 8), tiling.tile() / 8)) {
       for (Span cols : Tiles.split(new Span(0, w / 8), tiling.tile() / 8)) {
@@ -56,7 +58,7 @@ public final class TiledAnalysis {
             Span r1 = sr.times(2).expand(HEAD_HALO, h);
             Span c1 = sc.times(2).expand(HEAD_HALO, w);
             NDArray part = Scoped.step(() -> {
-              NDArray m = gA.image(0, HEAD_TO, Tiles.crop(x, r1, c1), text, observer);
+              NDArray m = gA.image(0, HEAD_TO, Tiles.crop(x, r1, c1), text, injectorTokens, observer);
               return Tiles.crop(m, sr.minus(r1.lo() / 2), sc.minus(c1.lo() / 2));
             });
             if (head == null) {
@@ -68,7 +70,7 @@ public final class TiledAnalysis {
         }
         NDArray in = head;
         NDArray body = Scoped.step(() -> {
-          NDArray m = gA.image(HEAD_TO, AnalysisTransform.EXTRACTOR, in, text, observer);
+          NDArray m = gA.image(HEAD_TO, AnalysisTransform.EXTRACTOR, in, text, injectorTokens, observer);
           return Tiles.crop(m, rows.minus(r2.lo() / 4), cols.minus(c2.lo() / 4));
         });
         head.close();
@@ -89,7 +91,7 @@ public final class TiledAnalysis {
         Span r8 = rows.times(2).expand(TAIL_HALO, h / 8);
         Span c8 = cols.times(2).expand(TAIL_HALO, w / 8);
         NDArray part = Scoped.step(() -> {
-          NDArray m = gA.image(TAIL_FROM, gA.steps(), Tiles.crop(whole8, r8, c8), text2, observer);
+          NDArray m = gA.image(TAIL_FROM, gA.steps(), Tiles.crop(whole8, r8, c8), text2, injectorTokens, observer);
           return Tiles.crop(m, rows.minus(r8.lo() / 2), cols.minus(c8.lo() / 2));
         });
         if (y == null) {
