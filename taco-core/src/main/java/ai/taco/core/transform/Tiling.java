@@ -7,7 +7,7 @@ package ai.taco.core.transform;
  * tile size, not the image size. The result equals the untiled transform up to float summation order; nothing of it
  * is recorded in the bitstream, so encoder and decoder choose independently.
  *
- * <p>Defaults from measurement on kodim01 and 3840×2160 (docs/performance.md, "Tiling").
+ * <p>Default and its trade-off (halo overhead against working set): docs/performance.md, "Large images".
  *
  * @param tile edge of a tile in image pixels, a positive multiple of {@link #ALIGN}
  * @param subTile edge of a sub-tile in image pixels, a positive multiple of {@link #ALIGN}, at most {@code tile}
