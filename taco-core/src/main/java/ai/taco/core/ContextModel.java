@@ -10,6 +10,7 @@ import ai.taco.core.entropy.Quantization;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.nn.Conv;
 import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.nn.Scoped;
 import ai.taco.core.transform.ChannelContext;
 import ai.taco.core.transform.Checkerboard;
 import ai.taco.core.transform.EntropyParameters;
@@ -119,6 +120,11 @@ final class ContextModel {
 
     /** ŷ of one half on the full [1,C,H,W] grid, zeros at the other half's positions, given its scales and means. */
     NDArray code(int slice, boolean anchor, NDArray scales, NDArray means);
+
+    /** Whether a slice's intermediates may be freed once its ŷ exists (coding: yes; training keeps its graph). */
+    default boolean freesIntermediates() {
+      return false;
+    }
   }
 
   /**
@@ -129,19 +135,30 @@ final class ContextModel {
   private NDArray slices(NDArray hyper, Halves halves) {
     NDList yHatSlices = new NDList();
     for (int i = 0; i < config.slices(); i++) {
-      NDArray channelCtx = i == 0 ? null : channelContext[i].forward(concat(yHatSlices, 1));
-      NDArray anchorIn = i == 0 ? hyper : concat(new NDList(channelCtx, hyper), 1);
-      NDList pa = anchorParams[i].forward(halves.select(anchorIn, true)).split(2, 1);
-      NDArray anchorHat = halves.code(i, true, pa.get(0), pa.get(1));
-      NDArray local = localContext[i].forward(anchorHat);
-      NDArray nonAnchorIn =
-          i == 0 ? concat(new NDList(local, hyper), 1) : concat(new NDList(local, channelCtx, hyper), 1);
-      NDList pn = nonAnchorParams[i].forward(halves.select(nonAnchorIn, false)).split(2, 1);
-      NDArray nonAnchorHat = halves.code(i, false, pn.get(0), pn.get(1));
-      // The halves occupy disjoint positions: x + 0 = x, as the official sum.
-      yHatSlices.add(anchorHat.add(nonAnchorHat));
+      int slice = i;
+      // Coding frees each slice's intermediates (context and parameter maps over the whole latent) as soon as the
+      // slice is coded: kept to the end of the call they were the largest allocation of a large image. Training keeps
+      // them, since its likelihoods and backward pass need them.
+      yHatSlices.add(halves.freesIntermediates()
+          ? Scoped.step(() -> slice(hyper, halves, slice, yHatSlices))
+          : slice(hyper, halves, slice, yHatSlices));
     }
     return concat(yHatSlices, 1);
+  }
+
+  /** One slice of {@link #slices}: its ŷ, given the ŷ of the slices before it. */
+  private NDArray slice(NDArray hyper, Halves halves, int i, NDList yHatSlices) {
+    NDArray channelCtx = i == 0 ? null : channelContext[i].forward(concat(yHatSlices, 1));
+    NDArray anchorIn = i == 0 ? hyper : concat(new NDList(channelCtx, hyper), 1);
+    NDList pa = anchorParams[i].forward(halves.select(anchorIn, true)).split(2, 1);
+    NDArray anchorHat = halves.code(i, true, pa.get(0), pa.get(1));
+    NDArray local = localContext[i].forward(anchorHat);
+    NDArray nonAnchorIn =
+        i == 0 ? concat(new NDList(local, hyper), 1) : concat(new NDList(local, channelCtx, hyper), 1);
+    NDList pn = nonAnchorParams[i].forward(halves.select(nonAnchorIn, false)).split(2, 1);
+    NDArray nonAnchorHat = halves.code(i, false, pn.get(0), pn.get(1));
+    // The halves occupy disjoint positions: x + 0 = x, as the official sum.
+    return anchorHat.add(nonAnchorHat);
   }
 
   // ---------------------------------------------------------------------------------------------- training
@@ -215,6 +232,11 @@ final class ContextModel {
         float[] hat = new float[ch * h * w];
         scatterSqueezed(GaussianConditional.dequantize(symbols, mu), ch, h, w, anchor, hat);
         return m.create(hat, new Shape(1, ch, h, w));
+      }
+
+      @Override
+      public boolean freesIntermediates() {
+        return true;
       }
     };
   }

@@ -54,6 +54,7 @@ public final class TacoCodec implements AutoCloseable {
   static final long MAX_PIXELS = 1L << 28;
 
   private final Device device;
+  private final Tiling tiling;
   private final NDManager manager;
   private final TacoModel model;
   private final byte[] fingerprint;
@@ -61,8 +62,9 @@ public final class TacoCodec implements AutoCloseable {
   private final CallGate gate = new CallGate();
   private final MemoryBudget budget = MemoryBudget.fromSystem();
 
-  private TacoCodec(Device device, NDManager manager, TacoModel model, byte[] fingerprint) {
+  private TacoCodec(Device device, Tiling tiling, NDManager manager, TacoModel model, byte[] fingerprint) {
     this.device = device;
+    this.tiling = tiling;
     this.manager = manager;
     this.model = model;
     this.fingerprint = fingerprint;
@@ -86,6 +88,7 @@ public final class TacoCodec implements AutoCloseable {
     private TacoConfig config;
     private ScaleTable scaleTable = ScaleTable.defaultTable();
     private Device device;
+    private Tiling tiling = Tiling.DEFAULT;
 
     private Builder() {}
 
@@ -134,6 +137,16 @@ public final class TacoCodec implements AutoCloseable {
     }
 
     /**
+     * How gA and gS are run over large images ({@link Tiling#DEFAULT}; {@link Tiling#NONE}: whole images). The
+     * bitstream does not depend on it beyond float rounding and records none of it, so encoder and decoder choose
+     * independently.
+     */
+    public Builder optTiling(Tiling t) {
+      tiling = Objects.requireNonNull(t, "tiling");
+      return this;
+    }
+
+    /**
      * Loads the weights and prepares the entropy models.
      *
      * @throws WeightsException if the weights cannot be read, fit no TACO layout, or do not fit the given config
@@ -148,7 +161,7 @@ public final class TacoCodec implements AutoCloseable {
         NDManager m = NDManager.newBaseManager(d);
         try {
           TacoModel model = TacoModel.create(config, m, randomSeed);
-          return new TacoCodec(d, m, model, Checksums.fingerprint(model.stateDict()));
+          return new TacoCodec(d, tiling, m, model, Checksums.fingerprint(model.stateDict()));
         } catch (RuntimeException e) {
           m.close();
           throw e;
@@ -165,7 +178,7 @@ public final class TacoCodec implements AutoCloseable {
       NDManager m = NDManager.newBaseManager(d);
       try {
         TacoModel model = TacoModel.load(weights, c, m, scaleTable);
-        return new TacoCodec(d, m, model, Checksums.fingerprint(model.stateDict()));
+        return new TacoCodec(d, tiling, m, model, Checksums.fingerprint(model.stateDict()));
       } catch (RuntimeException e) {
         m.close();
         throw e;
@@ -184,6 +197,11 @@ public final class TacoCodec implements AutoCloseable {
   /** The device the networks run on. */
   public Device device() {
     return device;
+  }
+
+  /** How gA and gS run over large images (see {@link Builder#optTiling}). */
+  public Tiling tiling() {
+    return tiling;
   }
 
   /** Fingerprint of the loaded weights, as recorded in {@link TacoFile}. */
@@ -312,7 +330,7 @@ public final class TacoCodec implements AutoCloseable {
       NDArray x = image.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, 3, h, w);
       NDArray t = text.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, tokens, textDim);
       NDArray xPadded = Images.pad(x, PAD_MULTIPLE);
-      TacoModel.Compressed c = model.compress(xPadded, t, listener);
+      TacoModel.Compressed c = model.compress(xPadded, t, listener, tiling);
       listener.stage("done");
       TacoModel.Strings s = c.strings();
       return new Encoded(h, w, s.zHeight(), s.zWidth(), s.zString(), s.yString(),
@@ -357,7 +375,7 @@ public final class TacoCodec implements AutoCloseable {
           Checksums.requireSymbols("z (hyperprior)", e.zSymbolsCrc(), latents.zSymbols());
           Checksums.requireSymbols("y (latent)", e.ySymbolsCrc(), latents.ySymbols().symbols());
         }
-        xHat = model.synthesize(latents.yHat(), listener);
+        xHat = model.synthesize(latents.yHat(), listener, tiling);
       } catch (EntropyCodingException ex) {
         throw new BitstreamException("corrupt or truncated bitstream: " + ex.getMessage(), ex);
       }

@@ -10,6 +10,8 @@ import ai.taco.core.io.WeightsException;
 import ai.taco.core.nn.ParameterStore;
 import ai.taco.core.transform.AnalysisTransform;
 import ai.taco.core.transform.SynthesisTransform;
+import ai.taco.core.transform.TiledAnalysis;
+import ai.taco.core.transform.TiledSynthesis;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -153,14 +155,14 @@ public final class TacoModel {
 
   // ---------------------------------------------------------------------------------------------- gA and gS
 
-  /** gA: the one place the analysis transform runs (training and encoding). */
-  private NDArray analysis(NDArray x, NDArray text, StageListener listener) {
-    return gA.forward(x, text, listener::step);
+  /** gA: the one place the analysis transform runs (training and encoding), over tiles when the image is larger. */
+  private NDArray analysis(NDArray x, NDArray text, StageListener listener, Tiling tiling) {
+    return TiledAnalysis.forward(gA, tiling, x, text, listener::step);
   }
 
-  /** gS: the one place the synthesis transform runs (training and decoding). */
-  private NDArray synthesis(NDArray yHat, StageListener listener) {
-    return gS.forward(yHat, listener::step);
+  /** gS: the one place the synthesis transform runs (training and decoding), over tiles when the image is larger. */
+  private NDArray synthesis(NDArray yHat, StageListener listener, Tiling tiling) {
+    return TiledSynthesis.forward(gS, tiling, yHat, listener::step);
   }
 
   /** The transforms themselves, for per-layer parity tests. */
@@ -198,10 +200,10 @@ public final class TacoModel {
   Trace forwardTrace(NDArray x, NDArray text, boolean training) {
     checkInput(x, text);
     Quantization mode = training ? Quantization.NOISE : Quantization.DEQUANTIZE;
-    NDArray y = analysis(x, text, StageListener.NONE);
+    NDArray y = analysis(x, text, StageListener.NONE, Tiling.NONE);
     Hyperprior.Forward h = hyperprior.forward(y, mode);
     ContextModel.Forward c = contextModel.forward(y, h.params(), mode);
-    NDArray xHat = synthesis(c.yHat(), StageListener.NONE);
+    NDArray xHat = synthesis(c.yHat(), StageListener.NONE, Tiling.NONE);
     return new Trace(y, h.z(), h.zHat(), h.params(), c.yHat(), xHat, c.yLikelihoods(), h.zLikelihoods());
   }
 
@@ -240,14 +242,14 @@ public final class TacoModel {
    * The official {@code compress} for ONE image: z coded by the EntropyBottleneck, y in ONE rANS string in the order
    * slice 0 anchors, slice 0 non-anchors, slice 1 anchors, …, each block the squeezed [C_s,H,W/2] tensor row-major.
    */
-  Compressed compress(NDArray x, NDArray text, StageListener listener) {
+  Compressed compress(NDArray x, NDArray text, StageListener listener, Tiling tiling) {
     checkInput(x, text);
     if (x.getShape().get(0) != 1) {
       throw new IllegalArgumentException("compress codes one image at a time, got batch " + x.getShape().get(0));
     }
     NDManager m = x.getManager();
     listener.stage("gA");
-    NDArray y = analysis(x, text, listener);
+    NDArray y = analysis(x, text, listener, tiling);
     listener.stage("hyper");
     Hyperprior.Coded z = hyperprior.compress(y, m);
     listener.stage("context");
@@ -272,8 +274,8 @@ public final class TacoModel {
   }
 
   /** The rest of the official {@code decompress}: x̂ = gS(ŷ), [1,3,16·h,16·w], uncropped and unclamped. */
-  NDArray synthesize(NDArray yHat, StageListener listener) {
+  NDArray synthesize(NDArray yHat, StageListener listener, Tiling tiling) {
     listener.stage("gS");
-    return synthesis(yHat, listener);
+    return synthesis(yHat, listener, tiling);
   }
 }

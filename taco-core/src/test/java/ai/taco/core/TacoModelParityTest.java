@@ -121,7 +121,7 @@ class TacoModelParityTest {
   private void compress(String file) {
     Map<String, HostTensor> g = Golden.tensors(file);
     try (NDScope scope = new NDScope()) {
-      TacoModel.Compressed c = model.compress(nd(g, "x"), nd(g, "text_embeddings"), StageListener.NONE);
+      TacoModel.Compressed c = model.compress(nd(g, "x"), nd(g, "text_embeddings"), StageListener.NONE, Tiling.NONE);
       TacoModel.Strings s = c.strings();
       assertArrayEquals(g.get("compress.y_symbols").toIntArray(), c.ySymbols().symbols(), "y symbols");
       assertArrayEquals(g.get("compress.y_indexes").toIntArray(), c.ySymbols().indexes(), "y CDF indexes");
@@ -146,7 +146,7 @@ class TacoModelParityTest {
                 (int) shape[0],
                 (int) shape[1]);
         TacoModel.Latents latents = model.decodeLatents(s, manager, StageListener.NONE);
-        NDArray xHat = model.synthesize(latents.yHat(), StageListener.NONE);
+        NDArray xHat = model.synthesize(latents.yHat(), StageListener.NONE, Tiling.NONE);
         assertArrayEquals(g.get("compress.y_symbols").toIntArray(), latents.ySymbols().symbols(), "decoded y symbols");
         double e = maxAbs(xHat, nd(g, "decompress.x_hat"));
         System.out.printf("[TacoModelParityTest] %s decompress x_hat max|err| %.3g%n", file, e);

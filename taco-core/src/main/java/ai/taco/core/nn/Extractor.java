@@ -23,6 +23,22 @@ public final class Extractor {
     attention = new CrossAttention(params, prefix + ".cross_attn", textDim, heads);
   }
 
+  /**
+   * As {@link #forward(NDArray, NDArray)} taking the image tokens {@code chunkTokens} at a time, so the projected
+   * tokens of a large map never exist at once ({@link CrossAttention#forward(NDArray, int,
+   * java.util.function.IntFunction)}); identical operations when the map has at most {@code chunkTokens} positions.
+   */
+  public NDArray forward(NDArray text, NDArray image, int chunkTokens) {
+    NDArray all = ChannelsLast.tokens(image);
+    long s = all.getShape().get(1);
+    int chunks = Math.toIntExact((s + chunkTokens - 1) / chunkTokens);
+    NDArray t = textNorm.forward(text);
+    return t.add(attention.forward(t, chunks, c -> {
+      NDArray part = chunks == 1 ? all : all.get(":, " + (long) c * chunkTokens + ":" + Math.min(s, (c + 1L) * chunkTokens) + ", :");
+      return imageNorm.forward(imageProj.forward(part));
+    }));
+  }
+
   /** text [B,T,textDim], image [B,C,H,W] -> updated text [B,T,textDim]. */
   public NDArray forward(NDArray text, NDArray image) {
     NDArray tokens = imageNorm.forward(imageProj.forward(ChannelsLast.tokens(image)));

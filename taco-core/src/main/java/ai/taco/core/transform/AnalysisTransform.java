@@ -92,6 +92,68 @@ public final class AnalysisTransform {
     return x;
   }
 
+  /** Index of the Extractor, the one step that reads the whole feature map (text queries attend to every position). */
+  static final int EXTRACTOR = 14;
+
+  /**
+   * Steps {@code [from, to)} (none of them the Extractor) on a feature map or a crop of one, Injectors taking about
+   * {@code injectorTokens} positions at a time; {@code x} itself is left to the caller. For {@link TiledAnalysis}.
+   */
+  NDArray image(int from, int to, NDArray x, NDArray text, int injectorTokens, Consumer<String> observer) {
+    NDArray out = ChannelsLast.of(x);
+    for (int i = from; i < to; i++) {
+      Object step = steps[i];
+      NDArray image = out;
+      if (step instanceof Injector inj) {
+        out = Scoped.step(() -> injectInBands(inj, image, text, injectorTokens));
+      } else if (step instanceof Layer l) {
+        out = Scoped.step(() -> l.forward(image));
+      } else {
+        throw new IllegalArgumentException("step " + i + " is not local");
+      }
+      Scoped.release(image, out, x);
+      observer.accept(stepNames[i]);
+    }
+    return out;
+  }
+
+  /**
+   * An Injector over bands of rows of about {@code tokens} positions: each position attends to the caption on its own
+   * (per-position LayerNorm and queries), so the bands give the values of one whole-map call. Whole, the attention
+   * scores and normalised copies of a tile's 1/4 map were the largest allocation of tiled gA (0.5 GB for a
+   * 1024-pixel tile).
+   */
+  private static NDArray injectInBands(Injector inj, NDArray image, NDArray text, int tokens) {
+    long h = image.getShape().get(2);
+    long w = image.getShape().get(3);
+    long rows = Math.max(1, tokens / w);
+    if (rows >= h) {
+      return inj.forward(image, text);
+    }
+    NDArray out = Tiles.allocate(image, image.getShape().get(1), h, w);
+    Tiles.Span cols = new Tiles.Span(0, (int) w);
+    for (Tiles.Span band : Tiles.split(new Tiles.Span(0, (int) h), (int) rows)) {
+      NDArray part = Scoped.step(() -> inj.forward(ChannelsLast.of(Tiles.crop(image, band, cols)), text));
+      Tiles.put(out, band, cols, part);
+      part.close();
+    }
+    return out;
+  }
+
+  /**
+   * The Extractor (step 14): the caption features updated from the whole step-13 map, its positions taken {@code
+   * chunkTokens} at a time.
+   */
+  NDArray extract(NDArray text, NDArray image, int chunkTokens, Consumer<String> observer) {
+    NDArray out = Scoped.step(() -> ((Extractor) steps[EXTRACTOR]).forward(text, image, chunkTokens));
+    observer.accept(stepNames[EXTRACTOR]);
+    return out;
+  }
+
+  int steps() {
+    return steps.length;
+  }
+
   static void record(List<NDArray> trace, NDArray a) {
     if (trace != null) {
       trace.add(a);

@@ -59,6 +59,23 @@ public final class SynthesisTransform {
     return forward(yHat, trace, NO_STEPS);
   }
 
+  /** Steps {@code [from, to)} on a latent or feature map (or a crop of one); {@code x} is left to the caller. */
+  NDArray steps(int from, int to, NDArray x, Consumer<String> observer) {
+    NDArray out = ChannelsLast.of(x);
+    for (int i = from; i < to; i++) {
+      Layer l = steps[i];
+      NDArray in = out;
+      out = Scoped.step(() -> l.forward(in));
+      Scoped.release(in, out, x);
+      observer.accept(stepNames[i]);
+    }
+    return out;
+  }
+
+  int steps() {
+    return steps.length;
+  }
+
   private NDArray forward(NDArray yHat, List<NDArray> trace, Consumer<String> observer) {
     NDArray x = ChannelsLast.of(yHat);
     for (int i = 0; i < steps.length; i++) {

@@ -8,6 +8,7 @@ import ai.taco.core.TacoConfig;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
 import ai.taco.core.io.CodedImage;
+import ai.taco.core.Tiling;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -31,7 +32,9 @@ import picocli.CommandLine.Spec;
     description =
         "Times TACO encode and decode of one image with randomly initialised weights (or --weights): median wall time"
             + " (and process CPU time) over --runs after --warmup, split by stage (gA, hyper = hA + z coding + hS, context = context models +"
-            + " y entropy coding, gS), and the process's peak RSS; with --layers also by gA / gS step. Prints JSON on stdout."
+            + " y entropy coding, gS), per megapixel, the MACs and achieved GFLOP/s of gA and gS next to a measured fp32"
+            + " matmul peak, and the peak RSS of encode and decode; with --layers also by gA / gS step; with --sizes on"
+            + " images of several sizes tiled from the one given. Prints JSON on stdout."
             + " Set TACO_THREADS for libtorch's intra-op threads.")
 public final class BenchCodecCommand implements TacoCommand {
   @Option(names = "--preset", defaultValue = "full", description = "full (default), small or tiny.")
@@ -49,8 +52,23 @@ public final class BenchCodecCommand implements TacoCommand {
   @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs first (default 1).")
   int warmup;
 
-  @Option(names = "--layers", description = "Also report the median wall time of every gA and gS step.")
+  @Option(names = "--layers", description = "Also report every gA and gS step: median wall time, MACs, GFLOP/s.")
   boolean layers;
+
+  @Option(
+      names = "--tile",
+      paramLabel = "PX",
+      defaultValue = "1024",
+      description = "gA/gS tile edge in pixels (multiple of 16; 0: untiled). Default 1024.")
+  int tile;
+
+  @Option(
+      names = "--sizes",
+      split = ",",
+      paramLabel = "WxH",
+      description = "Instead of the image itself, code images of these sizes tiled from it (e.g."
+          + " 768x512,1920x1080,3840x2160,7680x4320), each with its own peak RSS.")
+  List<String> sizes;
 
   @Spec CommandSpec spec;
 
@@ -62,72 +80,147 @@ public final class BenchCodecCommand implements TacoCommand {
       throw new IllegalArgumentException("--runs must be >= 1 and --warmup >= 0");
     }
     TacoConfig config = TacoConfig.preset(preset);
-    HostTensor x = Images.read(image);
+    List<int[]> dims = new ArrayList<>();
+    for (String s : sizes == null ? List.<String>of() : sizes) {
+      dims.add(parseSize(s));
+    }
+    HostTensor source = Images.read(image);
     Random r = new Random(1);
     float[] t = new float[CompressCommand.TEXT_TOKENS * config.textDim()];
     for (int i = 0; i < t.length; i++) {
       t[i] = (float) r.nextGaussian();
     }
     HostTensor text = HostTensor.ofFloats(t, CompressCommand.TEXT_TOKENS, config.textDim());
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode j = json.createObjectNode();
+    j.put("image", image.toString());
+    j.put("preset", preset);
+    j.put("weights", weights == null ? "random" : weights.toString());
+    j.put("runs", runs);
+    j.put("warmup", warmup);
+    j.put("tile", tile);
     long load0 = System.nanoTime();
+    Tiling tiling = tile == 0 ? Tiling.NONE : Tiling.of(tile);
     try (TacoCodec codec =
         weights == null
-            ? TacoCodec.builder().setRandomWeights(1).optConfig(config).build()
-            : TacoCodec.builder().setWeights(weights).optConfig(config)
-                .optScaleTable(ai.taco.core.ScaleTable.defaultTable()).build()) {
-      double loadSeconds = (System.nanoTime() - load0) / 1e9;
-      Map<String, List<Double>> enc = new LinkedHashMap<>();
-      Map<String, List<Double>> dec = new LinkedHashMap<>();
-      Map<String, List<Double>> encLayers = new LinkedHashMap<>();
-      Map<String, List<Double>> decLayers = new LinkedHashMap<>();
-      CodedImage file = null;
-      List<Double> encCpu = new ArrayList<>();
-      List<Double> decCpu = new ArrayList<>();
-      for (int i = 0; i < warmup + runs; i++) {
-        long c0 = cpuNanos();
-        Timer te = new Timer();
-        file = codec.compress(x, text, EncodeOptions.DEFAULT.withListener(te));
-        long c1 = cpuNanos();
-        Timer td = new Timer();
-        codec.decompress(file, DecodeOptions.DEFAULT.withListener(td));
-        long c2 = cpuNanos();
-        if (i >= warmup) {
-          te.addTo(enc, encLayers);
-          td.addTo(dec, decLayers);
-          encCpu.add((c1 - c0) / 1e9);
-          decCpu.add((c2 - c1) / 1e9);
+            ? TacoCodec.builder().setRandomWeights(1).optConfig(config).optTiling(tiling).build()
+            : TacoCodec.builder().setWeights(weights).optConfig(config).optTiling(tiling).build()) {
+      j.put("load_seconds", (System.nanoTime() - load0) / 1e9);
+      j.put("threads", ai.djl.pytorch.jni.JniUtils.getNumThreads()); // the engine is loaded now
+      j.put("matmul_peak_gflops", Roofline.matmulPeakGflops());
+      if (dims.isEmpty()) {
+        j.setAll(run(codec, config, source, text, json));
+      } else {
+        var all = j.putArray("sizes");
+        source = null; // each size is tiled from the file again: only one synthesised image alive at a time
+        for (int[] d : dims) {
+          HostTensor x = KodakTiling.tile(Images.read(image), d[0], d[1]);
+          all.add(run(codec, config, x, text, json));
         }
       }
-      ObjectNode j = new ObjectMapper().createObjectNode();
-      j.put("image", image.toString());
-      j.put("height", file.height());
-      j.put("width", file.width());
-      j.put("preset", preset);
-      j.put("weights", weights == null ? "random" : weights.toString());
-      j.put("threads", ai.djl.pytorch.jni.JniUtils.getNumThreads());
-      j.put("runs", runs);
-      j.put("warmup", warmup);
-      j.put("load_seconds", loadSeconds);
-      j.put("bytes", file.toBytes().length);
-      ObjectNode e = j.putObject("encode_median_seconds");
-      enc.forEach((k, v) -> e.put(k, median(v)));
-      ObjectNode d = j.putObject("decode_median_seconds");
-      dec.forEach((k, v) -> d.put(k, median(v)));
-      if (layers) {
-        ObjectNode le = j.putObject("encode_layer_median_seconds");
-        encLayers.forEach((k, v) -> le.put(k, median(v)));
-        ObjectNode ld = j.putObject("decode_layer_median_seconds");
-        decLayers.forEach((k, v) -> ld.put(k, median(v)));
-      }
-      // CPU time of the whole process (all libtorch threads): a load-independent view when the machine is shared.
-      j.put("encode_median_cpu_seconds", median(encCpu));
-      j.put("decode_median_cpu_seconds", median(decCpu));
       j.put("load_average_1min", loadAverage());
       j.put("peak_rss_mib", peakRssKib() / 1024.0);
       spec.commandLine().getOut().println(j.toPrettyString());
       spec.commandLine().getOut().flush();
     }
     return 0;
+  }
+
+  /** Times one image: stages, per-step MACs and GFLOP/s, per-megapixel time and the peak RSS of encode and decode. */
+  private ObjectNode run(TacoCodec codec, TacoConfig config, HostTensor x, HostTensor text, ObjectMapper json)
+      throws IOException {
+    Map<String, List<Double>> enc = new LinkedHashMap<>();
+    Map<String, List<Double>> dec = new LinkedHashMap<>();
+    Map<String, List<Double>> encLayers = new LinkedHashMap<>();
+    Map<String, List<Double>> decLayers = new LinkedHashMap<>();
+    CodedImage file = null;
+    List<Double> encCpu = new ArrayList<>();
+    List<Double> decCpu = new ArrayList<>();
+    long encRss = 0;
+    long decRss = 0;
+    for (int i = 0; i < warmup + runs; i++) {
+      boolean rssReset = resetPeakRss();
+      long c0 = cpuNanos();
+      Timer te = new Timer();
+      file = codec.compress(x, text, EncodeOptions.DEFAULT.withListener(te));
+      long c1 = cpuNanos();
+      encRss = Math.max(encRss, rssReset ? peakRssKib() : -1);
+      rssReset = resetPeakRss();
+      Timer td = new Timer();
+      codec.decompress(file, DecodeOptions.DEFAULT.withListener(td));
+      long c2 = cpuNanos();
+      decRss = Math.max(decRss, rssReset ? peakRssKib() : -1);
+      if (i >= warmup) {
+        te.addTo(enc, encLayers);
+        td.addTo(dec, decLayers);
+        encCpu.add((c1 - c0) / 1e9);
+        decCpu.add((c2 - c1) / 1e9);
+      }
+    }
+    long h = file.height();
+    long w = file.width();
+    long ph = (h + TacoCodec.PAD_MULTIPLE - 1) / TacoCodec.PAD_MULTIPLE * TacoCodec.PAD_MULTIPLE;
+    long pw = (w + TacoCodec.PAD_MULTIPLE - 1) / TacoCodec.PAD_MULTIPLE * TacoCodec.PAD_MULTIPLE;
+    double mp = h * w / 1e6;
+    Map<String, Double> gaMacs = TransformMacs.analysis(config, ph, pw, CompressCommand.TEXT_TOKENS);
+    Map<String, Double> gsMacs = TransformMacs.synthesis(config, ph, pw);
+    ObjectNode j = json.createObjectNode();
+    j.put("height", h);
+    j.put("width", w);
+    j.put("megapixels", mp);
+    j.put("bytes", file.toBytes().length);
+    ObjectNode e = j.putObject("encode_median_seconds");
+    enc.forEach((k, v) -> e.put(k, median(v)));
+    ObjectNode d = j.putObject("decode_median_seconds");
+    dec.forEach((k, v) -> d.put(k, median(v)));
+    double encTotal = median(enc.get("total"));
+    double decTotal = median(dec.get("total"));
+    j.put("encode_seconds_per_megapixel", encTotal / mp);
+    j.put("decode_seconds_per_megapixel", decTotal / mp);
+    j.put("gA_gmac", TransformMacs.total(gaMacs) / 1e9);
+    j.put("gA_gflops", 2 * TransformMacs.total(gaMacs) / 1e9 / median(enc.get("gA")));
+    j.put("gS_gmac", TransformMacs.total(gsMacs) / 1e9);
+    j.put("gS_gflops", 2 * TransformMacs.total(gsMacs) / 1e9 / median(dec.get("gS")));
+    if (layers) {
+      j.set("encode_layers", Roofline.layers(json, encLayers, gaMacs));
+      j.set("decode_layers", Roofline.layers(json, decLayers, gsMacs));
+    }
+    // CPU time of the whole process (all libtorch threads): a load-independent view when the machine is shared.
+    j.put("encode_median_cpu_seconds", median(encCpu));
+    j.put("decode_median_cpu_seconds", median(decCpu));
+    j.put("encode_peak_rss_mib", encRss / 1024.0);
+    j.put("decode_peak_rss_mib", decRss / 1024.0);
+    return j;
+  }
+
+  /** "WxH" as {width, height}. */
+  static int[] parseSize(String s) {
+    String[] p = s.trim().toLowerCase(java.util.Locale.ROOT).split("x");
+    try {
+      if (p.length == 2) {
+        int w = Integer.parseInt(p[0]);
+        int h = Integer.parseInt(p[1]);
+        if (w > 0 && h > 0) {
+          return new int[] {w, h};
+        }
+      }
+    } catch (NumberFormatException ex) {
+      // reported below
+    }
+    throw new IllegalArgumentException("--sizes entry '" + s + "' is not WIDTHxHEIGHT with positive integers");
+  }
+
+  /**
+   * Resets the kernel's peak-RSS counter of this process (writing 5 to /proc/self/clear_refs, Linux 4.0+), so the next
+   * {@link #peakRssKib()} covers only what follows. False where that is impossible.
+   */
+  static boolean resetPeakRss() {
+    try {
+      Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+      return true;
+    } catch (IOException | RuntimeException ex) {
+      return false;
+    }
   }
 
   /** Records the time spent in each stage of one call, plus the total. */
@@ -163,7 +256,7 @@ public final class BenchCodecCommand implements TacoCommand {
     @Override
     public void step(String name) {
       long now = System.nanoTime();
-      layerSeconds.put(name, (now - lastEvent) / 1e9);
+      layerSeconds.merge(name, (now - lastEvent) / 1e9, Double::sum); // tiled: once per tile
       lastEvent = now;
     }
 

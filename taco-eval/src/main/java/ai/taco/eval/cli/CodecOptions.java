@@ -3,6 +3,7 @@ package ai.taco.eval.cli;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.ScaleTable;
+import ai.taco.core.Tiling;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -26,15 +27,34 @@ public final class CodecOptions {
   String preset;
 
   @Option(
+      names = "--tile",
+      paramLabel = "PX",
+      defaultValue = "1024",
+      description = "Run gA/gS over tiles of PX×PX pixels (a multiple of 16; 0: whole image at once). Bounds memory;"
+          + " the result does not depend on it up to float rounding (default 1024, docs/performance.md).")
+  int tile;
+
+  @Option(
       names = "--force",
       description = "Overwrite the output file if it exists.")
   boolean force;
 
   public CodecOptions() {}
 
-  /** A codec builder for the weights, with the preset if one was given (else the architecture is inferred). */
+  /** The --tile option as a {@link Tiling} (sub-tiles half the tile). */
+  Tiling tiling() {
+    if (tile == 0) {
+      return Tiling.NONE;
+    }
+    if (tile < 0 || tile % Tiling.ALIGN != 0) {
+      throw new IllegalArgumentException("--tile " + tile + " must be 0 or a positive multiple of " + Tiling.ALIGN);
+    }
+    return Tiling.of(tile);
+  }
+
+  /** A codec builder: the weights, the tiling, and the preset if one was given (else the architecture is inferred). */
   TacoCodec.Builder builder() {
-    TacoCodec.Builder b = TacoCodec.builder().setWeights(weights());
+    TacoCodec.Builder b = TacoCodec.builder().setWeights(weights()).optTiling(tiling());
     return preset == null ? b : b.optConfig(TacoConfig.preset(preset));
   }
 

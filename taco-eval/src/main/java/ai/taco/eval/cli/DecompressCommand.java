@@ -5,7 +5,7 @@ import ai.taco.core.ScaleTable;
 import ai.taco.core.io.BitstreamException;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
+import ai.taco.core.io.PngRows;
 import ai.taco.core.io.TacoFile;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -82,7 +82,7 @@ public final class DecompressCommand implements TacoCommand {
       }
       table = t.id();
     }
-    Images.writePng(image, out, codec.force);
+    PngRows.write(image, out, codec.force); // row by row: no full-size BufferedImage
     long[] s = image.shape();
     ObjectNode j = new ObjectMapper().createObjectNode();
     j.put("in", in.toString());

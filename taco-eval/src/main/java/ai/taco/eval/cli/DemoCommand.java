@@ -4,6 +4,7 @@ import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
+import ai.taco.core.io.PngRows;
 import ai.taco.core.io.ModelsFolder;
 import ai.taco.core.io.TacoFile;
 import ai.taco.eval.metrics.MsSsim;
@@ -80,7 +81,7 @@ public final class DemoCommand implements TacoCommand {
       file.write(compressed, false);
       HostTensor xHat = codec.decompress(TacoFile.read(compressed));
       long t2 = System.nanoTime();
-      Images.writePng(xHat, decoded, false);
+      PngRows.write(xHat, decoded, false); // the same encoder as taco decompress: identical files
       // Quality of what a user gets: the 8-bit PNG, read back.
       float[] ref = x.toFloatArray();
       float[] dec = Images.read(decoded).toFloatArray();
