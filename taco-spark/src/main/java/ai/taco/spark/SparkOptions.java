@@ -1,0 +1,73 @@
+package ai.taco.spark;
+
+import java.util.Locale;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Option;
+
+/** Options every taco-spark command takes besides the {@code taco} command's own. */
+public final class SparkOptions {
+
+  /** Spark's property for the master; spark-submit sets it, so --master is only needed outside spark-submit. */
+  private static final String MASTER = "spark.master";
+
+  @Option(names = "--master", paramLabel = "URL",
+      description = "Spark master, e.g. local[2] (default: what spark-submit set, else local[*]).")
+  String master;
+
+  @Option(names = "--partitions", paramLabel = "N", defaultValue = "0",
+      description = "Partitions of the work (default 0: 4 per task slot, so slow images even out).")
+  int partitions;
+
+  @Option(names = "--threads-per-task", paramLabel = "N", defaultValue = "0",
+      description = "libtorch threads each task uses (default 0: the executor's cores over its task slots).")
+  int threadsPerTask;
+
+  /**
+   * Test hook for Spark's retry: the first attempt of this partition fails on purpose (-1: none). Retries need a
+   * master that allows them (local[N,F] with F > 1, or any cluster).
+   */
+  @Option(names = "--fail-first-attempt-of-partition", paramLabel = "P", defaultValue = "-1", hidden = true)
+  int failFirstAttemptOf;
+
+  public SparkOptions() {}
+
+  /** The session: --master if given, else spark-submit's, else all local cores. */
+  SparkSession session(String appName) {
+    SparkConf conf = new SparkConf();
+    SparkSession.Builder b = SparkSession.builder().appName(appName);
+    if (master != null) {
+      b.master(master);
+    } else if (!conf.contains(MASTER)) {
+      b.master("local[*]");
+    }
+    String m = master != null ? master : conf.get(MASTER, "local[*]");
+    if (m.startsWith("local")) {
+      // A laptop run: no web UI to serve.
+      b.config("spark.ui.enabled", "false");
+    }
+    return b.getOrCreate();
+  }
+
+  /**
+   * Libtorch threads per task: --threads-per-task, else cores over task slots (local[N]: this machine's cores over
+   * N; a cluster: spark.task.cpus, the cores Spark reserves for each task).
+   */
+  int threadsPerTask(SparkSession spark) {
+    if (threadsPerTask > 0) {
+      return threadsPerTask;
+    }
+    String m = spark.sparkContext().master().toLowerCase(Locale.ROOT);
+    if (m.startsWith("local")) {
+      int slots = spark.sparkContext().defaultParallelism();
+      return Math.max(1, Runtime.getRuntime().availableProcessors() / Math.max(1, slots));
+    }
+    return Math.max(1, spark.sparkContext().getConf().getInt("spark.task.cpus", 1));
+  }
+
+  /** Number of partitions for {@code items} pieces of work. */
+  int partitions(SparkSession spark, long items) {
+    long p = partitions > 0 ? partitions : 4L * spark.sparkContext().defaultParallelism();
+    return (int) Math.max(1, Math.min(p, Math.max(1, items)));
+  }
+}
