@@ -11,6 +11,9 @@ public final class SparkOptions {
   /** Spark's property for the master; spark-submit sets it, so --master is only needed outside spark-submit. */
   private static final String MASTER = "spark.master";
 
+  /** Shuffle partitions in local mode: a few per core of a laptop (Spark's default of 200 suits a cluster). */
+  private static final String LOCAL_SHUFFLE_PARTITIONS = "8";
+
   @Option(names = "--master", paramLabel = "URL",
       description = "Spark master, e.g. local[2] (default: what spark-submit set, else local[*]).")
   String master;
@@ -43,8 +46,9 @@ public final class SparkOptions {
     }
     String m = master != null ? master : conf.get(MASTER, "local[*]");
     if (m.startsWith("local")) {
-      // A laptop run: no web UI to serve.
+      // A laptop run: no web UI to serve, and shuffles (caption joins) in a few tasks instead of Spark's 200.
       b.config("spark.ui.enabled", "false");
+      b.config("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS);
     }
     return b.getOrCreate();
   }
