@@ -30,7 +30,14 @@ final class EvalResources {
   /** job key -> resources, for the life of the JVM (or until {@link #release}). */
   private static final Map<String, Resources> JOBS = new ConcurrentHashMap<>();
 
+  /** How many times this JVM built a job's resources from its command line (tests: once per job and JVM). */
+  private static final java.util.concurrent.atomic.AtomicInteger BUILDS = new java.util.concurrent.atomic.AtomicInteger();
+
   private EvalResources() {}
+
+  static int builds() {
+    return BUILDS.get();
+  }
 
   /** Registers the driver's instances for a local-mode job (its tasks run in this JVM), one point at a time. */
   static void register(String jobKey, int pointIndex, ImageCodec codec, CaptionEncoder captions,
@@ -52,6 +59,7 @@ final class EvalResources {
   }
 
   private static Resources build(String[] evalArgs) {
+    BUILDS.incrementAndGet();
     EvalCommand cmd = new EvalCommand();
     new CommandLine(cmd).parseArgs(evalArgs);
     StandardMetrics m = cmd.metrics();

@@ -33,6 +33,11 @@ public final class SparkOptions {
   @Option(names = "--fail-first-attempt-of-partition", paramLabel = "P", defaultValue = "-1", hidden = true)
   int failFirstAttemptOf;
 
+  @Option(names = "--executor-loads-weights",
+      description = "Local mode only: tasks load their own codecs and metrics from the command line, as executors on a"
+          + " cluster do, instead of sharing the driver's (same JVM).")
+  boolean executorLoadsWeights;
+
   public SparkOptions() {}
 
   /** The session: --master if given, else spark-submit's, else all local cores. */

@@ -42,7 +42,7 @@ final class SparkPairEvaluator implements EvalRunner.PairEvaluator {
     this.captionMode = captionMode;
     this.metricsOn = metricsOn;
     this.options = options;
-    this.local = spark.sparkContext().isLocal();
+    this.local = spark.sparkContext().isLocal() && !options.executorLoadsWeights;
     this.settings = new Settings(jobKey, evalArgs.clone(), options.threadsPerTask(spark), options.failFirstAttemptOf);
   }
 

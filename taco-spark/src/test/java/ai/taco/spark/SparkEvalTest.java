@@ -102,4 +102,35 @@ class SparkEvalTest {
       assertTrue(Files.size(spark.resolve(plot)) > 1000, plot);
     }
   }
+
+  /**
+   * As on a cluster: the tasks build the codecs and metrics from taco eval's command line themselves, once per JVM
+   * for the whole job (two points, two partitions each), and the rows are still taco eval's.
+   */
+  @Test
+  void tasksBuildTheirOwnCodecsOncePerJvm() throws Exception {
+    Path kodak = tmp.resolve("kodak");
+    Path captions = SparkTestData.kodakCrops(kodak, IMAGES.subList(0, 2), 192, 256);
+    Path emb = SparkTestData.writeEmbeddings(tmp.resolve("text.safetensors"), SparkTestData.embeddings(IMAGES, 9));
+    List<String> common = List.of("--weights", SparkTestData.WEIGHTS.toString(), "--preset", "small",
+        "--dataset", kodak.toString(), "--captions", captions.toString(), "--text-embeddings", emb.toString(),
+        "--jpeg-quality", "30", "--no-progress");
+    Path single = tmp.resolve("single");
+    List<String> a = new ArrayList<>(List.of("eval"));
+    a.addAll(common);
+    a.addAll(List.of("--out", single.toString()));
+    SparkTestData.Run r1 = SparkTestData.taco(a.toArray(String[]::new));
+    assertEquals(0, r1.exit(), r1.err());
+
+    int before = EvalResources.builds();
+    Path spark = tmp.resolve("spark");
+    List<String> b = new ArrayList<>(List.of("eval", "--master", SparkTestData.MASTER, "--partitions", "2",
+        "--executor-loads-weights"));
+    b.addAll(common);
+    b.addAll(List.of("--out", spark.toString()));
+    SparkTestData.Run r2 = SparkTestData.tacoSpark(b.toArray(String[]::new));
+    assertEquals(0, r2.exit(), r2.err());
+    assertEquals(1, EvalResources.builds() - before);
+    assertEquals(Files.readAllLines(single.resolve("per_image.csv")), Files.readAllLines(spark.resolve("per_image.csv")));
+  }
 }
