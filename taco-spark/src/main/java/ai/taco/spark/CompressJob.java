@@ -183,7 +183,7 @@ public final class CompressJob implements Callable<Integer> {
 
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
-      Executors.beginTask(s.threadsPerTask(), s.failFirstAttemptOf());
+      TaskSetup.beginTask(s.threadsPerTask(), s.failFirstAttemptOf());
       List<Row> out = new ArrayList<>();
       while (rows.hasNext()) {
         out.add(compressOne(rows.next()));

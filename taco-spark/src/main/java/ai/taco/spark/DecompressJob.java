@@ -127,7 +127,7 @@ public final class DecompressJob implements Callable<Integer> {
 
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
-      Executors.beginTask(s.threadsPerTask(), s.failFirstAttemptOf());
+      TaskSetup.beginTask(s.threadsPerTask(), s.failFirstAttemptOf());
       List<Row> out = new ArrayList<>();
       while (rows.hasNext()) {
         Row r = rows.next();

@@ -102,7 +102,7 @@ final class SparkPairEvaluator implements EvalRunner.PairEvaluator {
 
     @Override
     public Iterator<Outcome> call(Iterator<Task> tasks) {
-      Executors.beginTask(s.threadsPerTask(), s.failFirstAttemptOf());
+      TaskSetup.beginTask(s.threadsPerTask(), s.failFirstAttemptOf());
       EvalResources.Resources res = EvalResources.get(s.jobKey(), s.evalArgs());
       Set<String> allSet = new HashSet<>();
       res.setMetrics().forEach(m -> allSet.add(m.name()));

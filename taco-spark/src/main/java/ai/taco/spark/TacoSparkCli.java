@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "taco-spark", mixinStandardHelpOptions = true, version = "TACO-J 0.1.0-SNAPSHOT",
     description = "TACO batch compression and evaluation on Apache Spark.",
-    subcommands = {CompressJob.class, DecompressJob.class, SparkEvalJob.class})
+    subcommands = {CompressJob.class, DecompressJob.class, SparkEvalJob.class, BenchEvalCommand.class})
 public final class TacoSparkCli implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -4,14 +4,14 @@ import ai.taco.core.TacoException;
 import org.apache.spark.TaskContext;
 
 /** What every task does first: libtorch's thread count (once per JVM) and the retry test hook. */
-final class Executors {
+final class TaskSetup {
 
   /** DJL reads it when the engine starts: the first task of an executor JVM decides. */
   private static final String NUM_THREADS = "ai.djl.pytorch.num_threads";
 
   private static final String NUM_INTEROP_THREADS = "ai.djl.pytorch.num_interop_threads";
 
-  private Executors() {}
+  private TaskSetup() {}
 
   /**
    * Sets libtorch's threads for this JVM unless already set (a -D on the executor's command line wins), and fails
