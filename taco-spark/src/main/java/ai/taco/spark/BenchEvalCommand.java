@@ -29,6 +29,10 @@ public final class BenchEvalCommand implements Callable<Integer> {
       description = "Master of the Spark runs (default ${DEFAULT-VALUE}).")
   String master;
 
+  @Option(names = "--threads-per-task", defaultValue = "0", paramLabel = "N",
+      description = "--threads-per-task of the Spark runs (default 0: cores over task slots).")
+  int threadsPerTask;
+
   @Option(names = "--repeats", defaultValue = "1", paramLabel = "N",
       description = "Pairs of runs (default ${DEFAULT-VALUE}); the order alternates.")
   int repeats;
@@ -57,7 +61,7 @@ public final class BenchEvalCommand implements Callable<Integer> {
         cmd.add(Path.of(home, "scripts", runTaco ? "taco" : "taco-spark").toString());
         cmd.add("eval");
         if (!runTaco) {
-          cmd.addAll(List.of("--master", master));
+          cmd.addAll(List.of("--master", master, "--threads-per-task", Integer.toString(threadsPerTask)));
         }
         List<String> args = new ArrayList<>(evalArgs);
         args.set(outAt + 1, base.resolve((runTaco ? "taco-eval-" : "taco-spark-eval-") + i).toString());
@@ -71,6 +75,7 @@ public final class BenchEvalCommand implements Callable<Integer> {
     ObjectMapper om = new ObjectMapper();
     ObjectNode j = om.createObjectNode();
     j.put("master", master);
+    j.put("threads_per_task", threadsPerTask);
     ArrayNode ta = j.putArray("taco_eval_seconds");
     taco.forEach(ta::add);
     ArrayNode sa = j.putArray("taco_spark_eval_seconds");
