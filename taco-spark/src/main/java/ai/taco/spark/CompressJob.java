@@ -141,10 +141,10 @@ public final class CompressJob implements Callable<Integer> {
       throw new BenchmarkException("no .png/.jpg/.jpeg images under " + in);
     }
     Settings s = new Settings(weights, preset, format, scaleTable, clip, textEmbeddings,
-        noFiles ? null : filesDir, files, sparkOptions.threadsPerTask(spark), sparkOptions.failFirstAttemptOf);
+        noFiles ? null : filesDir, files, sparkOptions.threadsPerTask(spark.sparkContext()), sparkOptions.failFirstAttemptOf);
     Dataset<Row> result = withCaptions
         .select("path", "name", "caption", "content")
-        .repartition(sparkOptions.partitions(spark, count))
+        .repartition(sparkOptions.partitions(spark.sparkContext(), count))
         .mapPartitions(new CompressPartition(s), Encoders.row(SCHEMA));
     result.write().mode(force ? SaveMode.Overwrite : SaveMode.ErrorIfExists).parquet(table);
     Dataset<Row> written = spark.read().parquet(table);

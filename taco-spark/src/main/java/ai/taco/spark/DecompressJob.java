@@ -95,9 +95,9 @@ public final class DecompressJob implements Callable<Integer> {
     if (count == 0) {
       throw new BenchmarkException("nothing to decompress in " + in);
     }
-    Settings s = new Settings(weights, preset, scaleTable, out, files, sparkOptions.threadsPerTask(spark),
+    Settings s = new Settings(weights, preset, scaleTable, out, files, sparkOptions.threadsPerTask(spark.sparkContext()),
         sparkOptions.failFirstAttemptOf);
-    Dataset<Row> result = inputs.repartition(sparkOptions.partitions(spark, count))
+    Dataset<Row> result = inputs.repartition(sparkOptions.partitions(spark.sparkContext(), count))
         .mapPartitions(new DecompressPartition(s), Encoders.row(SCHEMA));
     result.write().mode(force ? SaveMode.Overwrite : SaveMode.ErrorIfExists).parquet(status);
     Dataset<Row> written = spark.read().parquet(status);

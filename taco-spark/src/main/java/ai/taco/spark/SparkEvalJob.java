@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Callable;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -48,9 +48,9 @@ public final class SparkEvalJob implements Callable<Integer> {
     cl.setOut(spec.commandLine().getOut());
     cl.setErr(spec.commandLine().getErr());
     cl.parseArgs(args);
-    SparkSession spark = sparkOptions.session("taco-spark eval");
+    SparkContext sc = sparkOptions.context("taco-spark eval");
     String jobKey = UUID.randomUUID().toString();
-    eval.setPairEvaluator(new SparkPairEvaluator(spark, sparkOptions, jobKey, args, eval.captionModeOption(),
+    eval.setPairEvaluator(new SparkPairEvaluator(sc, sparkOptions, jobKey, args, eval.captionModeOption(),
         eval.metricsOnOption()));
     try {
       return eval.call();

@@ -2,6 +2,7 @@ package ai.taco.spark;
 
 import java.util.Locale;
 import org.apache.spark.SparkConf;
+import org.apache.spark.SparkContext;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Option;
 
@@ -10,6 +11,10 @@ public final class SparkOptions {
 
   /** Spark's property for the master; spark-submit sets it, so --master is only needed outside spark-submit. */
   private static final String MASTER = "spark.master";
+
+  /** The context the last command started or joined. */
+  private static final java.util.concurrent.atomic.AtomicReference<SparkContext> STARTED =
+      new java.util.concurrent.atomic.AtomicReference<>();
 
   /** Shuffle partitions in local mode: a few per core of a laptop (Spark's default of 200 suits a cluster). */
   private static final String LOCAL_SHUFFLE_PARTITIONS = "8";
@@ -42,41 +47,61 @@ public final class SparkOptions {
 
   /** The session: --master if given, else spark-submit's, else all local cores. */
   SparkSession session(String appName) {
-    SparkConf conf = new SparkConf();
-    SparkSession.Builder b = SparkSession.builder().appName(appName);
+    SparkSession s = SparkSession.builder().config(conf(appName)).getOrCreate();
+    STARTED.set(s.sparkContext());
+    return s;
+  }
+
+  /**
+   * Only the SparkContext, for jobs that need no SQL (the evaluation): Spark SQL's start-up is skipped.
+   */
+  SparkContext context(String appName) {
+    SparkContext sc = SparkContext.getOrCreate(conf(appName));
+    STARTED.set(sc);
+    return sc;
+  }
+
+  /** Stops the context a command started in this JVM, if any (the command-line tool, before it exits). */
+  static void stopStarted() {
+    SparkContext sc = STARTED.getAndSet(null);
+    if (sc != null) {
+      sc.stop();
+    }
+  }
+
+  private SparkConf conf(String appName) {
+    SparkConf conf = new SparkConf().setAppName(appName);
     if (master != null) {
-      b.master(master);
+      conf.setMaster(master);
     } else if (!conf.contains(MASTER)) {
-      b.master("local[*]");
+      conf.setMaster("local[*]");
     }
-    String m = master != null ? master : conf.get(MASTER, "local[*]");
-    if (m.startsWith("local")) {
+    if (conf.get(MASTER).startsWith("local")) {
       // A laptop run: no web UI to serve, and shuffles (caption joins) in a few tasks instead of Spark's 200.
-      b.config("spark.ui.enabled", "false");
-      b.config("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS);
+      conf.set("spark.ui.enabled", "false");
+      conf.set("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS);
     }
-    return b.getOrCreate();
+    return conf;
   }
 
   /**
    * Libtorch threads per task: --threads-per-task, else cores over task slots (local[N]: this machine's cores over
    * N; a cluster: spark.task.cpus, the cores Spark reserves for each task).
    */
-  int threadsPerTask(SparkSession spark) {
+  int threadsPerTask(SparkContext sc) {
     if (threadsPerTask > 0) {
       return threadsPerTask;
     }
-    String m = spark.sparkContext().master().toLowerCase(Locale.ROOT);
-    if (m.startsWith("local")) {
-      int slots = spark.sparkContext().defaultParallelism();
+    if (sc.master().toLowerCase(Locale.ROOT).startsWith("local")) {
+      int slots = sc.defaultParallelism();
       return Math.max(1, Runtime.getRuntime().availableProcessors() / Math.max(1, slots));
     }
-    return Math.max(1, spark.sparkContext().getConf().getInt("spark.task.cpus", 1));
+    return Math.max(1, sc.getConf().getInt("spark.task.cpus", 1));
   }
 
   /** Number of partitions for {@code items} pieces of work. */
-  int partitions(SparkSession spark, long items) {
-    long p = partitions > 0 ? partitions : 4L * spark.sparkContext().defaultParallelism();
+  int partitions(SparkContext sc, long items) {
+    long p = partitions > 0 ? partitions : 4L * sc.defaultParallelism();
     return (int) Math.max(1, Math.min(p, Math.max(1, items)));
   }
 }

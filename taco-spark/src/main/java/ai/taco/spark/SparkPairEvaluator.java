@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 
 /**
  * Evaluates one operating point's pending images as a Spark job: one task per partition of images, each image through
@@ -28,7 +28,7 @@ import org.apache.spark.sql.SparkSession;
  */
 final class SparkPairEvaluator implements EvalRunner.PairEvaluator {
 
-  private final SparkSession spark;
+  private final SparkContext sc;
   private final SparkOptions options;
   private final Settings settings;
   private final boolean local;
@@ -36,14 +36,14 @@ final class SparkPairEvaluator implements EvalRunner.PairEvaluator {
   private final EvalRunner.MetricsOn metricsOn;
 
   /** @param evalArgs {@code taco eval}'s command line: executors build the same codecs and metrics from it */
-  SparkPairEvaluator(SparkSession spark, SparkOptions options, String jobKey, String[] evalArgs,
+  SparkPairEvaluator(SparkContext sc, SparkOptions options, String jobKey, String[] evalArgs,
       EvalRunner.CaptionMode captionMode, EvalRunner.MetricsOn metricsOn) {
-    this.spark = spark;
+    this.sc = sc;
     this.captionMode = captionMode;
     this.metricsOn = metricsOn;
     this.options = options;
-    this.local = spark.sparkContext().isLocal() && !options.executorLoadsWeights;
-    this.settings = new Settings(jobKey, evalArgs.clone(), options.threadsPerTask(spark), options.failFirstAttemptOf);
+    this.local = sc.isLocal() && !options.executorLoadsWeights;
+    this.settings = new Settings(jobKey, evalArgs.clone(), options.threadsPerTask(sc), options.failFirstAttemptOf);
   }
 
   /** What every task needs. */
@@ -72,9 +72,9 @@ final class SparkPairEvaluator implements EvalRunner.PairEvaluator {
       tasks.add(new Task(pointIndex, item.name(), item.path().toAbsolutePath().toString(), item.caption(),
           originalsNeeded.contains(item.name())));
     }
-    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(sc);
     jsc.setJobDescription("taco eval: " + codec.name() + " " + codec.setting() + ", " + tasks.size() + " images");
-    List<Outcome> rows = jsc.parallelize(tasks, options.partitions(spark, tasks.size()))
+    List<Outcome> rows = jsc.parallelize(tasks, options.partitions(sc, tasks.size()))
         .mapPartitions(new EvalPartition(settings, textSource))
         .collect();
     Map<String, EvalRunner.PairOutcome> out = new LinkedHashMap<>();

@@ -37,10 +37,7 @@ public final class TacoSparkCli implements Runnable {
 
   public static void main(String[] args) {
     int code = commandLine().execute(args);
-    org.apache.spark.sql.SparkSession.getActiveSession().foreach(s -> {
-      s.stop();
-      return null;
-    });
+    SparkOptions.stopStarted();
     System.exit(code);
   }
 }
