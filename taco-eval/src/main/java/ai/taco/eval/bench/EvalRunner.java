@@ -75,8 +75,25 @@ public final class EvalRunner {
   /** Feature-file stem of the originals (operating points are {@code <codec>_<setting>}, always with a '_'). */
   static final String ORIGINALS = "original";
 
+  /**
+   * Computes an operating point's pending pairs elsewhere (e.g. as a cluster job) with {@link #evaluatePair}; the
+   * runner then records them exactly as if it had computed them itself, in dataset order.
+   */
+  public interface PairEvaluator {
+    /**
+     * @param pointIndex the codec's index in the list given to {@link #run}
+     * @param pending the images of this point not recorded yet, in dataset order
+     * @param originalsNeeded names of the pending images whose originals' set-metric features are not recorded yet
+     * @return one outcome per pending image, keyed by image name, with the originals' features where needed
+     */
+    Map<String, PairOutcome> evaluate(int pointIndex, ImageCodec codec, List<EvalDataset.Item> pending,
+        Set<String> originalsNeeded, CaptionEncoder captions, String textSource,
+        List<? extends ImageMetric> metrics, List<? extends SetMetric> setMetrics);
+  }
+
   private final Options options;
   private final Consumer<EvalResults.ImageResult> afterEachResult;
+  private PairEvaluator pairEvaluator;
 
   public EvalRunner(Options options) {
     this(options, r -> {});
@@ -89,6 +106,16 @@ public final class EvalRunner {
   public EvalRunner(Options options, Consumer<EvalResults.ImageResult> afterEachResult) {
     this.options = options;
     this.afterEachResult = afterEachResult;
+  }
+
+  /** Lets {@code evaluator} compute the pairs (this runner still records them and builds the summary). */
+  public EvalRunner withPairEvaluator(PairEvaluator evaluator) {
+    this.pairEvaluator = evaluator;
+    return this;
+  }
+
+  public Options options() {
+    return options;
   }
 
   /**
@@ -150,9 +177,14 @@ public final class EvalRunner {
       String textSource = anyText ? captions.source() : "none (no codec reads text)";
       long already = recorded.values().stream().mapToLong(Map::size).sum();
       try (ConsoleProgress bar = progressBar((long) codecs.size() * items.size(), already)) {
+        int pointIndex = 0;
         for (Map.Entry<String, ImageCodec> p : points.entrySet()) {
           Map<String, EvalResults.ImageResult> done = recorded.get(p.getKey());
           try (ImageCodec codec = p.getValue()) {
+            Map<String, PairOutcome> computed = pairEvaluator == null ? null
+                : evaluateElsewhere(pointIndex, codec, items, done, captions, textSource, metrics, setMetrics,
+                    originals);
+            pointIndex++;
             for (EvalDataset.Item item : items) {
               if (done.containsKey(item.name())) {
                 continue;
@@ -160,8 +192,14 @@ public final class EvalRunner {
               if (bar != null) {
                 bar.setExtraMessage(codec.name() + " " + codec.setting() + " " + item.name());
               }
-              EvalResults.ImageResult r = evaluate(codec, item, captions, textSource, metrics, setMetrics,
-                  originals, reconFeatures.get(p.getKey()));
+              PairOutcome o = computed != null ? computed.get(item.name())
+                  : evaluatePair(codec, item, captions, textSource, metrics, setMetrics,
+                      originalsNeeded(item, setMetrics, originals));
+              if (o == null) {
+                throw new BenchmarkException("no result for " + codec.name() + " " + codec.setting() + ", "
+                    + item.name() + " from the distributed evaluation");
+              }
+              EvalResults.ImageResult r = record(o, item, setMetrics, originals, reconFeatures.get(p.getKey()));
               csv.write(r);
               done.put(item.name(), r);
               afterEachResult.accept(r);
@@ -190,10 +228,74 @@ public final class EvalRunner {
     }
   }
 
-  /** One image through one operating point: compress, write, measure the file, read back, decompress, measure. */
-  private EvalResults.ImageResult evaluate(ImageCodec codec, EvalDataset.Item item, CaptionEncoder captions,
+  private static Set<String> originalsNeeded(EvalDataset.Item item, List<? extends SetMetric> setMetrics,
+      Map<String, FeatureFile> originals) {
+    Set<String> needed = new HashSet<>();
+    for (SetMetric s : setMetrics) {
+      if (!originals.get(s.name()).has(item.name())) {
+        needed.add(s.name());
+      }
+    }
+    return needed;
+  }
+
+  /** One point's pending pairs through {@link #pairEvaluator}. */
+  private Map<String, PairOutcome> evaluateElsewhere(int pointIndex, ImageCodec codec, List<EvalDataset.Item> items,
+      Map<String, EvalResults.ImageResult> done, CaptionEncoder captions, String textSource,
+      List<? extends ImageMetric> metrics, List<? extends SetMetric> setMetrics, Map<String, FeatureFile> originals) {
+    List<EvalDataset.Item> pending = new ArrayList<>();
+    Set<String> needOriginals = new HashSet<>();
+    for (EvalDataset.Item item : items) {
+      if (!done.containsKey(item.name())) {
+        pending.add(item);
+        if (!originalsNeeded(item, setMetrics, originals).isEmpty()) {
+          needOriginals.add(item.name());
+        }
+      }
+    }
+    if (pending.isEmpty()) {
+      return Map.of();
+    }
+    return pairEvaluator.evaluate(pointIndex, codec, pending, needOriginals, captions, textSource, metrics,
+        setMetrics);
+  }
+
+  /** Appends a pair's features to the run's feature files (originals only where not yet recorded). */
+  private static EvalResults.ImageResult record(PairOutcome o, EvalDataset.Item item,
+      List<? extends SetMetric> setMetrics, Map<String, FeatureFile> originals, Map<String, FeatureFile> features) {
+    for (SetMetric s : setMetrics) {
+      FeatureFile orig = originals.get(s.name());
+      float[] of = o.originalFeatures().get(s.name());
+      if (of != null && !orig.has(item.name())) {
+        orig.append(item.name(), of);
+      }
+      float[] rf = o.reconstructionFeatures().get(s.name());
+      if (rf == null) {
+        throw new BenchmarkException("no " + s.name() + " features for the reconstruction of " + item.name());
+      }
+      features.get(s.name()).append(item.name(), rf);
+    }
+    return o.result();
+  }
+
+  /**
+   * What one (image, operating point) pair yields: its result row and, per set metric, the features of the
+   * reconstruction and (where asked) of the original.
+   */
+  public record PairOutcome(EvalResults.ImageResult result, Map<String, float[]> originalFeatures,
+      Map<String, float[]> reconstructionFeatures) {}
+
+  /**
+   * One image through one operating point: compress, write, measure the file, read back, decompress, measure. Writes
+   * nothing but the bitstream (and the reconstruction if {@link Options#saveReconstructions()}) under
+   * {@link Options#outDir()}, so it can run anywhere the image is readable, e.g. in a distributed task whose results
+   * are recorded elsewhere.
+   *
+   * @param originalsNeeded the set metrics whose features of the original are also wanted
+   */
+  public PairOutcome evaluatePair(ImageCodec codec, EvalDataset.Item item, CaptionEncoder captions,
       String textSource, List<? extends ImageMetric> metrics, List<? extends SetMetric> setMetrics,
-      Map<String, FeatureFile> originals, Map<String, FeatureFile> features) {
+      Set<String> originalsNeeded) {
     String dirName = pointDir(codec);
     RgbImage x = RgbImage.read(item.path());
     TextEmbedding text = null;
@@ -234,19 +336,21 @@ public final class EvalRunner {
       values.put(m.name(), m.compute(x, measured));
     }
     // FID/CMMD read images as 8-bit pixels, as pytorch-fid and CMMD read saved files.
+    Map<String, float[]> originalFeatures = new LinkedHashMap<>();
+    Map<String, float[]> reconFeatures = new LinkedHashMap<>();
     for (SetMetric s : setMetrics) {
-      FeatureFile orig = originals.get(s.name());
-      if (!orig.has(item.name())) {
-        orig.append(item.name(), s.features(x));
+      if (originalsNeeded.contains(s.name())) {
+        originalFeatures.put(s.name(), s.features(x));
       }
-      features.get(s.name()).append(item.name(), s.features(saved));
+      reconFeatures.put(s.name(), s.features(saved));
     }
     if (options.saveReconstructions()) {
       saved.writePng(options.outDir().resolve("reconstructions").resolve(dirName)
           .resolve(stem(item.name()) + ".png"));
     }
-    return new EvalResults.ImageResult(codec.name(), codec.setting(), item.name(), x.width(), x.height(), bytes, bpp,
-        values, codec.usesText() ? textSource : "none");
+    EvalResults.ImageResult r = new EvalResults.ImageResult(codec.name(), codec.setting(), item.name(), x.width(),
+        x.height(), bytes, bpp, values, codec.usesText() ? textSource : "none");
+    return new PairOutcome(r, originalFeatures, reconFeatures);
   }
 
   /**

@@ -174,21 +174,19 @@ public final class EvalCommand implements TacoCommand {
   /** Called after each result is recorded; tests throw from it to interrupt a run as a crash would. */
   Consumer<EvalResults.ImageResult> afterEachResult = r -> {};
 
-  /** Our own files in --out, removed by --force before a new run appends to them. */
-  private static final List<String> OWN_FILES = List.of(RunManifest.FILE, ResultsWriter.PER_IMAGE_CSV,
-      ResultsWriter.SUMMARY_JSON, ResultsWriter.SUMMARY_MD);
+  /** Computes the pairs elsewhere (a distributed runner); null = in this JVM. */
+  private EvalRunner.PairEvaluator pairEvaluator;
 
-  @Override
-  public Integer call() {
-    EvalRunner.CaptionMode mode = parseCaptionMode(captionMode);
-    EvalRunner.MetricsOn on = parseMetricsOn(metricsOn);
-    lpipsConvention(lpipsInput);
-    boolean resuming = checkOutput();
-    List<String> notes = new ArrayList<>();
-    // A folder dataset is listed now; MS-COCO is prepared only after the manifest check (a refused resume must not
-    // touch OUT/prepared).
-    EvalDataset folder = cocoList == null ? folderDataset() : null;
+  /** Lets a distributed runner compute the (image, operating point) pairs; everything else stays as here. */
+  public void setPairEvaluator(EvalRunner.PairEvaluator evaluator) {
+    this.pairEvaluator = evaluator;
+  }
 
+  /**
+   * The operating points these options describe, in run order (TACO checkpoints, JPEG qualities, external codecs);
+   * weights load on first use.
+   */
+  public List<ImageCodec> codecs() {
     List<ImageCodec> codecs = new ArrayList<>();
     if (!weights.isEmpty()) {
       TacoImageCodec.Container box = switch (container.toLowerCase(Locale.ROOT)) {
@@ -206,6 +204,44 @@ public final class EvalCommand implements TacoCommand {
     for (String spec : external) {
       codecs.addAll(ExternalCodec.parse(spec));
     }
+    return codecs;
+  }
+
+  /** TACO's caption encoder as these options select it (CLIP, precomputed embeddings or zeros). */
+  public CaptionEncoder captionEncoder() {
+    return TacoCodecs.captionEncoder(weights.isEmpty(), clip, textEmbeddings);
+  }
+
+  /** The metrics these options select, their weights loaded. */
+  public StandardMetrics metrics() {
+    return StandardMetrics.open(lpipsWeights, lpipsConvention(lpipsInput), inception, cmmdClip);
+  }
+
+  /** How each pair is evaluated: caption mode and what the metrics measure. */
+  public EvalRunner.CaptionMode captionModeOption() {
+    return parseCaptionMode(captionMode);
+  }
+
+  public EvalRunner.MetricsOn metricsOnOption() {
+    return parseMetricsOn(metricsOn);
+  }
+
+  /** Our own files in --out, removed by --force before a new run appends to them. */
+  private static final List<String> OWN_FILES = List.of(RunManifest.FILE, ResultsWriter.PER_IMAGE_CSV,
+      ResultsWriter.SUMMARY_JSON, ResultsWriter.SUMMARY_MD);
+
+  @Override
+  public Integer call() {
+    EvalRunner.CaptionMode mode = parseCaptionMode(captionMode);
+    EvalRunner.MetricsOn on = parseMetricsOn(metricsOn);
+    lpipsConvention(lpipsInput);
+    boolean resuming = checkOutput();
+    List<String> notes = new ArrayList<>();
+    // A folder dataset is listed now; MS-COCO is prepared only after the manifest check (a refused resume must not
+    // touch OUT/prepared).
+    EvalDataset folder = cocoList == null ? folderDataset() : null;
+
+    List<ImageCodec> codecs = codecs();
     List<ReferencePoints.Point> refs = new ArrayList<>();
     if (!noReference) {
       refs.addAll(ReferencePoints.builtin());
@@ -229,14 +265,14 @@ public final class EvalCommand implements TacoCommand {
     }
     EvalDataset ds = folder != null ? folder : cocoDataset(notes);
     refs = ReferencePoints.forDataset(refs, ds.name());
-    try (CaptionEncoder text = TacoCodecs.captionEncoder(weights.isEmpty(), clip, textEmbeddings);
-        StandardMetrics metrics = StandardMetrics.open(lpipsWeights, lpipsConvention(lpipsInput), inception, cmmdClip)) {
+    try (CaptionEncoder text = captionEncoder();
+        StandardMetrics metrics = metrics()) {
       notes.addAll(metrics.notes());
       List<ImageMetric> imageMetrics = metrics.imageMetrics();
       List<SetMetric> setMetrics = metrics.setMetrics();
       EvalRunner runner = new EvalRunner(
           new EvalRunner.Options(out, mode, on, saveReconstructions, keepBitstreams, !noProgress, resuming),
-          afterEachResult);
+          afterEachResult).withPairEvaluator(pairEvaluator);
       EvalResults results = runner.run(ds, codecs, text, imageMetrics, setMetrics, notes);
       ResultsWriter.writeAll(results, refs, out);
       RdPlot.writeAll(results, refs, out);

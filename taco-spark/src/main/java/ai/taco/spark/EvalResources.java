@@ -1,0 +1,89 @@
+package ai.taco.spark;
+
+import ai.taco.core.CaptionEncoder;
+import ai.taco.eval.bench.BenchmarkException;
+import ai.taco.eval.bench.EvalRunner;
+import ai.taco.eval.bench.ImageCodec;
+import ai.taco.eval.bench.ImageMetric;
+import ai.taco.eval.bench.SetMetric;
+import ai.taco.eval.bench.StandardMetrics;
+import ai.taco.eval.cli.EvalCommand;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import picocli.CommandLine;
+
+/**
+ * What an evaluation's tasks share in one JVM: the operating points, caption encoder and metrics of {@code taco eval}
+ * built from the same command line, with their weights loaded once (on first use) and shared by the task threads.
+ * In local mode the driver's own instances are registered instead, so nothing is loaded twice.
+ */
+final class EvalResources {
+
+  /** One evaluation's resources. */
+  record Resources(Map<Integer, ImageCodec> codecs, CaptionEncoder captions, List<? extends ImageMetric> metrics,
+      List<? extends SetMetric> setMetrics, EvalRunner runner) {}
+
+  /** job key -> resources, for the life of the JVM (or until {@link #release}). */
+  private static final Map<String, Resources> JOBS = new ConcurrentHashMap<>();
+
+  /** How many times this JVM built a job's resources from its command line (tests: once per job and JVM). */
+  private static final java.util.concurrent.atomic.AtomicInteger BUILDS = new java.util.concurrent.atomic.AtomicInteger();
+
+  private EvalResources() {}
+
+  static int builds() {
+    return BUILDS.get();
+  }
+
+  /** Registers the driver's instances for a local-mode job (its tasks run in this JVM), one point at a time. */
+  static void register(String jobKey, int pointIndex, ImageCodec codec, CaptionEncoder captions,
+      List<? extends ImageMetric> metrics, List<? extends SetMetric> setMetrics, EvalRunner.CaptionMode mode,
+      EvalRunner.MetricsOn on) {
+    Resources r = JOBS.computeIfAbsent(jobKey, k -> new Resources(new ConcurrentHashMap<>(), captions, metrics,
+        setMetrics, runner(mode, on)));
+    r.codecs().put(pointIndex, codec);
+  }
+
+  /** The job's resources, built from {@code taco eval}'s command line by the first task on this JVM. */
+  static Resources get(String jobKey, String[] evalArgs) {
+    return JOBS.computeIfAbsent(jobKey, k -> build(evalArgs));
+  }
+
+  /** Forgets a job (driver, after the run): instances registered by the driver are closed by their owner. */
+  static void release(String jobKey) {
+    JOBS.remove(jobKey);
+  }
+
+  private static Resources build(String[] evalArgs) {
+    BUILDS.incrementAndGet();
+    EvalCommand cmd = new EvalCommand();
+    new CommandLine(cmd).parseArgs(evalArgs);
+    StandardMetrics m = cmd.metrics();
+    // Kept open for the executor's life: they are the per-JVM weights every later task of the job reuses.
+    Map<Integer, ImageCodec> codecs = new ConcurrentHashMap<>();
+    List<ImageCodec> list = cmd.codecs();
+    for (int i = 0; i < list.size(); i++) {
+      codecs.put(i, list.get(i));
+    }
+    return new Resources(codecs, cmd.captionEncoder(), m.imageMetrics(), m.setMetrics(),
+        runner(cmd.captionModeOption(), cmd.metricsOnOption()));
+  }
+
+  /**
+   * A runner whose only files are the bitstreams it writes, measures and deletes again, in a private temporary
+   * folder of this JVM (an executor need not see the driver's --out).
+   */
+  private static EvalRunner runner(EvalRunner.CaptionMode mode, EvalRunner.MetricsOn on) {
+    try {
+      Path tmp = Files.createTempDirectory("taco-spark-eval-");
+      tmp.toFile().deleteOnExit();
+      return new EvalRunner(new EvalRunner.Options(tmp, mode, on, false, false, false, false));
+    } catch (IOException e) {
+      throw new BenchmarkException("cannot create a temporary folder: " + e.getMessage(), e);
+    }
+  }
+}

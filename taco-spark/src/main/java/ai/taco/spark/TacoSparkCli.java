@@ -1,0 +1,43 @@
+package ai.taco.spark;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * Entry point of {@code scripts/taco-spark} and of {@code spark-submit --class ai.taco.spark.TacoSparkCli}: the
+ * {@code taco} commands compress, decompress and eval as Spark jobs.
+ */
+@Command(name = "taco-spark", mixinStandardHelpOptions = true, version = "TACO-J 0.1.0-SNAPSHOT",
+    description = "TACO batch compression and evaluation on Apache Spark.",
+    subcommands = {CompressJob.class, DecompressJob.class, SparkEvalJob.class, BenchEvalCommand.class})
+public final class TacoSparkCli implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** The command line, with one clear error line instead of a stack trace (TACO_DEBUG=1 for one). */
+  public static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new TacoSparkCli());
+    cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
+      PrintWriter err = line.getErr();
+      err.println("taco-spark: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+      if (System.getenv("TACO_DEBUG") != null) {
+        ex.printStackTrace(err);
+      }
+      err.flush();
+      return 2;
+    });
+    return cl;
+  }
+
+  public static void main(String[] args) {
+    int code = commandLine().execute(args);
+    SparkOptions.stopStarted();
+    System.exit(code);
+  }
+}
