@@ -88,9 +88,36 @@ final class MemoryBudget {
     }
   }
 
-  /** Estimated native bytes of one encode or decode of an image padded to {@code pixels}. */
+  /**
+   * Latent-resolution bytes per padded pixel per latent channel M when gA/gS run tiled: ŷ, the hyper parameters and
+   * one context slice's maps live at 1/256 of the pixels. The tiled full model's 100-megapixel encode had reached an
+   * 8.8 GiB peak (docs/performance.md, "Large images"), about 60 bytes per pixel above its tiles; 0.25·M = 80 for M=320
+   * keeps a margin.
+   */
+  static final double TILED_BYTES_PER_PIXEL_PER_LATENT_CHANNEL = 0.25;
+
+  /**
+   * Tiles hold their halos too: the largest halo overhead of {@link Tiling}'s stages is 1.6× the tile (gS's low stage,
+   * docs/performance.md).
+   */
+  static final double HALO_FACTOR = 1.6;
+
+  /** Estimated native bytes of one untiled encode or decode of an image padded to {@code pixels}. */
   static double estimate(TacoConfig config, double pixels) {
     return pixels * (BYTES_PER_PIXEL_PER_CHANNEL * config.n() + IMAGE_BYTES_PER_PIXEL);
+  }
+
+  /**
+   * As {@link #estimate(TacoConfig, double)} with gA/gS run over {@code tiling}: the transforms' maps are bounded by a
+   * tile with its halo; the image buffers and the latent-resolution maps still grow with the image.
+   */
+  static double estimate(TacoConfig config, double pixels, Tiling tiling) {
+    double tileArea = HALO_FACTOR * (double) tiling.tile() * tiling.tile();
+    if (pixels <= tileArea) {
+      return estimate(config, pixels);
+    }
+    return tileArea * BYTES_PER_PIXEL_PER_CHANNEL * config.n()
+        + pixels * (IMAGE_BYTES_PER_PIXEL + TILED_BYTES_PER_PIXEL_PER_LATENT_CHANNEL * config.m());
   }
 
   /** Pixels of an H×W image padded to multiples of {@code multiple} (in double: sizes may be forged). */

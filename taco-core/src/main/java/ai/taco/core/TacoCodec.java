@@ -293,7 +293,7 @@ public final class TacoCodec implements AutoCloseable {
     double pixels = is.length < 2 ? 0 : MemoryBudget.paddedPixels(is[is.length - 2], is[is.length - 1], PAD_MULTIPLE);
     String what = "encoding a " + (is.length < 2 ? "?" : is[is.length - 2] + "x" + is[is.length - 1]) + " image";
     try (CallGate.Call call = gate.enter("this TacoCodec");
-        MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels), what)) {
+        MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels, tiling), what)) {
       return NativeMemory.mapAllocationFailures(what, () -> encodeUnguarded(image, text, listener));
     }
   }
@@ -346,7 +346,7 @@ public final class TacoCodec implements AutoCloseable {
     double pixels = (double) e.zHeight() * PAD_MULTIPLE * e.zWidth() * PAD_MULTIPLE;
     String what = "decoding a " + e.height() + "x" + e.width() + " image (latent " + e.zHeight() + "x" + e.zWidth() + ")";
     try (CallGate.Call call = gate.enter("this TacoCodec");
-        MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels), what)) {
+        MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels, tiling), what)) {
       return NativeMemory.mapAllocationFailures(what, () -> decodeUnguarded(e, verify, clamp, listener));
     }
   }

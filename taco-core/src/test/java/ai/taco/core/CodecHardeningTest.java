@@ -38,6 +38,15 @@ class CodecHardeningTest {
   void estimatesFollowTheMeasuredMemoryPerPixel() {
     // Full model on 1 MP: 5 B x 192 channels + 48 B of image buffers = 1008 B/px ~ 0.94 GiB (measured 0.95 GiB/MP).
     assertEquals(1008.0 * 1e6, MemoryBudget.estimate(TacoConfig.FULL, 1e6), 1);
+    // Tiled (default 1024-pixel tiles): the transforms' share stops at a tile and its halo (1.6 x 1024^2 px); what
+    // still grows is the 48 B of image buffers and 0.25 B per latent channel (80 B for M=320) per pixel. A 100 MP image
+    // then fits this machine's default budget (24 GiB less heap and reserve).
+    double tile = 1.6 * 1024 * 1024;
+    assertEquals(tile * 5 * 192 + 100e6 * (48 + 80), MemoryBudget.estimate(TacoConfig.FULL, 100e6, Tiling.DEFAULT), 1);
+    assertTrue(MemoryBudget.estimate(TacoConfig.FULL, 100e6, Tiling.DEFAULT) < 16.0 * (1L << 30));
+    // An image within one tile costs what the untiled estimate says.
+    assertEquals(MemoryBudget.estimate(TacoConfig.FULL, 768 * 512),
+        MemoryBudget.estimate(TacoConfig.FULL, 768 * 512, Tiling.DEFAULT), 1);
     assertEquals(64.0 * 128, MemoryBudget.paddedPixels(1, 65, 64));
     assertEquals(1L << 33, MemoryBudget.parseBytes("8g"));
     assertEquals(512L << 20, MemoryBudget.parseBytes(" 512M "));
@@ -127,7 +136,9 @@ class CodecHardeningTest {
   void theCodecRefusesBeyondItsBudgetBeforeAllocating() {
     String saved = System.getProperty(MemoryBudget.PROPERTY);
     System.setProperty(MemoryBudget.PROPERTY, "64m");
-    try (TacoCodec codec = TacoCodec.builder().setRandomWeights(1).optConfig(TacoConfig.TINY).build()) {
+    // Untiled, so the estimate is the per-pixel one the messages below quote.
+    try (TacoCodec codec =
+        TacoCodec.builder().setRandomWeights(1).optConfig(TacoConfig.TINY).optTiling(Tiling.NONE).build()) {
       // A forged official .bin declaring 16384x16384 (z 256x256): 2^28 px x 128 B = 32 GiB.
       CompressAiFile forged = CompressAiFile.of(16384, 16384, 256, 256, new byte[16], new byte[16]);
       InsufficientMemoryException e =

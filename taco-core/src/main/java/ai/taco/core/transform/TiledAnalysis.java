@@ -8,7 +8,7 @@ import java.util.function.Consumer;
 
 /**
  * gA over tiles ({@link Tiling}): the same call shape as {@link AnalysisTransform#forward(NDArray, NDArray,
- * StepObserver)} and the same latent up to float summation order, with the large maps bounded by the tile size.
+ * Consumer)} and the same latent up to float summation order, with the large maps bounded by the tile size.
  *
  * <p>One step is global: the Extractor (step 14) lets the caption tokens attend to every position of the 1/8 map of
  * step 13. So gA runs in three parts: steps 0-13 tiled into that 1/8 map (N channels, 1/64 of the pixels: as large
