@@ -8,6 +8,7 @@ import ai.taco.core.io.CodedImage;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
+import ai.taco.core.io.PngRows;
 import ai.taco.core.io.TacoFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -83,7 +84,7 @@ final class CodecHolder {
     Path tmp = null;
     try {
       tmp = Files.createTempFile("taco-spark-", ".png");
-      Images.writePng(y, tmp, true);
+      PngRows.write(y, tmp, true); // the writer `taco decompress` uses: the same bytes
       return new Decompressed(h, w, Files.readAllBytes(tmp));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write a temporary PNG: " + e.getMessage(), e);

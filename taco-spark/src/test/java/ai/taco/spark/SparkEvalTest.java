@@ -1,5 +1,6 @@
 package ai.taco.spark;
 
+import ai.taco.core.testing.Golden;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -36,8 +37,8 @@ class SparkEvalTest {
     Path kodak = tmp.resolve("kodak");
     Path captions = SparkTestData.kodakCrops(kodak, IMAGES, 192, 256);
     Path emb = SparkTestData.writeEmbeddings(tmp.resolve("text.safetensors"), SparkTestData.embeddings(IMAGES, 5));
-    Path inception = SparkTestData.dequantizedInception(tmp.resolve("inception.safetensors"));
-    Path clip = SparkTestData.visionClip(tmp.resolve("clip-vision"));
+    Path inception = Golden.dequantizedInception(tmp.resolve("inception.safetensors"));
+    Path clip = Golden.smallVisionClip(tmp.resolve("clip-vision"));
     List<String> common = List.of("--weights", SparkTestData.WEIGHTS.toString(), "--preset", "small",
         "--dataset", kodak.toString(), "--captions", captions.toString(), "--dataset-name", "kodak",
         "--text-embeddings", emb.toString(),

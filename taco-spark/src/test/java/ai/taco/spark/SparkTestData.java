@@ -87,35 +87,6 @@ final class SparkTestData {
     return emb;
   }
 
-  /** The golden random InceptionV3 (int8 power-of-two grid) as float32 safetensors under pytorch-fid key names. */
-  static Path dequantizedInception(Path out) throws Exception {
-    SafeTensors.Contents c = SafeTensors.read(Golden.golden("fid/inception-fid-int8.safetensors"));
-    JsonNode exps = new ObjectMapper().readTree(c.metadata().get("int8_pow2_exponents"));
-    Map<String, HostTensor> w = new LinkedHashMap<>();
-    c.tensors().forEach((k, t) -> {
-      if (t.dataType() == ai.djl.ndarray.types.DataType.INT8) {
-        float[] q = t.toFloatArray();
-        float scale = (float) Math.scalb(1.0, exps.get(k).asInt());
-        for (int i = 0; i < q.length; i++) {
-          q[i] *= scale;
-        }
-        w.put(k, HostTensor.ofFloats(q, t.shape()));
-      } else {
-        w.put(k, t);
-      }
-    });
-    SafeTensors.write(out, w, Map.of());
-    return out;
-  }
-
-  /** The golden small CLIP vision tower in the folder layout CMMD reads. */
-  static Path visionClip(Path dir) throws Exception {
-    Files.createDirectories(dir);
-    Files.copy(Golden.golden("clip/vision-small-config.json"), dir.resolve("config.json"));
-    Files.copy(Golden.golden("clip/vision-small.safetensors"), dir.resolve("model.safetensors"));
-    return dir;
-  }
-
   static Path writeEmbeddings(Path file, Map<String, HostTensor> emb) throws java.io.IOException {
     SafeTensors.write(file, emb, Map.of());
     return file;

@@ -96,4 +96,36 @@ public final class Golden {
     }
     return ties;
   }
+
+  /**
+   * The golden random InceptionV3 (stored on an int8 power-of-two grid, see fid/README.md) written to {@code out} as
+   * float32 safetensors under pytorch-fid key names, the form the FID and evaluation commands read.
+   */
+  public static Path dequantizedInception(Path out) throws IOException {
+    SafeTensors.Contents c = SafeTensors.read(golden("fid/inception-fid-int8.safetensors"));
+    JsonNode exps = JSON.readTree(c.metadata().get("int8_pow2_exponents"));
+    Map<String, HostTensor> w = new LinkedHashMap<>();
+    c.tensors().forEach((k, t) -> {
+      if (t.dataType() == ai.djl.ndarray.types.DataType.INT8) {
+        float[] q = t.toFloatArray();
+        float scale = (float) Math.scalb(1.0, exps.get(k).asInt());
+        for (int i = 0; i < q.length; i++) {
+          q[i] *= scale;
+        }
+        w.put(k, HostTensor.ofFloats(q, t.shape()));
+      } else {
+        w.put(k, t);
+      }
+    });
+    SafeTensors.write(out, w, Map.of());
+    return out;
+  }
+
+  /** The golden small CLIP vision tower as a HuggingFace folder in {@code dir} (what CMMD's {@code --cmmd-clip} reads). */
+  public static Path smallVisionClip(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    Files.copy(golden("clip/vision-small-config.json"), dir.resolve("config.json"));
+    Files.copy(golden("clip/vision-small.safetensors"), dir.resolve("model.safetensors"));
+    return dir;
+  }
 }

@@ -1,6 +1,5 @@
 package ai.taco.eval.cli;
 
-import ai.djl.ndarray.types.DataType;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
@@ -140,37 +139,9 @@ final class CliTesting {
     }
     Path embeddings = dir.resolve("text.safetensors");
     SafeTensors.write(embeddings, emb, Map.of());
-    Path inception = dequantizedInception(dir.resolve("inception.safetensors"));
+    Path inception = Golden.dequantizedInception(dir.resolve("inception.safetensors"));
     return new EvalInputs(k.images(), k.captions(), embeddings, inception,
-        smallVisionClip(Files.createDirectories(dir.resolve("clip-vision-small"))));
-  }
-
-  /** The golden random InceptionV3 (int8 power-of-two grid) as float32 safetensors under pytorch-fid key names. */
-  static Path dequantizedInception(Path out) throws Exception {
-    SafeTensors.Contents c = SafeTensors.read(Golden.golden("fid/inception-fid-int8.safetensors"));
-    JsonNode exps = JSON.readTree(c.metadata().get("int8_pow2_exponents"));
-    Map<String, HostTensor> w = new LinkedHashMap<>();
-    c.tensors().forEach((k, t) -> {
-      if (t.dataType() == DataType.INT8) {
-        float[] q = t.toFloatArray();
-        float scale = (float) Math.scalb(1.0, exps.get(k).asInt());
-        for (int i = 0; i < q.length; i++) {
-          q[i] *= scale;
-        }
-        w.put(k, HostTensor.ofFloats(q, t.shape()));
-      } else {
-        w.put(k, t);
-      }
-    });
-    SafeTensors.write(out, w, Map.of());
-    return out;
-  }
-
-  /** The golden small CLIP vision tower as a HuggingFace folder (what {@code --cmmd-clip} reads). */
-  static Path smallVisionClip(Path dir) throws Exception {
-    Files.copy(Golden.golden("clip/vision-small-config.json"), dir.resolve("config.json"));
-    Files.copy(Golden.golden("clip/vision-small.safetensors"), dir.resolve("model.safetensors"));
-    return dir;
+        Golden.smallVisionClip(dir.resolve("clip-vision-small")));
   }
 
   /** A HuggingFace-style CLIP folder with both small towers (config.json, model.safetensors, tokenizer.json). */

@@ -196,7 +196,7 @@ class MetricsCliTest {
   @Test
   void fidBetweenTwoFoldersAndSavedFeatures(@TempDir Path dir) throws Exception {
     // Dequantized random Inception weights written as safetensors under the pytorch-fid key names.
-    Path weights = CliTesting.dequantizedInception(dir.resolve("inception.safetensors"));
+    Path weights = Golden.dequantizedInception(dir.resolve("inception.safetensors"));
     Path ref = Files.createDirectories(dir.resolve("ref"));
     Path dist = Files.createDirectories(dir.resolve("dist"));
     Map<String, HostTensor> lp = Golden.tensors("lpips/lpips-cases.safetensors");
