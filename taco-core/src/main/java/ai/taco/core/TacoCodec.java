@@ -154,6 +154,9 @@ public final class TacoCodec implements AutoCloseable {
      */
     public TacoCodec build() {
       Device d = device != null ? device : Engine.getInstance().defaultDevice();
+      // A codec's convolutions would otherwise make libtorch print an NNPACK warning per call on CPUs NNPACK does not
+      // support; turning it off changes no result (LibTorch).
+      LibTorch.disableNnpack();
       if (randomSeed != null) {
         if (config == null) {
           throw new IllegalStateException("random weights need optConfig(...)");
