@@ -14,7 +14,7 @@ import java.util.List;
  * ({@code align_corners=False}, no antialias, aspect ratio not kept), normalised with CLIP's mean/std (no crop),
  * {@code CLIPVisionModelWithProjection.image_embeds}, L2-normalised; then {@link Cmmd#cmmd}.
  */
-final class CmmdMetric implements SetMetric {
+public final class CmmdMetric implements SetMetric {
 
   /** OpenAI CLIP / HF CLIPImageProcessor image mean and std (RGB). */
   private static final float[] MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
@@ -36,7 +36,8 @@ final class CmmdMetric implements SetMetric {
     this.size = model.config().imageSize();
   }
 
-  static CmmdMetric open(Path clipDir) {
+  /** The metric over a CLIP vision model with projection (HuggingFace folder), as {@code taco eval --cmmd-clip}. */
+  public static CmmdMetric open(Path clipDir) {
     return new CmmdMetric(ClipVisionModel.load(clipDir));
   }
 

@@ -18,6 +18,8 @@ import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
 import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
+import ai.taco.eval.bench.CmmdMetric;
+import ai.taco.eval.bench.RgbImage;
 import ai.taco.eval.metrics.Fid;
 import ai.taco.eval.metrics.InceptionV3;
 import ai.taco.eval.metrics.Lpips;
@@ -28,6 +30,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -181,8 +184,19 @@ class EvalTacoCommandTest {
     }
     double fid = Fid.frechetDistance(inc[0], 2, inc[1], 2, InceptionV3.FEATURE_DIM);
     assertEquals(fid, p.get("fid").asDouble(), 1e-6 * fid);
-    // CMMD: taco eval resizes with its own bicubic matrices (cmmd-pytorch's recipe), which no public call exposes.
-    assertTrue(p.get("cmmd").asDouble() > 0 && Double.isFinite(p.get("cmmd").asDouble()), p.toString());
+    // CMMD: the metric's own calls on the same files (the originals and the saved 8-bit reconstructions).
+    try (CmmdMetric cmmd = CmmdMetric.open(visionClip)) {
+      List<float[]> originals = new ArrayList<>();
+      List<float[]> reconstructions = new ArrayList<>();
+      for (String n : names) {
+        originals.add(cmmd.features(RgbImage.read(kodak.resolve(n))));
+        Path reconstruction = out.resolve("reconstructions/TACO_weights.safetensors/" + n);
+        reconstructions.add(cmmd.features(RgbImage.read(reconstruction)));
+      }
+      double expected = cmmd.distance(originals, reconstructions);
+      assertTrue(expected > 0, "CMMD of two different sets");
+      assertEquals(expected, p.get("cmmd").asDouble(), 1e-6 * expected, p.toString());
+    }
     assertTrue(Files.size(out.resolve("rd_fid.png")) > 1000);
     assertTrue(Files.size(out.resolve("rd_cmmd.png")) > 1000);
 
