@@ -2,6 +2,7 @@ package ai.taco.core;
 
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.ImageException;
+import java.nio.FloatBuffer;
 
 /** Value checks on what callers hand to the codec: non-finite or absurd values are refused before any work. */
 final class InputChecks {
@@ -23,28 +24,35 @@ final class InputChecks {
   private InputChecks() {}
 
   static void requireImage(HostTensor image) {
-    float[] v = image.toFloatArray();
-    for (int i = 0; i < v.length; i++) {
-      if (!Float.isFinite(v[i])) {
-        throw new ImageException("image holds a non-finite value (" + v[i] + ") at element " + i);
+    FloatBuffer v = values(image);
+    for (int i = 0; i < v.limit(); i++) {
+      float x = v.get(i);
+      if (!Float.isFinite(x)) {
+        throw new ImageException("image holds a non-finite value (" + x + ") at element " + i);
       }
-      if (v[i] < IMAGE_MIN || v[i] > IMAGE_MAX) {
-        throw new ImageException("image value " + v[i] + " at element " + i + " is outside [" + IMAGE_MIN + ", "
+      if (x < IMAGE_MIN || x > IMAGE_MAX) {
+        throw new ImageException("image value " + x + " at element " + i + " is outside [" + IMAGE_MIN + ", "
             + IMAGE_MAX + "]: images are expected in [0, 1]");
       }
     }
   }
 
   static void requireCaption(HostTensor features) {
-    float[] v = features.toFloatArray();
-    for (int i = 0; i < v.length; i++) {
-      if (!Float.isFinite(v[i])) {
-        throw new TacoException("caption features hold a non-finite value (" + v[i] + ") at element " + i);
+    FloatBuffer v = values(features);
+    for (int i = 0; i < v.limit(); i++) {
+      float x = v.get(i);
+      if (!Float.isFinite(x)) {
+        throw new TacoException("caption features hold a non-finite value (" + x + ") at element " + i);
       }
-      if (Math.abs(v[i]) > MAX_ABS_CAPTION_FEATURE) {
-        throw new TacoException("caption feature " + v[i] + " at element " + i + " is beyond +-"
+      if (Math.abs(x) > MAX_ABS_CAPTION_FEATURE) {
+        throw new TacoException("caption feature " + x + " at element " + i + " is beyond +-"
             + MAX_ABS_CAPTION_FEATURE + ": not CLIP text features");
       }
     }
+  }
+
+  /** The values as float32, read in place for a float32 tensor (a large image is not copied just to be checked). */
+  private static FloatBuffer values(HostTensor t) {
+    return t.toFloat32().data().asFloatBuffer();
   }
 }
