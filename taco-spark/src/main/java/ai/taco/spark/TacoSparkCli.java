@@ -1,6 +1,6 @@
 package ai.taco.spark;
 
-import java.io.PrintWriter;
+import ai.taco.eval.cli.TacoCli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -23,15 +23,7 @@ public final class TacoSparkCli implements Runnable {
   /** The command line, with one clear error line instead of a stack trace (TACO_DEBUG=1 for one). */
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new TacoSparkCli());
-    cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
-      PrintWriter err = line.getErr();
-      err.println("taco-spark: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
-      if (System.getenv("TACO_DEBUG") != null) {
-        ex.printStackTrace(err);
-      }
-      err.flush();
-      return 2;
-    });
+    cl.setExecutionExceptionHandler(TacoCli.oneLineErrors("taco-spark"));
     return cl;
   }
 

@@ -49,18 +49,24 @@ public final class TacoCli implements Runnable {
     for (Supplier<TacoCommand> c : SUBCOMMANDS) {
       cl.addSubcommand(c.get());
     }
-    // One clear line on error, no stack trace (set TACO_DEBUG=1 for one).
-    cl.setExecutionExceptionHandler(
-        (ex, line, parseResult) -> {
-          PrintWriter err = line.getErr();
-          err.println("taco: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
-          if (System.getenv("TACO_DEBUG") != null) {
-            ex.printStackTrace(err);
-          }
-          err.flush();
-          return 2;
-        });
+    cl.setExecutionExceptionHandler(oneLineErrors("taco"));
     return cl;
+  }
+
+  /**
+   * One clear line {@code TOOL: message} on error and exit status 2, no stack trace (set TACO_DEBUG=1 for one); shared
+   * by the {@code taco} and {@code taco-spark} command lines.
+   */
+  public static CommandLine.IExecutionExceptionHandler oneLineErrors(String tool) {
+    return (ex, line, parseResult) -> {
+      PrintWriter err = line.getErr();
+      err.println(tool + ": " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+      if (System.getenv("TACO_DEBUG") != null) {
+        ex.printStackTrace(err);
+      }
+      err.flush();
+      return 2;
+    };
   }
 
   public static void main(String[] args) {
