@@ -40,9 +40,7 @@ public final class PngRows {
     }
     int h = Math.toIntExact(s[s.length - 2]);
     int w = Math.toIntExact(s[s.length - 1]);
-    HostTensor floats =
-        image.dataType() == ai.djl.ndarray.types.DataType.FLOAT32 ? image : HostTensor.ofFloats(image.toFloatArray(), s);
-    java.nio.FloatBuffer f = floats.data().order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    java.nio.FloatBuffer f = image.toFloat32().data().asFloatBuffer(); // data() is little-endian
     long plane = (long) h * w;
     AtomicFiles.write(file, overwrite, o -> write(o, w, h, (y, rgb) -> {
       for (int x = 0; x < w; x++) {
