@@ -18,9 +18,7 @@ import ai.taco.entropy.CdfTables;
 import ai.taco.entropy.EntropyCodingException;
 import ai.taco.entropy.RansDecoder;
 import ai.taco.entropy.RansEncoder;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -115,8 +113,11 @@ final class ContextModel {
 
   /** How one checkerboard half of one slice is quantized: the only difference between training and coding. */
   private interface Halves {
-    /** What the entropy-parameter network of a half sees: the full grid (training) or that half squeezed (coding). */
-    NDArray select(NDArray in, boolean anchor);
+    /**
+     * What the entropy-parameter network of a half sees, from the channel concatenation of {@code parts}: the full
+     * grid (training) or that half squeezed (coding).
+     */
+    NDArray select(NDList parts, boolean anchor);
 
     /** ŷ of one half on the full [1,C,H,W] grid, zeros at the other half's positions, given its scales and means. */
     NDArray code(int slice, boolean anchor, NDArray scales, NDArray means);
@@ -146,16 +147,20 @@ final class ContextModel {
     return concat(yHatSlices, 1);
   }
 
-  /** One slice of {@link #slices}: its ŷ, given the ŷ of the slices before it. */
+  /**
+   * One slice of {@link #slices}: its ŷ, given the ŷ of the slices before it. Each network runs in a step of its own
+   * ({@link Scoped#step}), so its input concatenation and intermediates are freed as soon as it has run: over the
+   * whole latent of a large image they were the context stage's largest allocations (1.3 GB at 3840×2160, most of it
+   * in the last slice).
+   */
   private NDArray slice(NDArray hyper, Halves halves, int i, NDList yHatSlices) {
-    NDArray channelCtx = i == 0 ? null : channelContext[i].forward(concat(yHatSlices, 1));
-    NDArray anchorIn = i == 0 ? hyper : concat(new NDList(channelCtx, hyper), 1);
-    NDList pa = anchorParams[i].forward(halves.select(anchorIn, true)).split(2, 1);
+    NDArray channelCtx = i == 0 ? null : Scoped.step(() -> channelContext[i].forward(concat(yHatSlices, 1)));
+    NDList anchorIn = i == 0 ? new NDList(hyper) : new NDList(channelCtx, hyper);
+    NDList pa = Scoped.step(() -> anchorParams[i].forward(halves.select(anchorIn, true))).split(2, 1);
     NDArray anchorHat = halves.code(i, true, pa.get(0), pa.get(1));
-    NDArray local = localContext[i].forward(anchorHat);
-    NDArray nonAnchorIn =
-        i == 0 ? concat(new NDList(local, hyper), 1) : concat(new NDList(local, channelCtx, hyper), 1);
-    NDList pn = nonAnchorParams[i].forward(halves.select(nonAnchorIn, false)).split(2, 1);
+    NDArray local = Scoped.step(() -> localContext[i].forward(anchorHat));
+    NDList nonAnchorIn = i == 0 ? new NDList(local, hyper) : new NDList(local, channelCtx, hyper);
+    NDList pn = Scoped.step(() -> nonAnchorParams[i].forward(halves.select(nonAnchorIn, false))).split(2, 1);
     NDArray nonAnchorHat = halves.code(i, false, pn.get(0), pn.get(1));
     // The halves occupy disjoint positions: x + 0 = x, as the official sum.
     return anchorHat.add(nonAnchorHat);
@@ -178,8 +183,8 @@ final class ContextModel {
       private NDArray meansAnchor;
 
       @Override
-      public NDArray select(NDArray in, boolean anchor) {
-        return in;
+      public NDArray select(NDList parts, boolean anchor) {
+        return concat(parts, 1);
       }
 
       @Override
@@ -216,10 +221,10 @@ final class ContextModel {
   private Halves coding(NDManager m, int h, int w, SymbolSource source, SymbolSink sink) {
     return new Halves() {
       @Override
-      public NDArray select(NDArray in, boolean anchor) {
+      public NDArray select(NDList parts, boolean anchor) {
         // The entropy-parameter networks are per-pixel (1×1 convolutions), so evaluating them on the squeezed half the
         // coder needs gives the same values as the official full-grid evaluation at half the cost.
-        return Checkerboard.squeeze(in, anchor);
+        return Checkerboard.squeezeConcat(parts, anchor);
       }
 
       @Override
@@ -322,31 +327,32 @@ final class ContextModel {
     }
   }
 
-  /** Concatenates symbol/index blocks in coding order. */
+  /** Symbol/index blocks in coding order, written straight into the final arrays (no second copy of either). */
   private static final class SymbolSink {
-    private final List<int[]> symbols = new ArrayList<>();
-    private final List<int[]> indexes = new ArrayList<>();
-    private final int expected;
+    private final int[] symbols;
+    private final int[] indexes;
+    private int filled;
 
     SymbolSink(int expected) {
-      this.expected = expected;
+      symbols = new int[expected];
+      indexes = new int[expected];
     }
 
     void add(int[] s, int[] i) {
-      symbols.add(s);
-      indexes.add(i);
+      if (s.length != i.length || filled + s.length > symbols.length) {
+        throw new IllegalStateException("symbol blocks exceed the latent's " + symbols.length + " symbols");
+      }
+      System.arraycopy(s, 0, symbols, filled, s.length);
+      System.arraycopy(i, 0, indexes, filled, i.length);
+      filled += s.length;
     }
 
     CodedSymbols result() {
-      int[] s = new int[expected];
-      int[] ix = new int[expected];
-      int k = 0;
-      for (int b = 0; b < symbols.size(); b++) {
-        System.arraycopy(symbols.get(b), 0, s, k, symbols.get(b).length);
-        System.arraycopy(indexes.get(b), 0, ix, k, indexes.get(b).length);
-        k += symbols.get(b).length;
+      if (filled != symbols.length) {
+        throw new IllegalStateException("coded " + filled + " of the latent's " + symbols.length + " symbols");
       }
-      return new CodedSymbols(s, ix);
+      return new CodedSymbols(symbols, indexes);
     }
   }
 }
+

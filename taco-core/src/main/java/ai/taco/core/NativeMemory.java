@@ -2,6 +2,8 @@ package ai.taco.core;
 
 import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import java.util.function.Supplier;
 
 /** Maps allocation failures and non-finite results of native computations to typed one-line errors. */
@@ -49,7 +51,12 @@ final class NativeMemory {
    * otherwise).
    */
   static void requireFinite(NDArray x, String what) {
-    float max = x.abs().max().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).getFloat();
+    float max;
+    // In a scope of its own: |x| is as large as x (100 MB for a decoded 4K image) and would otherwise live to the end
+    // of the caller's scope.
+    try (NDScope scope = new NDScope()) {
+      max = x.abs().max().toType(DataType.FLOAT32, false).getFloat();
+    }
     if (!Float.isFinite(max)) {
       throw new TacoException(what + " holds NaN or infinite values: the weights are broken (non-finite results)");
     }

@@ -330,9 +330,21 @@ public final class TacoCodec implements AutoCloseable {
     InputChecks.requireCaption(text);
     try (NDManager m = NDManager.newBaseManager(device);
         NDScope scope = new NDScope()) {
-      NDArray x = image.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, 3, h, w);
+      NDArray raw = image.toNDArray(m);
+      NDArray typed = raw.toType(DataType.FLOAT32, false);
+      NDArray x = typed.reshape(1, 3, h, w);
       NDArray t = text.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, tokens, textDim);
       NDArray xPadded = Images.pad(x, PAD_MULTIPLE);
+      if (xPadded != x) {
+        // The padded copy owns its memory, so the unpadded arrays can go now (at 3840×2160 each is 100 MB the
+        // context stage would otherwise carry); TacoModel.compress frees the padded one once gA has run. Not when
+        // unpadded: x may then be a view of host-buffer memory that only `raw` keeps alive (docs/djl-traps.md).
+        for (NDArray a : new NDArray[] {x, typed, raw}) {
+          if (!a.isReleased()) {
+            a.close();
+          }
+        }
+      }
       TacoModel.Compressed c = model.compress(xPadded, t, listener, tiling);
       listener.stage("done");
       TacoModel.Strings s = c.strings();
@@ -385,6 +397,11 @@ public final class TacoCodec implements AutoCloseable {
       NativeMemory.requireFinite(xHat, "decoded image");
       NDArray cropped = Images.crop(xHat, e.height(), e.width());
       NDArray out = clamp ? cropped.clip(0f, 1f) : cropped;
+      if (out != cropped) {
+        // gS's output (libtorch-owned) is no longer needed once clamped: freed before the host copy is made.
+        cropped.close();
+        xHat.close();
+      }
       listener.stage("done");
       return HostTensor.fromNDArray(out);
     }

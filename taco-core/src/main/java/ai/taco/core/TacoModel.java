@@ -241,6 +241,7 @@ public final class TacoModel {
   /**
    * The official {@code compress} for ONE image: z coded by the EntropyBottleneck, y in ONE rANS string in the order
    * slice 0 anchors, slice 0 non-anchors, slice 1 anchors, …, each block the squeezed [C_s,H,W/2] tensor row-major.
+   * Closes {@code x} once gA has run (its only reader).
    */
   Compressed compress(NDArray x, NDArray text, StageListener listener, Tiling tiling) {
     checkInput(x, text);
@@ -250,6 +251,7 @@ public final class TacoModel {
     NDManager m = x.getManager();
     listener.stage("gA");
     NDArray y = analysis(x, text, listener, tiling);
+    x.close(); // gA was its only reader; a large image should not stay resident through the entropy coding
     listener.stage("hyper");
     Hyperprior.Coded z = hyperprior.compress(y, m);
     listener.stage("context");

@@ -47,6 +47,57 @@ class TilingTest {
     }
   }
 
+  /**
+   * The encoder frees image copies before gA runs. A garbage collection with fresh direct buffers written over freed
+   * memory, between those frees and gA, must not change the bitstream: an array over a host buffer freed while a view
+   * of it was still read gave a 292-byte file instead of the official one (docs/djl-traps.md). Both golden images:
+   * 64×64 is padded to a multiple of 64 by nothing, 128×192 neither; a third, cropped to 100×150, is padded.
+   */
+  @Test
+  void encodingSurvivesGarbageCollectionBetweenItsStages() throws Exception {
+    Path weights = Golden.golden("taco-small/checkpoint.pth.tar");
+    StageListener churn = stage -> {
+      if (stage.equals("gA") || stage.equals("hyper")) {
+        System.gc();
+        for (int i = 0; i < 8; i++) {
+          java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(1 << 20);
+          while (b.hasRemaining()) {
+            b.put((byte) 0x7f);
+          }
+        }
+      }
+    };
+    try (TacoCodec tiled = TacoCodec.builder().setWeights(weights).optTiling(SMALL_TILES).build();
+        TacoCodec whole = TacoCodec.builder().setWeights(weights).optTiling(Tiling.NONE).build()) {
+      for (String name : new String[] {"img0_64x64", "img1_128x192"}) {
+        Map<String, HostTensor> g = Golden.tensors("taco-small/" + name + ".safetensors");
+        byte[] official = Files.readAllBytes(Golden.golden("taco-small/" + name + ".bin"));
+        for (TacoCodec codec : new TacoCodec[] {tiled, whole}) {
+          for (int run = 0; run < 3; run++) {
+            byte[] coded = codec.compress(g.get("x"), g.get("text_embeddings"),
+                EncodeOptions.official().withListener(churn)).toBytes();
+            assertArrayEquals(official, coded, name + " run " + run);
+          }
+        }
+      }
+      // Padded: the same file with and without the collections.
+      HostTensor x = Golden.tensors("taco-small/img1_128x192.safetensors").get("x");
+      HostTensor text = Golden.tensors("taco-small/img1_128x192.safetensors").get("text_embeddings");
+      float[] px = x.toFloatArray();
+      float[] cropped = new float[3 * 100 * 150];
+      for (int c = 0; c < 3; c++) {
+        for (int r = 0; r < 100; r++) {
+          System.arraycopy(px, (c * 128 + r) * 192, cropped, (c * 100 + r) * 150, 150);
+        }
+      }
+      HostTensor small = HostTensor.ofFloats(cropped, 1, 3, 100, 150);
+      byte[] quiet = tiled.compress(small, text, EncodeOptions.official()).toBytes();
+      for (int run = 0; run < 3; run++) {
+        assertArrayEquals(quiet, tiled.compress(small, text, EncodeOptions.official().withListener(churn)).toBytes());
+      }
+    }
+  }
+
   /** A 200×333 image (padded to 256×384: 3×4 tiles of 96 pixels, the last ones partial) on a random small model. */
   @Test
   void tiledTransformsMatchUntiledOnSizesThatDoNotDivideIntoTiles() {
@@ -78,6 +129,47 @@ class TilingTest {
       assertArrayEquals(xHat.getShape().getShape(), xTiled.getShape().getShape());
       assertWithinRounding(xHat.toFloatArray(), xTiled.toFloatArray(), "gS 200x333");
     }
+  }
+
+  /**
+   * A 2K image (1920×1080, padded to 1920×1088) with the default tiling, which splits both transforms of it (2×2 tiles,
+   * sub-tiles of 512): coded with the golden model, its file decodes to the same pixels tiled and untiled, and the
+   * tiled encoder writes the untiled encoder's file (the golden images prove the coding path byte for byte against
+   * the official code; here the tiles are the library's own).
+   */
+  @Test
+  void aTwoKImageCodesAndDecodesTheSameWithTheDefaultTiles() throws Exception {
+    Path weights = Golden.golden("taco-small/checkpoint.pth.tar");
+    Map<String, HostTensor> g = Golden.tensors("taco-small/img1_128x192.safetensors");
+    float[] src = g.get("x").toFloatArray();
+    int h = 1080;
+    int w = 1920;
+    float[] px = new float[3 * h * w];
+    for (int c = 0; c < 3; c++) {
+      for (int r = 0; r < h; r++) {
+        for (int col = 0; col < w; col++) {
+          // The golden image mirrored across the frame: real image statistics at every position.
+          int rr = mirror(r, 128);
+          int cc = mirror(col, 192);
+          px[(c * h + r) * w + col] = src[(c * 128 + rr) * 192 + cc];
+        }
+      }
+    }
+    HostTensor image = HostTensor.ofFloats(px, 1, 3, h, w);
+    try (TacoCodec tiled = TacoCodec.builder().setWeights(weights).build();
+        TacoCodec whole = TacoCodec.builder().setWeights(weights).optTiling(Tiling.NONE).build()) {
+      assertTrue(!tiled.tiling().covers(1088, 1920), "the default tiles split a 2K image");
+      byte[] file = whole.compress(image, g.get("text_embeddings"), EncodeOptions.official()).toBytes();
+      assertArrayEquals(file, tiled.compress(image, g.get("text_embeddings"), EncodeOptions.official()).toBytes());
+      float[] t = tiled.decompress(CompressAiFile.parse(file), DecodeOptions.unclamped()).toFloatArray();
+      float[] u = whole.decompress(CompressAiFile.parse(file), DecodeOptions.unclamped()).toFloatArray();
+      assertWithinRounding(u, t, "2K default tiles");
+    }
+  }
+
+  private static int mirror(int i, int n) {
+    int p = i % (2 * n);
+    return p < n ? p : 2 * n - 1 - p;
   }
 
   /** Float values agree to {@link #FLOAT_TOL}; as 8-bit pixels they differ by at most one level. */

@@ -89,7 +89,9 @@ public final class HostTensor {
 
   /** Copies an NDArray to host memory (FLOAT32/64, INT32/64, INT8/UINT8, BOOLEAN). */
   public static HostTensor fromNDArray(NDArray array) {
-    ByteBuffer bytes = array.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    // toByteBuffer(true): a view of the tensor's own memory (contiguous CPU tensors; a copy otherwise), so the values
+    // are copied once, not through an intermediate byte[] as large as the tensor (100 MB for a decoded 4K image).
+    ByteBuffer bytes = array.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
     ByteBuffer copy = ByteBuffer.allocate(bytes.remaining()).order(ByteOrder.LITTLE_ENDIAN);
     copy.put(bytes).flip();
     return new HostTensor(array.getDataType(), array.getShape().getShape(), copy);

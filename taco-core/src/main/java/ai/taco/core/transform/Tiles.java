@@ -37,11 +37,21 @@ final class Tiles {
     }
   }
 
-  /** {@code [0, length)} in pieces of {@code size} (the last one shorter), starting at {@code from}. */
+  /**
+   * {@code whole} in the fewest pieces of at most {@code size}, their sizes differing by at most one. Equal pieces,
+   * not full ones and a sliver: a sliver pays a whole halo and a call's fixed costs for little output (a 2176-pixel
+   * side in 1024-pixel tiles was 1024 + 1024 + 128).
+   */
   static List<Span> split(Span whole, int size) {
-    List<Span> out = new ArrayList<>();
-    for (int lo = whole.lo(); lo < whole.hi(); lo += size) {
-      out.add(new Span(lo, Math.min(whole.hi(), lo + size)));
+    int pieces = Math.max(1, -Math.floorDiv(-whole.size(), size));
+    int base = whole.size() / pieces;
+    int longer = whole.size() % pieces;
+    List<Span> out = new ArrayList<>(pieces);
+    int lo = whole.lo();
+    for (int i = 0; i < pieces; i++) {
+      int hi = lo + base + (i < longer ? 1 : 0);
+      out.add(new Span(lo, hi));
+      lo = hi;
     }
     return out;
   }
@@ -51,9 +61,14 @@ final class Tiles {
     return x.get(new NDIndex(":, :, " + r.lo() + ":" + r.hi() + ", " + c.lo() + ":" + c.hi()));
   }
 
-  /** An uninitialised [1,C,H,W] map stored channels-last, in x's manager and type. */
+  /**
+   * An uninitialised [1,C,H,W] map stored channels-last, in x's manager and type. The NHWC array is closed once the
+   * view exists (the view keeps the storage): left open, it held every tile's storage until the call ended.
+   */
   static NDArray allocate(NDArray like, long channels, long height, long width) {
-    return like.getManager().create(new Shape(1, height, width, channels), like.getDataType()).transpose(0, 3, 1, 2);
+    try (NDArray nhwc = like.getManager().create(new Shape(1, height, width, channels), like.getDataType())) {
+      return nhwc.transpose(0, 3, 1, 2);
+    }
   }
 
   /** Copies {@code tile} into rows {@code r}, columns {@code c} of {@code out}. */

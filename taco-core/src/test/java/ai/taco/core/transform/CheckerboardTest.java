@@ -44,4 +44,32 @@ class CheckerboardTest {
       }
     }
   }
+
+  /** squeezeConcat is squeeze of the channel concatenation, value for value (the coder's inputs must not change). */
+  @Test
+  void squeezeConcatEqualsSqueezeOfTheConcatenation() {
+    int h = 6;
+    int w = 8;
+    try (NDManager m = NDManager.newBaseManager()) {
+      ai.djl.ndarray.NDList parts = new ai.djl.ndarray.NDList();
+      int base = 0;
+      for (int c : new int[] {2, 5, 3}) {
+        float[] v = new float[c * h * w];
+        for (int i = 0; i < v.length; i++) {
+          v[i] = base + i;
+        }
+        base += v.length;
+        // One part stored channels-last, as the networks' outputs are: the layout must not matter.
+        NDArray part = m.create(v, new Shape(1, c, h, w));
+        parts.add(c == 5 ? ai.taco.core.nn.ChannelsLast.of(part) : part);
+      }
+      NDArray concat = ai.djl.ndarray.NDArrays.concat(parts, 1);
+      for (boolean anchor : new boolean[] {true, false}) {
+        NDArray expected = Checkerboard.squeeze(concat, anchor);
+        NDArray got = Checkerboard.squeezeConcat(parts, anchor);
+        assertEquals(expected.getShape(), got.getShape());
+        assertArrayEquals(expected.toFloatArray(), got.toFloatArray(), anchor ? "anchors" : "non-anchors");
+      }
+    }
+  }
 }
