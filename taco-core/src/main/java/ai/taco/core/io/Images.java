@@ -215,7 +215,7 @@ public final class Images {
     }
   }
 
-  /** Refuses an image whose planes (bytes if {@code compact}, floats otherwise) cannot be held, naming size and limit. */
+  /** Refuses an image whose planes (bytes if {@code compact}, else floats) cannot be held, naming size and limit. */
   static void requireHoldable(Path file, int w, int h, boolean compact) {
     long max = compact ? MAX_COMPACT_PIXELS : MAX_PIXELS;
     if (w > MAX_SIDE || h > MAX_SIDE || (long) w * h > max) {

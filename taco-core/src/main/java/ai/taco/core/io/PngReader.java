@@ -25,7 +25,7 @@ import java.util.zip.Inflater;
  * <p>The file is hostile until checked: every chunk's declared length is bounded by the file before anything is
  * read or allocated, every CRC is checked, the IHDR fields and the image size are checked before the output exists,
  * and image data that is corrupt, too short, too long or followed by extra data is refused, each with an {@link
- * ImageException} naming the file and the problem.
+ * ImageException} naming the file and the problem. Bytes after IEND are not read (javax.imageio ignores them too).
  */
 final class PngReader {
   private static final byte[] SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
@@ -35,7 +35,7 @@ final class PngReader {
   private static final int PALETTE = 3;
   private static final int GRAY_ALPHA = 4;
   private static final int RGBA = 6;
-  /** IHDR data is 13 bytes: width, height, bit depth, colour type, compression, filter and interlace method (11.2.2). */
+  /** IHDR data: width, height (4 bytes each), bit depth, colour type, compression, filter, interlace (11.2.2). */
   private static final int IHDR_LENGTH = 13;
   /** Interlace methods (8.2): 0 none, 1 Adam7. */
   private static final int ADAM7 = 1;
@@ -49,7 +49,7 @@ final class PngReader {
   private static final int UP = 2;
   private static final int AVERAGE = 3;
   private static final int PAETH = 4;
-  /** File read buffer and compressed-input piece: large enough that system calls cost nothing, small enough to stream. */
+  /** File buffer and compressed-input piece: large enough that system calls cost nothing, small enough to stream. */
   private static final int BUFFER = 1 << 16;
   /**
    * Inflate calls in a row that neither take input nor give output before the stream is called stuck. zlib always
@@ -271,7 +271,7 @@ final class PngReader {
     }
   }
 
-  /** The Paeth predictor (9.4): the one of a (left), b (above), c (upper left) nearest a + b − c, ties in that order. */
+  /** The Paeth predictor (9.4): of a (left), b (above), c (upper left) the nearest to a + b − c, ties in that order. */
   private static int paeth(int a, int b, int c) {
     int p = a + b - c;
     int pa = Math.abs(p - a);

@@ -111,7 +111,7 @@ final class PngCraft {
     }
   }
 
-  /** A whole PNG: IHDR, optional PLTE and tRNS, a tEXt chunk, {@code stream} cut into IDATs of {@code idatSize}, IEND. */
+  /** A PNG: IHDR, a tEXt, optional PLTE and tRNS, {@code stream} cut into IDATs of {@code idatSize} bytes, IEND. */
   static byte[] png(byte[] ihdr, byte[] palette, byte[] trns, byte[] stream, int idatSize) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     out.write(SIGNATURE);
