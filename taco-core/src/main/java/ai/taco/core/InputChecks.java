@@ -1,5 +1,6 @@
 package ai.taco.core;
 
+import ai.djl.ndarray.types.DataType;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.ImageException;
 import java.nio.FloatBuffer;
@@ -23,7 +24,14 @@ final class InputChecks {
 
   private InputChecks() {}
 
+  /**
+   * Refuses non-finite values and values far outside [0, 1]. A UINT8 image (0..255, taken as {@code v / 255}) is in
+   * [0, 1] by construction: nothing to check, and no float copy of it is made.
+   */
   static void requireImage(HostTensor image) {
+    if (image.dataType() == DataType.UINT8) {
+      return;
+    }
     FloatBuffer v = values(image);
     for (int i = 0; i < v.limit(); i++) {
       float x = v.get(i);

@@ -53,6 +53,9 @@ public final class TacoCodec implements AutoCloseable {
    */
   static final long MAX_PIXELS = 1L << 28;
 
+  /** Largest 8-bit sample: a UINT8 image's values are {@code v / 255}. */
+  private static final float UINT8_MAX = 255f;
+
   private final Device device;
   private final Tiling tiling;
   private final NDManager manager;
@@ -222,7 +225,8 @@ public final class TacoCodec implements AutoCloseable {
   /**
    * Compresses one image into a {@link TacoFile}.
    *
-   * @param image float [1,3,H,W] or [3,H,W], values in [0,1] (see {@link Images#read(Path)})
+   * @param image float [1,3,H,W] or [3,H,W], values in [0,1] (see {@link Images#read(Path)}), or UINT8 with values
+   *     0..255 taken as {@code v / 255} (see {@link Images#readCompact(Path)}: a quarter of the memory, same bitstream)
    * @param caption caption features [T,textDim] or [1,T,textDim] (CLIP text encoder output, e.g. {@link
    *     CaptionEncoder#encodeTensor})
    */
@@ -241,8 +245,9 @@ public final class TacoCodec implements AutoCloseable {
   }
 
   /**
-   * Compresses one image into the file kind of {@code options} ({@link TacoFile} or the official {@link
-   * CompressAiFile}), reporting stages to its listener.
+   * Compresses one image (float in [0,1] or UINT8, as {@link #compress(HostTensor, HostTensor)} takes it) into the
+   * file kind of {@code options} ({@link TacoFile} or the official {@link CompressAiFile}), reporting stages to its
+   * listener.
    */
   public CodedImage compress(HostTensor image, HostTensor caption, EncodeOptions options) {
     Encoded e = encode(image, caption, options.listener());
@@ -330,16 +335,15 @@ public final class TacoCodec implements AutoCloseable {
     InputChecks.requireCaption(text);
     try (NDManager m = NDManager.newBaseManager(device);
         NDScope scope = new NDScope()) {
-      NDArray raw = image.toNDArray(m);
-      NDArray typed = raw.toType(DataType.FLOAT32, false);
+      NDArray typed = toFloatImage(image, m);
       NDArray x = typed.reshape(1, 3, h, w);
       NDArray t = text.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, tokens, textDim);
       NDArray xPadded = Images.pad(x, PAD_MULTIPLE);
       if (xPadded != x) {
         // The padded copy owns its memory, so the unpadded arrays can go now (at 3840×2160 each is 100 MB the
         // context stage would otherwise carry); TacoModel.compress frees the padded one once gA has run. Not when
-        // unpadded: x may then be a view of host-buffer memory that only `raw` keeps alive (docs/djl-traps.md).
-        for (NDArray a : new NDArray[] {x, typed, raw}) {
+        // unpadded: x may then be a view of host-buffer memory that only `typed` keeps alive (docs/djl-traps.md).
+        for (NDArray a : new NDArray[] {x, typed}) {
           if (!a.isReleased()) {
             a.close();
           }
@@ -351,6 +355,22 @@ public final class TacoCodec implements AutoCloseable {
       return new Encoded(h, w, s.zHeight(), s.zWidth(), s.zString(), s.yString(),
           Checksums.symbols(c.zSymbols()), Checksums.symbols(c.ySymbols().symbols()));
     }
+  }
+
+  /**
+   * The image as float32 in [0, 1]: UINT8 samples (as {@link Images#readCompact} gives them) converted and divided by
+   * 255 in libtorch, which rounds the quotient as Java's {@code v / 255f} does ({@link Images#read} computes that), so
+   * both give the same floats and the same bitstream; other types converted as they are.
+   */
+  static NDArray toFloatImage(HostTensor image, NDManager m) {
+    NDArray raw = image.toNDArray(m);
+    NDArray x = raw.toType(DataType.FLOAT32, false);
+    if (x != raw) {
+      // toType to another type made a libtorch-owned copy: the host-backed array can go now (docs/djl-traps.md: only
+      // an array whose memory libtorch owns may be closed while something derived from it lives).
+      raw.close();
+    }
+    return image.dataType() == DataType.UINT8 ? x.divi(UINT8_MAX) : x;
   }
 
   /**

@@ -12,6 +12,9 @@ import java.awt.image.ComponentColorModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * <p>Pixels are read with javax.imageio from the raw raster samples, because DJL's image loader silently reduces
  * 16-bit PNGs through a colour conversion. 8-bit RGB is exact ({@code v / 255}); grayscale is replicated to three
  * channels, alpha is dropped (as PIL's {@code convert('RGB')}), 16-bit samples are scaled by {@code 1/65535} and palette
- * images are expanded; each of these conversions logs a warning.
+ * images are expanded; each of these conversions logs a warning. Non-interlaced PNGs are decoded row by row by {@link
+ * PngReader} into the same values, without a full-size {@code BufferedImage}; other files go through javax.imageio.
+ * {@link #readCompact(Path)} keeps 8-bit samples as bytes (a quarter of the float planes' memory) for the encoder.
  */
 public final class Images {
   private static final Logger LOG = LoggerFactory.getLogger(Images.class);
@@ -44,6 +49,12 @@ public final class Images {
    */
   static final long MAX_PIXELS = Integer.MAX_VALUE / (3L * Float.BYTES);
 
+  /**
+   * Most pixels a {@link #readCompact(Path) compact} image may have: its three 8-bit planes ({@code 3·H·W} bytes) must
+   * fit one Java array (about 26754×26754).
+   */
+  static final long MAX_COMPACT_PIXELS = Integer.MAX_VALUE / 3L;
+
   private Images() {}
 
   /**
@@ -53,24 +64,46 @@ public final class Images {
    *     corrupt or truncated, or has a zero or over-large size
    */
   public static HostTensor read(Path file) {
+    return read(file, false);
+  }
+
+  /**
+   * Reads an image for the encoder in the least memory that holds it exactly: 8-bit-per-sample images (8-bit RGB or
+   * gray, palette, 1/2/4-bit gray) as UINT8 {@code [1, 3, H, W]} with values 0..255 (3 bytes per pixel; gray
+   * replicated, alpha dropped, palette expanded, as {@link #read(Path)}), which {@link ai.taco.core.TacoCodec#compress}
+   * takes as {@code v / 255}; images with more bits per sample (16-bit PNGs) as {@link #read(Path)} returns them,
+   * float32 in [0, 1]. Non-interlaced PNGs are decoded row by row, without a full-size {@code BufferedImage}; other
+   * formats through javax.imageio.
+   *
+   * <p>{@code readCompact(f)} converted to float32 and divided by 255 equals {@code read(f)} bit for bit.
+   *
+   * @throws ImageException as {@link #read(Path)} does; the size limit of an 8-bit image is its byte planes' ({@value
+   *     #MAX_COMPACT_PIXELS} pixels) instead of its float planes'
+   */
+  public static HostTensor readCompact(Path file) {
+    return read(file, true);
+  }
+
+  private static HostTensor read(Path file, boolean compact) {
     try {
-      return toTensor(file, decode(file));
+      requireNonEmptyFile(file);
+      HostTensor png = PngReader.read(file, compact);
+      return png != null ? png : toTensor(file, decode(file, compact), compact);
     } catch (OutOfMemoryError e) {
-      // One big allocation (the decoded raster or the float planes) that this heap cannot hold: report, not crash.
+      // One big allocation (the decoded raster or the planes) that this heap cannot hold: report, not crash.
       throw new ImageException(file + ": image too large for this JVM's heap (" + (Runtime.getRuntime().maxMemory() >> 20)
           + " MB; raise it with -Xmx, e.g. TACO_JAVA_OPTS=-Xmx8g)", e);
     }
   }
 
-  private static HostTensor toTensor(Path file, BufferedImage image) {
+  /** The image as planes: bytes if {@code compact} and its samples have at most 8 bits, float32 in [0, 1] otherwise. */
+  private static HostTensor toTensor(Path file, BufferedImage image, boolean compact) {
     int w = image.getWidth();
     int h = image.getHeight();
-    requireHoldable(file, w, h);
     ColorModel cm = image.getColorModel();
     requireRgbOrGray(file, cm);
-    float[] chw = new float[Math.toIntExact(3L * h * w)];
     Raster raster = image.getRaster();
-    int plane = h * w;
+    int[] rgb = new int[3 * w];
     if (cm instanceof ComponentColorModel
         && (cm.getNumColorComponents() == 3 || cm.getNumColorComponents() == 1)) {
       int bands = raster.getNumBands();
@@ -81,45 +114,114 @@ public final class Images {
           throw new ImageException(file + ": unsupported image (channels of different bit depths)");
         }
       }
+      Planes out = Planes.allocate(file, w, h, compact && bits == 8, bits);
       warnIfConverted(file, colors, cm.hasAlpha(), bits);
-      float scale = (float) ((1L << bits) - 1);
       int[] row = new int[w * bands];
       for (int y = 0; y < h; y++) {
         raster.getPixels(0, y, w, 1, row);
         for (int x = 0; x < w; x++) {
           for (int c = 0; c < 3; c++) {
-            int sample = row[x * bands + (colors == 1 ? 0 : c)];
-            chw[c * plane + y * w + x] = sample / scale;
+            rgb[3 * x + c] = row[x * bands + (colors == 1 ? 0 : c)];
+          }
+        }
+        out.row(y, rgb);
+      }
+      return out.tensor();
+    }
+    // Palette, packed-int (BMP, GIF, ...) and other layouts: 8-bit sRGB through the colour model.
+    Planes out = Planes.allocate(file, w, h, compact, 8);
+    if (cm instanceof IndexColorModel) {
+      warnPalette(file);
+    } else if (cm.hasAlpha()) {
+      LOG.warn("{}: alpha channel dropped", file);
+    }
+    int[] argb = new int[w];
+    for (int y = 0; y < h; y++) {
+      image.getRGB(0, y, w, 1, argb, 0, w);
+      for (int x = 0; x < w; x++) {
+        int p = argb[x];
+        rgb[3 * x] = (p >> 16) & 0xff;
+        rgb[3 * x + 1] = (p >> 8) & 0xff;
+        rgb[3 * x + 2] = p & 0xff;
+      }
+      out.row(y, rgb);
+    }
+    return out.tensor();
+  }
+
+  /**
+   * The planes {@code [1, 3, H, W]} of an image being read row by row: UINT8 samples, or float32 {@code sample /
+   * (2^bits − 1)} (the division in float, as {@code ToTensor} and every earlier version of this class compute it). The
+   * output buffer is filled in place, so the tensor costs no copy of it.
+   */
+  static final class Planes {
+    private final int w;
+    private final int plane;
+    private final byte[] bytes;
+    private final ByteBuffer floatBytes;
+    private final FloatBuffer floats;
+    private final float scale;
+
+    private Planes(int w, int h, boolean compact, int bits) {
+      this.w = w;
+      this.plane = w * h;
+      this.scale = (float) ((1L << bits) - 1);
+      if (compact) {
+        bytes = new byte[3 * plane];
+        floatBytes = null;
+        floats = null;
+      } else {
+        bytes = null;
+        floatBytes = ByteBuffer.allocate(3 * plane * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        floats = floatBytes.asFloatBuffer();
+      }
+    }
+
+    /**
+     * Checks the size against the limit of the planes (bytes if {@code compact}, floats otherwise), then allocates.
+     *
+     * @param bits bits per sample of the rows {@link #row} will get (8 for bytes)
+     */
+    static Planes allocate(Path file, int w, int h, boolean compact, int bits) {
+      requireHoldable(file, w, h, compact);
+      if (compact && bits != 8) {
+        throw new IllegalArgumentException("byte planes hold 8-bit samples, not " + bits + "-bit");
+      }
+      return new Planes(w, h, compact, bits);
+    }
+
+    /** Stores row {@code y} given as {@code 3·W} interleaved R G B samples. */
+    void row(int y, int[] rgb) {
+      int base = y * w;
+      for (int c = 0; c < 3; c++) {
+        int off = c * plane + base;
+        if (bytes != null) {
+          for (int x = 0; x < w; x++) {
+            bytes[off + x] = (byte) rgb[3 * x + c];
+          }
+        } else {
+          for (int x = 0; x < w; x++) {
+            floats.put(off + x, rgb[3 * x + c] / scale);
           }
         }
       }
-    } else {
-      // Palette, packed-int (BMP, GIF, ...) and other layouts: 8-bit sRGB through the colour model.
-      if (cm instanceof IndexColorModel) {
-        LOG.warn("{}: palette image expanded to 8-bit RGB", file);
-      } else if (cm.hasAlpha()) {
-        LOG.warn("{}: alpha channel dropped", file);
-      }
-      int[] argb = new int[w];
-      for (int y = 0; y < h; y++) {
-        image.getRGB(0, y, w, 1, argb, 0, w);
-        for (int x = 0; x < w; x++) {
-          int p = argb[x];
-          chw[y * w + x] = ((p >> 16) & 0xff) / 255f;
-          chw[plane + y * w + x] = ((p >> 8) & 0xff) / 255f;
-          chw[2 * plane + y * w + x] = (p & 0xff) / 255f;
-        }
-      }
     }
-    return HostTensor.ofFloats(chw, 1, 3, h, w);
+
+    HostTensor tensor() {
+      long h = plane / w;
+      return bytes != null
+          ? new HostTensor(DataType.UINT8, new long[] {1, 3, h, w}, ByteBuffer.wrap(bytes))
+          : new HostTensor(DataType.FLOAT32, new long[] {1, 3, h, w}, floatBytes);
+    }
   }
 
-  /** Refuses an image whose float planes cannot be held, naming its size and the limit. */
-  private static void requireHoldable(Path file, int w, int h) {
-    if (w > MAX_SIDE || h > MAX_SIDE || (long) w * h > MAX_PIXELS) {
+  /** Refuses an image whose planes (bytes if {@code compact}, else floats) cannot be held, naming size and limit. */
+  static void requireHoldable(Path file, int w, int h, boolean compact) {
+    long max = compact ? MAX_COMPACT_PIXELS : MAX_PIXELS;
+    if (w > MAX_SIDE || h > MAX_SIDE || (long) w * h > max) {
       throw new ImageException(file + ": image of " + w + "x" + h + " (" + (long) w * h + " pixels) is too large: at"
-          + " most " + MAX_SIDE + " per side and " + MAX_PIXELS + " pixels (its float32 planes must fit one 2 GiB"
-          + " buffer); tile or downscale it");
+          + " most " + MAX_SIDE + " per side and " + max + " pixels (its " + (compact ? "8-bit" : "float32")
+          + " planes must fit one 2 GiB buffer); tile or downscale it");
     }
   }
 
@@ -144,7 +246,11 @@ public final class Images {
     return read(file).toNDArray(manager);
   }
 
-  private static void warnIfConverted(Path file, int colors, boolean alpha, int bits) {
+  static void warnPalette(Path file) {
+    LOG.warn("{}: palette image expanded to 8-bit RGB", file);
+  }
+
+  static void warnIfConverted(Path file, int colors, boolean alpha, int bits) {
     List<String> what = new ArrayList<>();
     if (colors == 1) {
       what.add("grayscale replicated to RGB");
@@ -160,7 +266,7 @@ public final class Images {
     }
   }
 
-  private static BufferedImage decode(Path file) {
+  private static void requireNonEmptyFile(Path file) {
     InputFiles.requireRegular(file, "image file", ImageException::new);
     try {
       if (Files.size(file) == 0) {
@@ -169,6 +275,10 @@ public final class Images {
     } catch (IOException e) {
       throw new ImageException(file + ": cannot read (" + InputFiles.reason(e) + ")", e);
     }
+  }
+
+  /** javax.imageio's decoding, refusing (before decoding) a size whose planes, compact or not, cannot be held. */
+  private static BufferedImage decode(Path file, boolean compact) {
     try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
       if (in == null) {
         throw new ImageException(file + ": cannot open");
@@ -187,7 +297,7 @@ public final class Images {
         if (w <= 0 || h <= 0) {
           throw new ImageException(file + ": image has zero size (" + w + "x" + h + ")");
         }
-        requireHoldable(file, w, h);
+        requireHoldable(file, w, h, compact);
         BufferedImage image = reader.read(0);
         // A truncated JPEG decodes with a warning ("Premature end of JPEG file") and grey filler: refuse it.
         if (!warnings.isEmpty()) {
@@ -291,7 +401,7 @@ public final class Images {
       throw new ImageException("image of " + image.getWidth() + "x" + image.getHeight() + " is too large (max side "
           + MAX_SIDE + ")");
     }
-    return toTensor(IN_MEMORY, image);
+    return toTensor(IN_MEMORY, image, false);
   }
 
   /**

@@ -74,7 +74,8 @@ public final class CompressCommand implements TacoCommand {
       throw new IllegalArgumentException("unknown --format '" + format + "' (taco, compressai)");
     }
     codec.checkOutput(out, in);
-    HostTensor image = Images.read(in);
+    // 8-bit images as bytes, PNGs row by row (the encoder divides by 255 itself, same bitstream as Images.read).
+    HostTensor image = Images.readCompact(in);
     HostTensor features = captionFeatures();
     try (TacoCodec c = codec.builder().optScaleTable(CodecOptions.scaleTable(scaleTable)).build()) {
       long t0 = System.nanoTime();
