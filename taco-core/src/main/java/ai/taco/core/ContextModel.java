@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.taco.core.entropy.GaussianConditional;
 import ai.taco.core.entropy.Quantization;
@@ -18,6 +19,8 @@ import ai.taco.entropy.CdfTables;
 import ai.taco.entropy.EntropyCodingException;
 import ai.taco.entropy.RansDecoder;
 import ai.taco.entropy.RansEncoder;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -230,8 +233,8 @@ final class ContextModel {
       @Override
       public NDArray code(int slice, boolean anchor, NDArray scales, NDArray means) {
         int ch = config.sliceChannels().get(slice);
-        float[] mu = means.toFloatArray();
-        int[] indexes = gaussianConditional.buildIndexes(scales.toFloatArray());
+        float[] mu = floats(means);
+        int[] indexes = gaussianConditional.buildIndexes(floats(scales));
         int[] symbols = source.symbols(slice, anchor, indexes, mu);
         sink.add(symbols, indexes);
         float[] hat = new float[ch * h * w];
@@ -258,7 +261,7 @@ final class ContextModel {
     int h = (int) y.getShape().get(2);
     int w = (int) y.getShape().get(3);
     Checkerboard.requireEven(h, w);
-    float[] yHost = y.toFloatArray();
+    float[] yHost = floats(y);
     SymbolSink sink = new SymbolSink(h * w * config.m());
     slices(hyper, coding(manager, h, w, (slice, anchor, indexes, means) -> {
       int ch = config.sliceChannels().get(slice);
@@ -297,6 +300,20 @@ final class ContextModel {
    */
   static NDArray concat(NDList arrays, int axis) {
     return arrays.size() == 1 ? arrays.head() : NDArrays.concat(arrays, axis);
+  }
+
+  /**
+   * The values of a float32 array in row-major order, copied once from libtorch's memory ({@code toFloatArray} goes
+   * through a byte[] as large as the array: at 100 megapixels y alone is 0.5 GB, and the heap ran out).
+   */
+  static float[] floats(NDArray a) {
+    // A strided array is made contiguous first; the scope frees that copy at once.
+    try (NDScope scope = new NDScope()) {
+      FloatBuffer values = a.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
+      float[] out = new float[values.remaining()];
+      values.get(out);
+      return out;
+    }
   }
 
   /** Collects [C,H,W] values at anchor (or non-anchor) positions in squeezed row-major order. */
