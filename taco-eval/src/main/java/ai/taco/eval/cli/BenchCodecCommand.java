@@ -63,6 +63,13 @@ public final class BenchCodecCommand implements TacoCommand {
   int tile;
 
   @Option(
+      names = "--sub-tile",
+      paramLabel = "PX",
+      defaultValue = "512",
+      description = "Sub-tile edge of the full-resolution layers (multiple of 16, at most --tile). Default 512.")
+  int subTile;
+
+  @Option(
       names = "--sizes",
       split = ",",
       paramLabel = "WxH",
@@ -100,8 +107,9 @@ public final class BenchCodecCommand implements TacoCommand {
     j.put("runs", runs);
     j.put("warmup", warmup);
     j.put("tile", tile);
+    Tiling tiling = CodecOptions.tiling(tile, subTile);
+    j.put("sub_tile", tiling.subTile());
     long load0 = System.nanoTime();
-    Tiling tiling = tile == 0 ? Tiling.NONE : Tiling.of(tile);
     try (TacoCodec codec =
         weights == null
             ? TacoCodec.builder().setRandomWeights(1).optConfig(config).optTiling(tiling).build()

@@ -35,21 +35,35 @@ public final class CodecOptions {
   int tile;
 
   @Option(
+      names = "--sub-tile",
+      paramLabel = "PX",
+      defaultValue = "512",
+      description = "Edge of the sub-tiles the full-resolution layers run in (a multiple of 16, at most --tile;"
+          + " default 512).")
+  int subTile;
+
+  @Option(
       names = "--force",
       description = "Overwrite the output file if it exists.")
   boolean force;
 
   public CodecOptions() {}
 
-  /** The --tile option as a {@link Tiling} (sub-tiles half the tile). */
+  /** The --tile and --sub-tile options as a {@link Tiling}. */
   Tiling tiling() {
+    return tiling(tile, subTile);
+  }
+
+  /** {@code tile} 0: untiled; else sub-tiles of {@code subTile} pixels, at most the tile. */
+  static Tiling tiling(int tile, int subTile) {
     if (tile == 0) {
       return Tiling.NONE;
     }
-    if (tile < 0 || tile % Tiling.ALIGN != 0) {
-      throw new IllegalArgumentException("--tile " + tile + " must be 0 or a positive multiple of " + Tiling.ALIGN);
+    if (tile < 0 || tile % Tiling.ALIGN != 0 || subTile <= 0 || subTile % Tiling.ALIGN != 0) {
+      throw new IllegalArgumentException("--tile " + tile + " and --sub-tile " + subTile + " must be positive multiples"
+          + " of " + Tiling.ALIGN + " (--tile 0: untiled)");
     }
-    return Tiling.of(tile);
+    return new Tiling(tile, Math.min(tile, subTile));
   }
 
   /** A codec builder: the weights, the tiling, and the preset if one was given (else the architecture is inferred). */
