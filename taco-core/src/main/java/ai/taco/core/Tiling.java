@@ -1,9 +1,10 @@
 package ai.taco.core;
 
 /**
- * How gA and gS are run over a large image: in tiles of {@code tile}×{@code tile} image pixels, each tile's
- * highest-resolution layers again in sub-tiles of {@code subTile}×{@code subTile}, every tile with a halo covering the
- * receptive field of the layers it runs ({@code TiledAnalysis}, {@code TiledSynthesis}, internal). Peak memory then follows the
+ * How gA and gS are run over a large image: in tiles no larger, halo included, than a {@code tile}×{@code tile}
+ * square of image pixels (shaped to fit the image: the grid with the least halo work), each tile's highest-resolution
+ * layers again in sub-tiles bounded the same way by {@code subTile}, every tile with a halo covering the receptive
+ * field of the layers it runs ({@code TiledAnalysis}, {@code TiledSynthesis}, internal). Peak memory then follows the
  * tile size, not the image size. The result equals the untiled transform up to float summation order; nothing of it
  * is recorded in the bitstream, so encoder and decoder choose independently.
  *
@@ -27,11 +28,6 @@ public record Tiling(int tile, int subTile) {
       throw new IllegalArgumentException("tile " + tile + " and sub-tile " + subTile + " must be positive multiples of "
           + ALIGN + " with sub-tile <= tile");
     }
-  }
-
-  /** A square tiling of {@code tile} pixels with sub-tiles of half that (at least {@link #ALIGN}). */
-  public static Tiling of(int tile) {
-    return new Tiling(tile, Math.max(ALIGN, tile / 2 / ALIGN * ALIGN));
   }
 
   /** True when an image of {@code height}×{@code width} pixels fits one tile and one sub-tile: no tiling happens. */

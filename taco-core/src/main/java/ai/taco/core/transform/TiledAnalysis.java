@@ -50,13 +50,15 @@ public final class TiledAnalysis {
     // Injectors run on a sub-tile's worth of 1/4 positions at a time.
     int injectorTokens = (tiling.subTile() / 4) * (tiling.subTile() / 4);
     NDArray map8 = null;
-    for (Span rows : Tiles.split(new Span(0, h / 8), tiling.tile() / 8)) {
-      for (Span cols : Tiles.split(new Span(0, w / 8), tiling.tile() / 8)) {
+    Tiles.Grid tiles = Tiles.grid(new Span(0, h / 8), new Span(0, w / 8), tiling.tile() / 8, BODY_HALO / 4);
+    for (Span rows : tiles.rows()) {
+      for (Span cols : tiles.cols()) {
         Span r2 = rows.times(4).expand(BODY_HALO, h / 2);
         Span c2 = cols.times(4).expand(BODY_HALO, w / 2);
         NDArray head = null;
-        for (Span sr : Tiles.split(r2, tiling.subTile() / 2)) {
-          for (Span sc : Tiles.split(c2, tiling.subTile() / 2)) {
+        Tiles.Grid subTiles = Tiles.grid(r2, c2, tiling.subTile() / 2, HEAD_HALO / 2);
+        for (Span sr : subTiles.rows()) {
+          for (Span sc : subTiles.cols()) {
             Span r1 = sr.times(2).expand(HEAD_HALO, h);
             Span c1 = sc.times(2).expand(HEAD_HALO, w);
             NDArray part = Scoped.step(() -> {
@@ -88,8 +90,9 @@ public final class TiledAnalysis {
     NDArray text2 = gA.extract(text, map8, chunk, observer);
     NDArray y = null;
     NDArray whole8 = map8;
-    for (Span rows : Tiles.split(new Span(0, h / 16), tiling.tile() / 16)) {
-      for (Span cols : Tiles.split(new Span(0, w / 16), tiling.tile() / 16)) {
+    Tiles.Grid tail = Tiles.grid(new Span(0, h / 16), new Span(0, w / 16), tiling.tile() / 16, TAIL_HALO / 2);
+    for (Span rows : tail.rows()) {
+      for (Span cols : tail.cols()) {
         Span r8 = rows.times(2).expand(TAIL_HALO, h / 8);
         Span c8 = cols.times(2).expand(TAIL_HALO, w / 8);
         NDArray part = Scoped.step(() -> {

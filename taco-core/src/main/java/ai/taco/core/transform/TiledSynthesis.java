@@ -46,8 +46,10 @@ public final class TiledSynthesis {
     int h4 = STAGE_SCALE * h;
     int w4 = STAGE_SCALE * w;
     NDArray out = null;
-    for (Span rows : Tiles.split(new Span(0, h4), tiling.tile() / STAGE_SCALE)) {
-      for (Span cols : Tiles.split(new Span(0, w4), tiling.tile() / STAGE_SCALE)) {
+    Tiles.Grid tiles = Tiles.grid(new Span(0, h4), new Span(0, w4), tiling.tile() / STAGE_SCALE,
+        HIGH_HALO + STAGE_SCALE * LOW_HALO);
+    for (Span rows : tiles.rows()) {
+      for (Span cols : tiles.cols()) {
         // The tile's 1/4 map, widened by the high stage's halo, from the low stage on ŷ widened by its own halo.
         Span r4 = rows.expand(HIGH_HALO, h4);
         Span c4 = cols.expand(HIGH_HALO, w4);
@@ -57,8 +59,9 @@ public final class TiledSynthesis {
           NDArray m = gS.steps(0, HIGH_FROM, Tiles.crop(yHat, r16, c16), observer);
           return Tiles.crop(m, r4.minus(STAGE_SCALE * r16.lo()), c4.minus(STAGE_SCALE * c16.lo())).duplicate();
         });
-        for (Span sr : Tiles.split(rows, tiling.subTile() / STAGE_SCALE)) {
-          for (Span sc : Tiles.split(cols, tiling.subTile() / STAGE_SCALE)) {
+        Tiles.Grid subTiles = Tiles.grid(rows, cols, tiling.subTile() / STAGE_SCALE, HIGH_HALO);
+        for (Span sr : subTiles.rows()) {
+          for (Span sc : subTiles.cols()) {
             Span qr = sr.expand(HIGH_HALO, h4);
             Span qc = sc.expand(HIGH_HALO, w4);
             NDArray px = Scoped.step(() -> {

@@ -56,6 +56,44 @@ final class Tiles {
     return out;
   }
 
+  /** Row and column pieces of a tile grid: every tile is one row piece × one column piece. */
+  record Grid(List<Span> rows, List<Span> cols) {}
+
+  /**
+   * The cheapest grid over {@code rows} × {@code cols} whose tiles, widened by {@code halo} on each side, are no larger
+   * in area than a square {@code size} tile widened the same way: the memory bound of a square tile, with tile shapes
+   * fitted to the image. Cheapest is the least total haloed area, i.e. the least work the halos add. A 3840×2160 image
+   * in 1024-pixel tiles is then 2×4 tiles of gA's body instead of 3×4 (body work 1.27× instead of 1.33× the image's).
+   * Each piece is at most {@code 2·size} long, so no tile degenerates into a long strip.
+   */
+  static Grid grid(Span rows, Span cols, int size, int halo) {
+    long budget = (long) (size + 2 * halo) * (size + 2 * halo);
+    int maxSide = 2 * size;
+    Grid best = null;
+    long bestCost = Long.MAX_VALUE;
+    for (int nr = 1; nr <= rows.size(); nr++) {
+      int pr = -Math.floorDiv(-rows.size(), nr);
+      if (pr > maxSide) {
+        continue;
+      }
+      long fit = budget / (pr + 2L * halo) - 2L * halo;
+      if (fit < 1) {
+        continue; // row pieces this long leave no room for a column: shorter ones will
+      }
+      List<Span> rowPieces = split(rows, pr);
+      List<Span> colPieces = split(cols, (int) Math.min(maxSide, fit));
+      long cost = (rows.size() + 2L * halo * rowPieces.size()) * (cols.size() + 2L * halo * colPieces.size());
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = new Grid(rowPieces, colPieces);
+      }
+      if (pr == 1) {
+        break;
+      }
+    }
+    return best;
+  }
+
   /** A view of x [B,C,H,W] restricted to rows {@code r} and columns {@code c}. */
   static NDArray crop(NDArray x, Span r, Span c) {
     return x.get(new NDIndex(":, :, " + r.lo() + ":" + r.hi() + ", " + c.lo() + ":" + c.hi()));
