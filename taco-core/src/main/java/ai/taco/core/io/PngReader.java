@@ -272,7 +272,7 @@ final class PngReader {
   }
 
   /** The Paeth predictor (9.4): of a (left), b (above), c (upper left) the nearest to a + b − c, ties in that order. */
-  private static int paeth(int a, int b, int c) {
+  static int paeth(int a, int b, int c) {
     int p = a + b - c;
     int pa = Math.abs(p - a);
     int pb = Math.abs(p - b);

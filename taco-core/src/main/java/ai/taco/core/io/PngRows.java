@@ -95,7 +95,7 @@ public final class PngRows {
       int a = i >= 3 ? cur[i - 3] & 0xff : 0;
       int b = prev[i] & 0xff;
       int c = i >= 3 ? prev[i - 3] & 0xff : 0;
-      byte[] v = {(byte) x, (byte) (x - a), (byte) (x - b), (byte) (x - ((a + b) >>> 1)), (byte) (x - paeth(a, b, c))};
+      byte[] v = {(byte) x, (byte) (x - a), (byte) (x - b), (byte) (x - ((a + b) >>> 1)), (byte) (x - PngReader.paeth(a, b, c))};
       for (int f = 0; f < 5; f++) {
         out[f][i + 1] = v[f];
         cost[f] += Math.abs(v[f]);
@@ -108,14 +108,6 @@ public final class PngRows {
       }
     }
     return out[best];
-  }
-
-  private static int paeth(int a, int b, int c) {
-    int p = a + b - c;
-    int pa = Math.abs(p - a);
-    int pb = Math.abs(p - b);
-    int pc = Math.abs(p - c);
-    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
   }
 
   private static void writeInt(OutputStream o, int v) throws IOException {

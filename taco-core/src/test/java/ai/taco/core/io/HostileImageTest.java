@@ -11,11 +11,9 @@ import java.awt.image.WritableRaster;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import java.util.zip.CRC32;
 import java.util.zip.DeflaterOutputStream;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
@@ -31,17 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
 class HostileImageTest {
   @TempDir Path tmp;
 
-  private static void chunk(DataOutputStream out, String type, byte[] data) throws IOException {
-    byte[] t = type.getBytes(StandardCharsets.US_ASCII);
-    out.writeInt(data.length);
-    out.write(t);
-    out.write(data);
-    CRC32 crc = new CRC32();
-    crc.update(t);
-    crc.update(data);
-    out.writeInt((int) crc.getValue());
-  }
-
   /** A valid all-black 1-bit grayscale PNG of {@code side}×{@code side} (tiny: the rows deflate to almost nothing). */
   static byte[] blackPng(int side) throws IOException {
     ByteArrayOutputStream png = new ByteArrayOutputStream();
@@ -52,7 +39,7 @@ class HostileImageTest {
     h.writeInt(side);
     h.writeInt(side);
     h.write(new byte[] {1, 0, 0, 0, 0}); // bit depth 1, grayscale, deflate, no filter method, no interlace
-    chunk(out, "IHDR", ihdr.toByteArray());
+    PngCraft.chunk(png, "IHDR", ihdr.toByteArray());
     ByteArrayOutputStream idat = new ByteArrayOutputStream();
     byte[] row = new byte[1 + (side + 7) / 8]; // filter byte 0, then zeros
     try (DeflaterOutputStream z = new DeflaterOutputStream(idat)) {
@@ -60,8 +47,8 @@ class HostileImageTest {
         z.write(row);
       }
     }
-    chunk(out, "IDAT", idat.toByteArray());
-    chunk(out, "IEND", new byte[0]);
+    PngCraft.chunk(png, "IDAT", idat.toByteArray());
+    PngCraft.chunk(png, "IEND", new byte[0]);
     return png.toByteArray();
   }
 
