@@ -261,16 +261,25 @@ final class ContextModel {
     int h = (int) y.getShape().get(2);
     int w = (int) y.getShape().get(3);
     Checkerboard.requireEven(h, w);
+    CodedSymbols coded = symbols(y, hyper, manager, h, w);
+    return new Coded(RansEncoder.encode(coded.symbols(), coded.indexes(), gaussianTables), coded);
+  }
+
+  /**
+   * The symbols and CDF indexes of y in coding order. A method of its own so that y's host copy and ŷ are gone before
+   * the rANS coder buffers one step per symbol (at 100 megapixels each of them is 0.5 GB).
+   */
+  private CodedSymbols symbols(NDArray y, NDArray hyper, NDManager manager, int h, int w) {
     float[] yHost = floats(y);
     SymbolSink sink = new SymbolSink(h * w * config.m());
-    slices(hyper, coding(manager, h, w, (slice, anchor, indexes, means) -> {
+    NDArray yHat = slices(hyper, coding(manager, h, w, (slice, anchor, indexes, means) -> {
       int ch = config.sliceChannels().get(slice);
       float[] ys = new float[ch * h * (w / 2)];
       gatherSqueezed(yHost, config.sliceStart(slice) * h * w, ch, h, w, anchor, ys);
       return GaussianConditional.quantizeSymbols(ys, means);
     }, sink));
-    CodedSymbols coded = sink.result();
-    return new Coded(RansEncoder.encode(coded.symbols(), coded.indexes(), gaussianTables), coded);
+    yHat.close();
+    return sink.result();
   }
 
   /** ŷ decoded from one y string, and the decoded symbols. */

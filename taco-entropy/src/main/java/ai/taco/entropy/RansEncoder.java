@@ -46,6 +46,9 @@ public final class RansEncoder {
    */
   public static byte[] encode(int[] symbols, int[] indexes, CdfTables tables) {
     RansEncoder encoder = new RansEncoder();
+    // One step per symbol (bypass nibbles add a few): sized once, not doubled from 64, which at 100 megapixels (126 M
+    // symbols) held the old and the new 0.5-1 GB step arrays at the same time.
+    encoder.steps = new long[Math.max(64, symbols.length)];
     encoder.encodeWithIndexes(symbols, indexes, tables);
     return encoder.flush();
   }
