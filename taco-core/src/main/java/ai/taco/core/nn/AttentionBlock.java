@@ -31,9 +31,20 @@ public final class AttentionBlock implements Layer {
     Conv c2 = new Conv(params, prefix + ".conv.2", n / 2, n / 2, 3, 1);
     Conv c4 = new Conv(params, prefix + ".conv.4", n / 2, n, 1, 1);
     return x -> {
-      NDArray out = Activation.relu(c0.forward(x));
-      out = Activation.relu(c2.forward(out));
-      return Activation.relu(c4.forward(out).addi(x)); // in place: see ResidualBottleneck
+      // Each intermediate closed once consumed, as in ResidualBottleneck (autograd keeps what backward needs): held to
+      // the end of the unit they were five maps' worth at once, the largest working set of gS's tiles.
+      NDArray r = c0.forward(x);
+      NDArray h = Activation.relu(r);
+      r.close();
+      r = c2.forward(h);
+      h.close();
+      h = Activation.relu(r);
+      r.close();
+      r = c4.forward(h).addi(x); // in place: see ResidualBottleneck
+      h.close();
+      NDArray out = Activation.relu(r);
+      r.close();
+      return out;
     };
   }
 
