@@ -50,11 +50,15 @@ public final class AttentionBlock implements Layer {
 
   @Override
   public NDArray forward(NDArray x) {
-    NDArray a = trunk(trunkA, x);
+    // The gate first, so its trunk is gone before trunk a runs (the branches are independent: same values).
     NDArray b = trunk(trunkB, x);
     NDArray g = Scoped.step(() -> Activation.sigmoid(gate.forward(b)));
     Scoped.release(b, g, x);
-    return a.mul(g).addi(x);
+    NDArray a = trunk(trunkA, x);
+    NDArray gated = a.mul(g);
+    a.close();
+    g.close();
+    return gated.addi(x);
   }
 
   /** The residual units one after the other, each unit's intermediates (and the consumed input) freed at once. */
