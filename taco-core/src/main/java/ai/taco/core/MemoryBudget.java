@@ -90,9 +90,9 @@ final class MemoryBudget {
 
   /**
    * Latent-resolution bytes per padded pixel per latent channel M when gA/gS run tiled: ŷ, the hyper parameters and
-   * one context slice's maps live at 1/256 of the pixels. The tiled full model's 100-megapixel encode had reached an
-   * 8.8 GiB peak (docs/performance.md, "Large images"), about 60 bytes per pixel above its tiles; 0.25·M = 80 for M=320
-   * keeps a margin.
+   * one context slice's maps live at 1/256 of the pixels. An early tiled 100-megapixel encode had reached 8.8 GiB
+   * before it was stopped, about 60 bytes per pixel above its tiles; 0.25·M = 80 for M=320 keeps a margin. The
+   * finished run (docs/performance.md, "Large images") peaked at 15.8 GiB encoding, Java heap included.
    */
   static final double TILED_BYTES_PER_PIXEL_PER_LATENT_CHANNEL = 0.25;
 
