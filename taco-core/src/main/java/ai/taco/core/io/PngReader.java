@@ -203,17 +203,22 @@ final class PngReader {
     }
   }
 
-  /**
-   * Inflates the IDAT sequence starting at {@code c} row by row into {@code out}; returns the header of the first
-   * chunk after the sequence.
-   */
-  private Chunk inflateRows(Chunk first, Images.Planes out) throws IOException {
-    int channels = switch (colourType) {
+  /** Samples per pixel of the colour type (table 11.1 of the PNG specification). */
+  private int channels() {
+    return switch (colourType) {
       case GRAY, PALETTE -> 1;
       case GRAY_ALPHA -> 2;
       case RGB -> 3;
       default -> 4;
     };
+  }
+
+  /**
+   * Inflates the IDAT sequence starting at {@code c} row by row into {@code out}; returns the header of the first
+   * chunk after the sequence.
+   */
+  private Chunk inflateRows(Chunk first, Images.Planes out) throws IOException {
+    int channels = channels();
     int bitsPerPixel = channels * bitDepth;
     int rowBytes = Math.toIntExact(((long) width * bitsPerPixel + 7) / 8);
     int bpp = Math.max(1, bitsPerPixel / 8); // filter distance: bytes per complete pixel, at least 1 (9.2)
@@ -303,12 +308,7 @@ final class PngReader {
       return;
     }
     int bytes = bitDepth / 8;
-    int channels = switch (colourType) {
-      case GRAY, PALETTE -> 1;
-      case GRAY_ALPHA -> 2;
-      case RGB -> 3;
-      default -> 4;
-    };
+    int channels = channels();
     int stride = channels * bytes;
     for (int x = 0; x < w; x++) {
       int p = 1 + x * stride;
