@@ -27,23 +27,12 @@ public final class AttentionBlock implements Layer {
   }
 
   private static Layer residualUnit(ParameterStore params, String prefix, int n) {
-    Conv c0 = new Conv(params, prefix + ".conv.0", n, n / 2, 1, 1);
-    Conv c2 = new Conv(params, prefix + ".conv.2", n / 2, n / 2, 3, 1);
-    Conv c4 = new Conv(params, prefix + ".conv.4", n / 2, n, 1, 1);
+    // relu(x + branch(x)): ELIC's residual bottleneck (same convolutions, same eager frees) with a ReLU on the sum.
+    ResidualBottleneck sum = ResidualBottleneck.withBranch(params, prefix + ".conv", n);
     return x -> {
-      // Each intermediate closed once consumed, as in ResidualBottleneck (autograd keeps what backward needs): held to
-      // the end of the unit they were five maps' worth at once, the largest working set of gS's tiles.
-      NDArray r = c0.forward(x);
-      NDArray h = Activation.relu(r);
-      r.close();
-      r = c2.forward(h);
-      h.close();
-      h = Activation.relu(r);
-      r.close();
-      r = c4.forward(h).addi(x); // in place: see ResidualBottleneck
-      h.close();
-      NDArray out = Activation.relu(r);
-      r.close();
+      NDArray s = sum.forward(x);
+      NDArray out = Activation.relu(s);
+      s.close();
       return out;
     };
   }
