@@ -5,7 +5,7 @@
 # only the missing images. See docs/benchmarks.md.
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/reproduce-common.sh"
 [ -n "${CLIC_DIR:-}" ] || die "set CLIC_DIR to the folder holding the CLIC images named in clic_ofa.json"
-captions="${CLIC_CAPTIONS:-$shared_data/captions/clic_ofa.json}"
+captions="${CLIC_CAPTIONS:-$captions_dir/clic_ofa.json}"
 out="${OUT:-$root/out/clic}"
 need_dir "$CLIC_DIR" "CLIC folder"
 need_file "$captions" "CLIC OFA captions (TACO materials/clic_ofa.json; set CLIC_CAPTIONS)"

@@ -9,7 +9,7 @@
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/reproduce-common.sh"
 [ -n "${COCO_VAL2014:-}" ] || die "set COCO_VAL2014 to the MS-COCO val2014 image folder"
 [ -n "${COCO_CAPTIONS:-}" ] || die "set COCO_CAPTIONS to COCO's annotations/captions_val2014.json"
-list="${COCO_LIST:-$shared_data/captions/mscoco_30k_list.json}"
+list="${COCO_LIST:-$captions_dir/mscoco_30k_list.json}"
 out="${OUT:-$root/out/coco30k}"
 need_dir "$COCO_VAL2014" "COCO val2014 folder"
 need_file "$COCO_CAPTIONS" "COCO captions file"

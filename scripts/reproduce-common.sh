@@ -4,7 +4,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 root="$(dirname "$here")"
 models="${TACO_MODELS:-$root/models}"
-shared_data="${TACO_DATA:-$root/../shared/data}"
+captions_dir="$root/taco-test-fixtures/src/test/resources/data/captions"   # TACO's own caption lists (materials/), carried by the repository
 
 die() {
   echo "$(basename "$0"): $*" >&2

@@ -6,8 +6,8 @@
 # Interrupted? Run the same command again with --resume: it checks that nothing changed (run.json) and computes
 # only the missing images. See docs/benchmarks.md.
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/reproduce-common.sh"
-kodak="${KODAK_DIR:-$shared_data/kodak}"
-captions="${KODAK_CAPTIONS:-$shared_data/captions/kodak_ofa.json}"
+kodak="${KODAK_DIR:?set KODAK_DIR to the folder of the 24 Kodak images (kodim01.png ... kodim24.png)}"
+captions="${KODAK_CAPTIONS:-$captions_dir/kodak_ofa.json}"
 out="${OUT:-$root/out/kodak}"
 need_dir "$kodak" "Kodak folder (kodim01.png ... kodim24.png; set KODAK_DIR)"
 need_file "$captions" "Kodak OFA captions (TACO materials/kodak_ofa.json; set KODAK_CAPTIONS)"

@@ -179,7 +179,7 @@ class CodecHardeningTest {
 
   @Test
   void nonFiniteWeightsAreRefusedAndNonFiniteReconstructionsToo() {
-    Map<String, HostTensor> sd = StateDict.load(Golden.golden("taco-small/weights.safetensors"));
+    Map<String, HostTensor> sd = StateDict.load(Golden.tacoSmallWeights());
     String gsKey = sd.keySet().stream().filter(k -> k.startsWith("g_s.")).filter(k -> k.endsWith("weight"))
         .reduce((a, b) -> b).orElseThrow();
     Map<String, HostTensor> nan = new LinkedHashMap<>(sd);

@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
 import ai.taco.core.testing.Golden;
-import ai.taco.entropy.testing.SharedData;
+import ai.taco.testing.ReferenceData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -51,7 +51,7 @@ class CompactImageTest {
       }
       // A Kodak photograph (768×512, every byte value in use), twice: the host bytes freed after conversion are
       // never read again.
-      Path kodak = SharedData.data("kodak/kodim01.png");
+      Path kodak = ReferenceData.data("kodak/kodim01.png");
       Map<String, HostTensor> g = Golden.tensors("taco-small/img0_64x64.safetensors");
       byte[] floats = codec.compress(Images.read(kodak), g.get("text_embeddings")).toBytes();
       HostTensor compact = Images.readCompact(kodak);

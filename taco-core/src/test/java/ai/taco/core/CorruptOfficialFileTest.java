@@ -19,7 +19,7 @@ class CorruptOfficialFileTest {
   void damagedYStringIsRefusedNotDecodedIntoGarbage() throws Exception {
     byte[] bin = Files.readAllBytes(Golden.golden("taco-small/img0_64x64.bin"));
     try (TacoCodec codec =
-        TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors")).optConfig(TacoConfig.SMALL)
+        TacoCodec.builder().setWeights(Golden.tacoSmallWeights()).optConfig(TacoConfig.SMALL)
             .build()) {
       // The intact file still decodes to the official reconstruction.
       HostTensor ok = codec.decompress(CompressAiFile.parse(bin));

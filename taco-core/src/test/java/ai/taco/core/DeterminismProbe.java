@@ -34,7 +34,7 @@ public final class DeterminismProbe {
     try (TacoCodec codec =
         preset.equals("full")
             ? TacoCodec.builder().setRandomWeights(FULL_SEED).optConfig(TacoConfig.FULL).build()
-            : TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors"))
+            : TacoCodec.builder().setWeights(Golden.tacoSmallWeights())
                 .optConfig(TacoConfig.SMALL).build()) {
       TacoFile f = codec.compress(image, HostTensor.ofFloats(text, 38, 512));
       HostTensor x = codec.decompress(TacoFile.parse(f.toBytes()));

@@ -38,7 +38,7 @@ class NativeMemoryTest {
     HostTensor x = img0.get("x");
     HostTensor text = img0.get("text_embeddings");
     try (TacoCodec codec =
-        TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors")).optConfig(TacoConfig.SMALL)
+        TacoCodec.builder().setWeights(Golden.tacoSmallWeights()).optConfig(TacoConfig.SMALL)
             .build()) {
       NDManager owned = ownedManager(codec);
       byte[] first = null;

@@ -20,7 +20,7 @@ class NetworksParityTest {
   void everyLayerMatchesOfficial() {
     try (NDManager m = NDManager.newBaseManager()) {
       TacoModel model = TacoModel.load(
-          StateDict.load(Golden.golden("taco-small/weights.safetensors")), TacoConfig.SMALL, m);
+          StateDict.load(Golden.tacoSmallWeights()), TacoConfig.SMALL, m);
       Map<String, NDArray> g = Golden.ndArrays(m, "taco-small/img0_64x64.safetensors");
       double worst = 0;
       StringBuilder report = new StringBuilder();

@@ -132,7 +132,7 @@ class TacoCodecTest {
       assertArrayEquals(codec.compress(img1.get("x"), img1.get("text_embeddings")).toBytes(),
           inferred.compress(img1.get("x"), img1.get("text_embeddings")).toBytes());
     }
-    try (TacoCodec cpu = TacoCodec.builder().setWeights(Golden.golden("taco-small/weights.safetensors"))
+    try (TacoCodec cpu = TacoCodec.builder().setWeights(Golden.tacoSmallWeights())
         .optDevice(Device.cpu()).optConfig(TacoConfig.SMALL).build()) {
       assertEquals(Device.cpu(), cpu.device());
     }

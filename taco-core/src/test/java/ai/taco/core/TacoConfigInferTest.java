@@ -28,7 +28,7 @@ class TacoConfigInferTest {
   void goldenSmallCheckpointInfersTheSmallPreset() {
     // The torch checkpoint carries module. prefixes (stripped by StateDict.load) and empty CDF buffers.
     assertEquals(TacoConfig.SMALL, TacoConfig.infer(StateDict.load(Golden.golden("taco-small/checkpoint.pth.tar"))));
-    assertEquals(TacoConfig.SMALL, TacoConfig.infer(StateDict.load(Golden.golden("taco-small/weights.safetensors"))));
+    assertEquals(TacoConfig.SMALL, TacoConfig.infer(StateDict.load(Golden.tacoSmallWeights())));
   }
 
   @Test

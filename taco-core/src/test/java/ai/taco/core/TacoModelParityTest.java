@@ -44,7 +44,7 @@ class TacoModelParityTest {
   @BeforeAll
   static void load() {
     manager = NDManager.newBaseManager();
-    model = TacoModel.load(StateDict.load(Golden.golden("taco-small/weights.safetensors")), TacoConfig.SMALL, manager);
+    model = TacoModel.load(StateDict.load(Golden.tacoSmallWeights()), TacoConfig.SMALL, manager);
     model.update();
   }
 

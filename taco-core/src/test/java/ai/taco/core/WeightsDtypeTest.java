@@ -76,7 +76,7 @@ class WeightsDtypeTest {
 
   @Test
   void float64AndHalfWeightsLoadAndCode() throws IOException {
-    Map<String, HostTensor> sd = StateDict.load(Golden.golden("taco-small/weights.safetensors"));
+    Map<String, HostTensor> sd = StateDict.load(Golden.tacoSmallWeights());
     Map<String, HostTensor> img = Golden.tensors("taco-small/img0_64x64.safetensors");
     byte[] official = Files.readAllBytes(Golden.golden("taco-small/img0_64x64.bin"));
     // float64 holding the float32 values exactly: narrowed back, the official file comes out byte for byte.
@@ -96,7 +96,7 @@ class WeightsDtypeTest {
 
   @Test
   void aNanWeightInAFileIsRefusedNamingTheTensor() throws IOException {
-    Map<String, HostTensor> sd = new LinkedHashMap<>(StateDict.load(Golden.golden("taco-small/weights.safetensors")));
+    Map<String, HostTensor> sd = new LinkedHashMap<>(StateDict.load(Golden.tacoSmallWeights()));
     String key = sd.keySet().stream().filter(k -> k.startsWith("g_a.")).findFirst().orElseThrow();
     float[] v = sd.get(key).toFloatArray();
     v[v.length - 1] = Float.NaN;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import ai.taco.entropy.testing.SharedData;
+import ai.taco.testing.ReferenceData;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -55,7 +55,7 @@ final class GoldenTensors {
   private GoldenTensors() {}
 
   static GoldenTensors read(String relative) {
-    Path file = SharedData.golden(relative);
+    Path file = ReferenceData.reference(relative);
     try {
       byte[] all = Files.readAllBytes(file);
       ByteBuffer buf = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);

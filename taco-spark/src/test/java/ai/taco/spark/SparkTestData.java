@@ -21,7 +21,7 @@ import picocli.CommandLine;
 /** Inputs shared by the taco-spark tests: Kodak crops, their captions, per-image text embeddings, both CLIs. */
 final class SparkTestData {
 
-  static final Path WEIGHTS = Golden.golden("taco-small/weights.safetensors");
+  static final Path WEIGHTS = Golden.tacoSmallWeights();
 
   /**
    * local[2] with one retry per task (local[N,F]: F attempts), so that a task failed on purpose is retried as a

@@ -28,7 +28,7 @@ class AdamTest {
   @Test
   void threeStepsMatchTorchAdamFormula() throws IOException {
     try (NDManager m = NDManager.newBaseManager()) {
-      Map<String, NDArray> weights = Golden.ndArrays(m, "taco-small/weights.safetensors");
+      Map<String, NDArray> weights = Golden.ndArrays(m, Golden.tacoSmallWeights());
       Map<String, NDArray> signal = Golden.ndArrays(m, "taco-small/train_signal.safetensors");
       // Main group: the 18 non-quantile gradients; aux group: quantiles with the aux-loss gradient.
       TreeMap<String, NDArray> mainParams = new TreeMap<>();

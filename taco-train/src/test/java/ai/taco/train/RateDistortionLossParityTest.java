@@ -46,7 +46,7 @@ class RateDistortionLossParityTest {
     Map<String, HostTensor> img = Golden.tensors("taco-small/img0_64x64.safetensors");
     try (NDManager m = NDManager.newBaseManager()) {
       TacoModel model =
-          TacoModel.load(StateDict.load(Golden.golden("taco-small/weights.safetensors")), TacoConfig.SMALL, m);
+          TacoModel.load(StateDict.load(Golden.tacoSmallWeights()), TacoConfig.SMALL, m);
       model.update();
       Map<String, NDArray> params = model.parameters();
       params.values().forEach(p -> p.setRequiresGradient(true));

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class EntropyBottleneckBadWeightsTest {
   private static Map<String, HostTensor> withQuantile(int index, float value) {
     Map<String, HostTensor> w = new LinkedHashMap<>(
-        StateDict.withPrefix(StateDict.load(Golden.golden("taco-small/weights.safetensors")), "entropy_bottleneck."));
+        StateDict.withPrefix(StateDict.load(Golden.tacoSmallWeights()), "entropy_bottleneck."));
     HostTensor q = w.get("quantiles");
     float[] v = q.toFloatArray();
     v[index] = value;
@@ -44,7 +44,7 @@ class EntropyBottleneckBadWeightsTest {
     }
     // The untouched weights still build their tables.
     try (NDManager m = NDManager.newBaseManager()) {
-      EntropyBottleneck.load(32, StateDict.withPrefix(StateDict.load(Golden.golden("taco-small/weights.safetensors")),
+      EntropyBottleneck.load(32, StateDict.withPrefix(StateDict.load(Golden.tacoSmallWeights()),
           "entropy_bottleneck."), m).update();
     }
   }
@@ -56,7 +56,7 @@ class EntropyBottleneckBadWeightsTest {
     byte[] z = bin.zString();
     try (NDManager m = NDManager.newBaseManager()) {
       EntropyBottleneck eb = EntropyBottleneck.load(32, StateDict.withPrefix(
-          StateDict.load(Golden.golden("taco-small/weights.safetensors")), "entropy_bottleneck."), m);
+          StateDict.load(Golden.tacoSmallWeights()), "entropy_bottleneck."), m);
       eb.update();
       float[] expected = Golden.tensors("taco-small/img0_64x64.safetensors").get("decompress.z_hat").toFloatArray();
       assertArrayEquals(expected, eb.decompress(new byte[][] {z}, 1, 1, m).toFloatArray());

@@ -58,7 +58,7 @@ class EntropyBottleneckTest {
   /** Tables computed from the taco-small weights equal the official update()'s (updated_buffers.safetensors). */
   @Test
   void tacoSmallTablesEqualReference() {
-    Map<String, HostTensor> w = StateDict.load(Golden.golden("taco-small/weights.safetensors"));
+    Map<String, HostTensor> w = StateDict.load(Golden.tacoSmallWeights());
     Map<String, HostTensor> u = Golden.tensors("taco-small/updated_buffers.safetensors");
     try (NDManager m = manager.newSubManager()) {
       EntropyBottleneck small = EntropyBottleneck.load(32, StateDict.withPrefix(w, "entropy_bottleneck."), m);

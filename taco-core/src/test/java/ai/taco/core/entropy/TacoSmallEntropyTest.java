@@ -32,7 +32,7 @@ class TacoSmallEntropyTest {
   @BeforeAll
   static void setUp() {
     manager = NDManager.newBaseManager();
-    Map<String, HostTensor> w = StateDict.load(Golden.golden("taco-small/weights.safetensors"));
+    Map<String, HostTensor> w = StateDict.load(Golden.tacoSmallWeights());
     eb = EntropyBottleneck.load(32, StateDict.withPrefix(w, "entropy_bottleneck."), manager);
     eb.update();
   }
@@ -82,7 +82,7 @@ class TacoSmallEntropyTest {
     Map<String, HostTensor> img = Golden.tensors("taco-small/img0_64x64.safetensors");
     String[] names = {"_matrix0", "_bias1", "_factor2", "quantiles"};
     try (NDManager m = manager.newSubManager()) {
-      Map<String, HostTensor> w = StateDict.load(Golden.golden("taco-small/weights.safetensors"));
+      Map<String, HostTensor> w = StateDict.load(Golden.tacoSmallWeights());
       EntropyBottleneck local = EntropyBottleneck.load(32, StateDict.withPrefix(w, "entropy_bottleneck."), m);
       for (NDArray p : local.parameters().values()) {
         p.setRequiresGradient(true);

@@ -5,19 +5,21 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.SafeTensors;
-import ai.taco.entropy.testing.SharedData;
+import ai.taco.core.io.StateDict;
+import ai.taco.testing.ReferenceData;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The test support of every module that uses libtorch: the read-only reference data in {@code ../shared} (located by
- * {@link SharedData}: a missing folder FAILS the test) read as tensors or JSON, and image comparisons; {@link Diff}
+ * The test support of every module that uses libtorch: the reference data in taco-test-fixtures (located by
+ * {@link ReferenceData}: a missing file FAILS the test) read as tensors or JSON, and image comparisons; {@link Diff}
  * holds the tolerance measures.
  */
 public final class Golden {
@@ -25,14 +27,40 @@ public final class Golden {
 
   private Golden() {}
 
-  /** A file or folder under {@code ../shared/golden}. */
+  /** A file or folder of the reference implementations' outputs ({@code reference/} of the test fixtures). */
   public static Path golden(String rel) {
-    return SharedData.golden(rel);
+    return ReferenceData.reference(rel);
   }
 
-  /** A file or folder under {@code ../shared/data}. */
+  /** A file or folder of the images and captions ({@code data/} of the test fixtures). */
   public static Path data(String rel) {
-    return SharedData.data(rel);
+    return ReferenceData.data(rel);
+  }
+
+  private static Path tacoSmallSafetensors;
+
+  /**
+   * The small official checkpoint ({@code taco-small/checkpoint.pth.tar}, the official format) as a plain safetensors
+   * state dict named {@code weights.safetensors}, made once per test JVM under this module's {@code target/} by the
+   * library's own converter ({@link StateDict#load} then {@link SafeTensors#write}, what {@code taco export} does).
+   * The repository carries the checkpoint once; every test that codes with these weights and meets the official
+   * bitstreams proves the conversion too.
+   */
+  public static synchronized Path tacoSmallWeights() {
+    if (tacoSmallSafetensors == null) {
+      Path out = Path.of("target", "derived-reference", "taco-small", "weights.safetensors").toAbsolutePath();
+      try {
+        Files.createDirectories(out.getParent());
+        Path tmp = Files.createTempFile(out.getParent(), "weights", ".tmp");
+        SafeTensors.write(tmp, StateDict.load(golden("taco-small/checkpoint.pth.tar")),
+            Map.of("source", "taco-small/checkpoint.pth.tar (converted by the tests)"));
+        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      tacoSmallSafetensors = out;
+    }
+    return tacoSmallSafetensors;
   }
 
   /** All tensors of a golden safetensors file. */
@@ -42,9 +70,14 @@ public final class Golden {
 
   /** All tensors of a golden safetensors file as NDArrays of {@code manager}, read by DJL's own decoder (names kept). */
   public static Map<String, NDArray> ndArrays(NDManager manager, String rel) {
+    return ndArrays(manager, golden(rel));
+  }
+
+  /** All tensors of a safetensors file as NDArrays of {@code manager}, read by DJL's own decoder (names kept). */
+  public static Map<String, NDArray> ndArrays(NDManager manager, Path file) {
     try {
       Map<String, NDArray> out = new LinkedHashMap<>();
-      for (NDArray a : NDList.decode(manager, Files.readAllBytes(golden(rel)))) {
+      for (NDArray a : NDList.decode(manager, Files.readAllBytes(file))) {
         out.put(a.getName(), a);
       }
       return out;

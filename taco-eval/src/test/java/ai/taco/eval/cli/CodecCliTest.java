@@ -62,7 +62,7 @@ class CodecCliTest {
 
   @Test
   void containerRoundTripAndNoSilentOverwrite() throws Exception {
-    String weights = Golden.golden("taco-small/weights.safetensors").toString();
+    String weights = Golden.tacoSmallWeights().toString();
     Path taco = tmp.resolve("img0.taco");
     String emb = embedding("taco-small/img0_64x64.safetensors").toString();
     String img = Golden.golden("taco-small/img0_64x64.png").toString();
@@ -89,7 +89,7 @@ class CodecCliTest {
 
   @Test
   void badInputsGiveOneClearLine() throws Exception {
-    String weights = Golden.golden("taco-small/weights.safetensors").toString();
+    String weights = Golden.tacoSmallWeights().toString();
     String img = Golden.golden("taco-small/img0_64x64.png").toString();
     Path wrong = tmp.resolve("wrong.safetensors");
     SafeTensors.write(wrong, Map.of("t", HostTensor.ofFloats(new float[10 * 512], 10, 512)), Map.of());

@@ -26,7 +26,7 @@ class DemoCommandTest {
     Path png = Golden.golden("taco-small/img0_64x64.png");
     Path out = tmp.resolve("demo");
     String[] r =
-        run("demo", "--weights", Golden.golden("taco-small/weights.safetensors").toString(), "--preset", "small",
+        run("demo", "--weights", Golden.tacoSmallWeights().toString(), "--preset", "small",
             "--in", png.toString(), "--out", out.toString());
     assertEquals("0", r[0], r[2]);
     JsonNode j = new ObjectMapper().readTree(r[1]);
@@ -52,13 +52,13 @@ class DemoCommandTest {
     assertTrue(j.get("ms_ssim") == null, "MS-SSIM is undefined below 161 px");
     // The file decodes with the ordinary command too.
     String[] d =
-        run("decompress", "--weights", Golden.golden("taco-small/weights.safetensors").toString(), "--preset",
+        run("decompress", "--weights", Golden.tacoSmallWeights().toString(), "--preset",
             "small", "--in", compressed.toString(), "--out", tmp.resolve("again.png").toString());
     assertEquals("0", d[0], d[2]);
     assertEquals(-1L, Files.mismatch(decoded, tmp.resolve("again.png")));
 
     String[] again =
-        run("demo", "--weights", Golden.golden("taco-small/weights.safetensors").toString(), "--preset", "small",
+        run("demo", "--weights", Golden.tacoSmallWeights().toString(), "--preset", "small",
             "--in", png.toString(), "--out", out.toString());
     assertNotEquals("0", again[0]);
     assertTrue(again[2].contains("exists"), again[2]);

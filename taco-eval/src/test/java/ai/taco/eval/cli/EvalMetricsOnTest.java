@@ -51,7 +51,7 @@ class EvalMetricsOnTest {
 
   static List<Map<String, String>> run(String metricsOn, Path out) throws Exception {
     CliTesting.Run r = CliTesting.taco("eval", "--weights",
-        Golden.golden("taco-small/weights.safetensors").toString(), "--preset", "small", "--dataset",
+        Golden.tacoSmallWeights().toString(), "--preset", "small", "--dataset",
         dataset.toString(), "--captions", captions.toString(), "--text-embeddings", embeddings.toString(),
         "--no-jpeg", "--no-reference", "--metrics-on", metricsOn, "--keep-bitstreams", "--save-reconstructions",
         "--no-progress", "--out", out.toString());

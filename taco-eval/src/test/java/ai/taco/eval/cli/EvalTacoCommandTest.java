@@ -46,7 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class EvalTacoCommandTest {
 
-  static final Path WEIGHTS = Golden.golden("taco-small/weights.safetensors");
+  static final Path WEIGHTS = Golden.tacoSmallWeights();
   @TempDir static Path tmp;
   static Path kodak;
   static Path captions;

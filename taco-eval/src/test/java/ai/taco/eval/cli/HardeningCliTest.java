@@ -134,7 +134,7 @@ class HardeningCliTest {
     Path img = tmp.resolve("same.png");
     Files.copy(Golden.golden("taco-small/img0_64x64.png"), img);
     byte[] before = Files.readAllBytes(img);
-    String weights = Golden.golden("taco-small/weights.safetensors").toString();
+    String weights = Golden.tacoSmallWeights().toString();
     assertRefused(
         run("compress", "--weights", weights, "--preset", "small", "--text-embedding",
             Golden.golden("taco-small/img0_64x64.safetensors").toString(), "--in", img.toString(), "--out",
