@@ -15,12 +15,19 @@ import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
-/** Writes a file completely or not at all (temporary file in the same directory, then an atomic move). */
-final class AtomicFiles {
+/**
+ * Writes a file completely or not at all (temporary file in the same directory, then an atomic move). Public for the
+ * tools that produce files outside this package (e.g. a verified download), so that every file TACO-J writes follows
+ * the same rules.
+ */
+public final class AtomicFiles {
   private AtomicFiles() {}
 
-  /** Produces the content into a stream. */
-  interface Writer {
+  /**
+   * Produces the content into a stream. An unchecked exception thrown here (e.g. content found invalid) propagates
+   * as is, after the temporary file is deleted; an {@link IOException} is reported as the file not being writable.
+   */
+  public interface Writer {
     void writeTo(OutputStream out) throws IOException;
   }
 
@@ -30,7 +37,7 @@ final class AtomicFiles {
    * @param overwrite whether an existing regular file may be replaced; if false and it exists, nothing is written.
    *     Directories, symbolic links, devices, FIFOs and sockets are never replaced ({@link OutputFiles}).
    */
-  static void write(Path file, boolean overwrite, Writer writer, java.util.function.Function<String, ? extends TacoException> error) {
+  public static void write(Path file, boolean overwrite, Writer writer, java.util.function.Function<String, ? extends TacoException> error) {
     // Refuse before writing: the final move would fail (or replace a special file) only after all the work.
     String problem = OutputFiles.problem(file, overwrite, true);
     if (problem != null) {

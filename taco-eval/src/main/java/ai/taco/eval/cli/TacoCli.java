@@ -29,6 +29,7 @@ public final class TacoCli implements Runnable {
       EmbedTextCommand::new,
       TrainCommand::new,
       ExportCommand::new,
+      ai.taco.eval.cli.fetch.FetchCommand::new,
       BenchCodecCommand::new,
       BenchEntropyCommand::new,
       BenchFuzzCommand::new,
@@ -99,8 +100,11 @@ public final class TacoCli implements Runnable {
     return m;
   }
 
-  /** False for help and version requests, which should not wait for libtorch to start. */
+  /** False for help and version requests and for {@code fetch}, which should not wait for libtorch to start. */
   static boolean needsEngine(String[] args) {
+    if (args.length > 0 && args[0].equals("fetch")) {
+      return false;
+    }
     for (String a : args) {
       if (a.equals("-h") || a.equals("--help") || a.equals("-V") || a.equals("--version")) {
         return false;
