@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.taco.core.testing.Golden;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -13,7 +14,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -105,11 +109,97 @@ class LegacyTorchCheckpointTest {
     Path p = tmp.resolve("legacy.pth");
     Files.write(p, legacyFile(new float[] {1, 2, 3, 4, 5, 6}, false));
     Map<String, HostTensor> sd = StateDict.load(p);
-    assertEquals(java.util.Set.of("w", "w_t", "tail"), sd.keySet()); // razorvine does not keep dict order
+    assertEquals(Set.of("w", "w_t", "tail"), sd.keySet()); // razorvine does not keep dict order
     assertArrayEquals(new long[] {2, 3}, sd.get("w").shape());
     assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, sd.get("w").toFloatArray());
     assertArrayEquals(new float[] {1, 4, 2, 5, 3, 6}, sd.get("w_t").toFloatArray());
     assertArrayEquals(new float[] {5, 6}, sd.get("tail").toFloatArray());
+  }
+
+  /** Largest state-dict tensor kept in the legacy reference file (scripts/reference/legacy_pth.py MAX_NUMEL). */
+  private static final long LEGACY_SUBSET_MAX_NUMEL = 4096;
+
+  /**
+   * The small TACO checkpoint re-saved by torch 1.13 with {@code _use_new_zipfile_serialization=False} (state dict cut
+   * to its tensors of at most 4096 elements; every other entry kept: optimizer states with 0-dim {@code step} tensors,
+   * the scheduler's Counter, floats and strings) reads to exactly what the zip-format original reads to.
+   */
+  @Test
+  void legacyFileWrittenByTorchEqualsTheZipCheckpoint() throws IOException {
+    Path legacy = Golden.golden("taco-small/checkpoint_legacy_subset.pth");
+    Path zip = Golden.golden("taco-small/checkpoint.pth.tar");
+    byte[] head = Arrays.copyOf(Files.readAllBytes(legacy), 4);
+    // Pickle protocol 2, then LONG1 of 10 bytes: the legacy format's magic-number pickle, not a zip archive.
+    assertArrayEquals(new byte[] {(byte) 0x80, 2, (byte) 0x8a, 10}, head);
+
+    Map<String, HostTensor> zipSd = StateDict.load(zip);
+    Map<String, HostTensor> legacySd = StateDict.load(legacy);
+    Set<String> subset = new HashSet<>();
+    zipSd.forEach((k, t) -> {
+      if (Arrays.stream(t.shape()).reduce(1, Math::multiplyExact) <= LEGACY_SUBSET_MAX_NUMEL) {
+        subset.add(k);
+      }
+    });
+    assertEquals(389, subset.size());
+    assertEquals(subset, legacySd.keySet(), "module. prefix stripped, the zip file's small tensors");
+    for (Map.Entry<String, HostTensor> e : legacySd.entrySet()) {
+      assertSameTensor(zipSd.get(e.getKey()), e.getValue(), e.getKey());
+    }
+
+    Map<?, ?> zipTree = (Map<?, ?>) TorchCheckpoint.load(zip);
+    Map<?, ?> legacyTree = (Map<?, ?>) TorchCheckpoint.load(legacy);
+    assertEquals(zipTree.keySet(), legacyTree.keySet());
+    int tensors = 0;
+    for (Object k : zipTree.keySet()) {
+      if (!k.equals("state_dict")) {
+        tensors += assertSameTree(zipTree.get(k), legacyTree.get(k), String.valueOf(k));
+      }
+    }
+    // Adam state: 8 kept entries of the main optimizer and the aux optimizer's one, each {step (0-dim), exp_avg,
+    // exp_avg_sq}.
+    assertEquals(27, tensors, "optimizer state tensors compared");
+    Map<?, ?> legacyRaw = (Map<?, ?>) legacyTree.get("state_dict");
+    Map<?, ?> zipRaw = (Map<?, ?>) zipTree.get("state_dict");
+    for (Object k : legacyRaw.keySet()) {
+      tensors += assertSameTree(zipRaw.get(k), legacyRaw.get(k), "state_dict." + k);
+    }
+    assertEquals(27 + 389, tensors);
+  }
+
+  private static void assertSameTensor(HostTensor expected, HostTensor actual, String what) {
+    assertEquals(expected.dataType(), actual.dataType(), what);
+    assertArrayEquals(expected.shape(), actual.shape(), what);
+    assertEquals(expected.data(), actual.data(), what);
+  }
+
+  /** Asserts both trees hold the same values; returns how many tensors were compared. */
+  private static int assertSameTree(Object expected, Object actual, String path) {
+    int tensors = 0;
+    if (expected instanceof HostTensor t) {
+      assertTrue(actual instanceof HostTensor, path + ": not a tensor");
+      assertSameTensor(t, (HostTensor) actual, path);
+      tensors++;
+    } else if (expected instanceof Map<?, ?> m) {
+      assertTrue(actual instanceof Map<?, ?>, path + ": not a dict");
+      Map<?, ?> a = (Map<?, ?>) actual;
+      assertEquals(m.keySet(), a.keySet(), path);
+      for (Object k : m.keySet()) {
+        tensors += assertSameTree(m.get(k), a.get(k), path + "." + k);
+      }
+    } else if (expected instanceof List<?> l) {
+      assertTrue(actual instanceof List<?>, path + ": not a list");
+      List<?> a = (List<?>) actual;
+      assertEquals(l.size(), a.size(), path);
+      for (int i = 0; i < l.size(); i++) {
+        tensors += assertSameTree(l.get(i), a.get(i), path + "[" + i + "]");
+      }
+    } else if (expected instanceof Object[] arr) {
+      assertTrue(actual instanceof Object[], path + ": not a tuple");
+      tensors += assertSameTree(Arrays.asList(arr), Arrays.asList((Object[]) actual), path);
+    } else {
+      assertEquals(expected, actual, path);
+    }
+    return tensors;
   }
 
   @Test

@@ -131,6 +131,63 @@ public final class Golden {
   }
 
   /**
+   * {@link #assertSame8BitImage} against an official 8-bit image known only by its SHA-256 (of its interleaved RGB bytes,
+   * row-major) and the official float x̂ of the samples near a rounding midpoint ({@code nearIndex} into [3,H,W], a
+   * superset of those within the tie band): {@code actual} (float x̂ [3,H,W], clamped and rounded as torch.round does)
+   * may differ from the official level by one only at such a sample within the tie band; those samples take the
+   * official level and the whole image must then hash to {@code officialSha256}. Returns how many ties flipped.
+   */
+  public static int assertSame8BitImage(String officialSha256, int[] nearIndex, float[] nearXHat, float[] actual,
+      int height, int width, String what) {
+    if (actual.length != 3 * height * width || nearIndex.length != nearXHat.length) {
+      throw new AssertionError(what + ": sizes differ");
+    }
+    int[] levels = new int[actual.length];
+    for (int i = 0; i < actual.length; i++) {
+      levels[i] = (int) Math.rint(Math.min(1f, Math.max(0f, actual[i])) * 255f);
+    }
+    int ties = 0;
+    for (int k = 0; k < nearIndex.length; k++) {
+      int i = nearIndex[k];
+      float clamped = Math.min(1f, Math.max(0f, nearXHat[k]));
+      int official = (int) Math.rint(clamped * 255f);
+      if (levels[i] == official) {
+        continue;
+      }
+      double level = clamped * 255.0;
+      double fromMidpoint = Math.abs(level - Math.floor(level) - 0.5) / 255.0;
+      if (Math.abs(levels[i] - official) != 1 || fromMidpoint > ROUNDING_TIE_BAND) {
+        throw new AssertionError(String.format(
+            "%s: element %d is %d/255, the official image has %d/255 (official x_hat %.9f, not a rounding tie)",
+            what, i, levels[i], official, nearXHat[k]));
+      }
+      levels[i] = official;
+      ties++;
+    }
+    int plane = height * width;
+    byte[] hwc = new byte[actual.length];
+    for (int p = 0; p < plane; p++) {
+      for (int c = 0; c < 3; c++) {
+        hwc[3 * p + c] = (byte) levels[c * plane + p];
+      }
+    }
+    if (!sha256(hwc).equals(officialSha256)) {
+      throw new AssertionError(what + ": the 8-bit image differs from the official one away from rounding ties");
+    }
+    return ties;
+  }
+
+  /** Lower-case hex SHA-256 of {@code bytes}. */
+  public static String sha256(byte[] bytes) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+
+  /**
    * The golden random InceptionV3 (stored on an int8 power-of-two grid, see fid/README.md) written to {@code out} as
    * float32 safetensors under pytorch-fid key names, the form the FID and evaluation commands read.
    */
