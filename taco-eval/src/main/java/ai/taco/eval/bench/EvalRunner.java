@@ -421,7 +421,7 @@ public final class EvalRunner {
       sums.forEach((k, v) -> means.put(k, v / items.size()));
       // One point's features in memory at a time (read back from its file), in dataset order.
       for (SetMetric s : setMetrics) {
-        means.put(s.name(), s.distance(originalFeatures.get(s.name()),
+        means.putAll(s.distances(originalFeatures.get(s.name()),
             reconFeatures.get(p.getKey()).get(s.name()).get(names)));
       }
       ImageCodec c = p.getValue();
@@ -438,7 +438,8 @@ public final class EvalRunner {
     }
     EvalResults.Info info = new EvalResults.Info(dataset.name(), items.size(),
         options.captionMode().name().toLowerCase(Locale.ROOT), textSource, captionsUsed,
-        metrics.stream().map(ImageMetric::name).toList(), setMetrics.stream().map(SetMetric::name).toList(),
+        metrics.stream().map(ImageMetric::name).toList(),
+        setMetrics.stream().flatMap(s -> s.columns().stream()).toList(),
         allNotes);
     return new EvalResults(info, results, summaries);
   }

@@ -33,6 +33,7 @@ public final class RdPlot {
   public static List<Path> writeAll(EvalResults results, List<ReferencePoints.Point> references, Path dir) {
     List<String> metrics = new ArrayList<>(results.info().metrics());
     metrics.addAll(results.info().setMetrics());
+    metrics.removeIf(m -> m.endsWith("_std")); // a spread (KID's), not a distortion: summary only
     for (ReferencePoints.Point p : references) {
       for (String m : p.metrics().keySet()) {
         if (!metrics.contains(m) && ReferencePoints.METRICS.contains(m)) {

@@ -166,6 +166,9 @@ public final class ResultsWriter {
       case "ms_ssim" -> "MS-SSIM";
       case "lpips" -> "LPIPS";
       case "fid" -> "FID";
+      case "kid" -> "KID";
+      case "kid_std" -> "KID std";
+      case "pieapp" -> "PieAPP";
       case "cmmd" -> "CMMD";
       case "bleu4" -> "BLEU-4";
       case "cider_d" -> "CIDEr-D";

@@ -6,20 +6,25 @@ import ai.djl.ndarray.types.Shape;
 import ai.taco.eval.metrics.Fid;
 import ai.taco.eval.metrics.ImageTooSmallException;
 import ai.taco.eval.metrics.InceptionV3;
+import ai.taco.eval.metrics.Kid;
 import ai.taco.eval.metrics.Lpips;
 import ai.taco.eval.metrics.MsSsim;
+import ai.taco.eval.metrics.Pieapp;
 import ai.taco.eval.metrics.Psnr;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
  * The paper's metrics as {@link ImageMetric}/{@link SetMetric}s over {@code ai.taco.eval.metrics}, opened from the
- * weights the user has: PSNR and MS-SSIM always, LPIPS with AlexNet-LPIPS weights, FID with pytorch-fid InceptionV3
- * weights, CMMD with a CLIP vision tower. What is skipped is said in {@link #notes()}.
+ * weights the user has: PSNR and MS-SSIM always, LPIPS with AlexNet-LPIPS weights, PieAPP with PieAPPv0.1 weights,
+ * FID and KID with pytorch-fid InceptionV3 weights, CMMD with a CLIP vision tower. What is skipped is said in
+ * {@link #notes()}.
  */
 public final class StandardMetrics implements AutoCloseable {
 
@@ -45,6 +50,12 @@ public final class StandardMetrics implements AutoCloseable {
    */
   public static StandardMetrics open(List<Path> lpipsWeights, Lpips.InputConvention lpipsConvention,
       Path inceptionWeights, Path cmmdClip) {
+    return open(lpipsWeights, lpipsConvention, null, inceptionWeights, cmmdClip);
+  }
+
+  /** As {@link #open(List, Lpips.InputConvention, Path, Path)}, plus PieAPP when {@code pieappWeights} is not null. */
+  public static StandardMetrics open(List<Path> lpipsWeights, Lpips.InputConvention lpipsConvention,
+      Path pieappWeights, Path inceptionWeights, Path cmmdClip) {
     List<ImageMetric> image = new ArrayList<>();
     List<SetMetric> set = new ArrayList<>();
     List<String> notes = new ArrayList<>();
@@ -59,6 +70,9 @@ public final class StandardMetrics implements AutoCloseable {
             : "LPIPS (AlexNet v0.1) with the standard [-1,1] input (NOT the official TACO convention).");
       } else {
         notes.add("LPIPS skipped: no --lpips-weights.");
+      }
+      if (pieappWeights != null) {
+        image.add(new PieappMetric(Pieapp.load(pieappWeights)));
       }
       if (inceptionWeights != null) {
         set.add(new FidMetric(InceptionV3.load(inceptionWeights)));
@@ -205,6 +219,36 @@ public final class StandardMetrics implements AutoCloseable {
     }
   }
 
+  /**
+   * piq's PieAPP(x = reconstruction, y = original) with its defaults (stride 27, data range 1). piq refuses values
+   * outside [0,1]; an unclamped float reconstruction is clamped first, as saving it would.
+   */
+  static final class PieappMetric implements ImageMetric {
+    private final Pieapp pieapp;
+
+    PieappMetric(Pieapp pieapp) {
+      this.pieapp = pieapp;
+    }
+
+    @Override
+    public String name() {
+      return "pieapp";
+    }
+
+    @Override
+    public double compute(RgbImage x, RgbImage y) {
+      checkSameSize(x, y);
+      try (NDManager m = NDManager.newBaseManager()) {
+        return pieapp.scores(tensor(m, y).clip(0f, 1f), tensor(m, x).clip(0f, 1f))[0];
+      }
+    }
+
+    @Override
+    public void close() {
+      pieapp.close();
+    }
+  }
+
   /** FID over pytorch-fid InceptionV3 pool3 features of the images as 8-bit pixels (pytorch-fid reads saved PNGs). */
   static final class FidMetric implements SetMetric {
     private final InceptionV3 inception;
@@ -223,6 +267,28 @@ public final class StandardMetrics implements AutoCloseable {
       try (NDManager m = NDManager.newBaseManager()) {
         return inception.featureArray(tensor(m, image.quantized8()));
       }
+    }
+
+    /** FID, then KID and its spread over subsets (torch-fidelity's defaults) from the same features. */
+    @Override
+    public List<String> columns() {
+      return List.of("fid", "kid", "kid_std");
+    }
+
+    /** NaN everywhere for fewer than two images per set (no covariance, no pair within a subset). */
+    @Override
+    public Map<String, Double> distances(List<float[]> originals, List<float[]> reconstructions) {
+      if (originals.size() < 2 || reconstructions.size() < 2) {
+        return Map.of("fid", Double.NaN, "kid", Double.NaN, "kid_std", Double.NaN);
+      }
+      double[] a = flatten(originals);
+      double[] b = flatten(reconstructions);
+      Kid.Result kid = Kid.kid(a, originals.size(), b, reconstructions.size(), InceptionV3.FEATURE_DIM);
+      Map<String, Double> out = new LinkedHashMap<>();
+      out.put("fid", Fid.frechetDistance(a, originals.size(), b, reconstructions.size(), InceptionV3.FEATURE_DIM));
+      out.put("kid", kid.mean());
+      out.put("kid_std", kid.std());
+      return out;
     }
 
     /** NaN for fewer than two images per set (no covariance); else pytorch-fid's Fréchet distance. */

@@ -21,6 +21,7 @@ import ai.taco.eval.bench.StandardMetrics;
 import ai.taco.eval.bench.TacoCodecs;
 import ai.taco.eval.bench.TacoImageCodec;
 import ai.taco.eval.metrics.Lpips;
+import ai.taco.eval.metrics.Pieapp;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -45,8 +46,9 @@ import picocli.CommandLine.Model.CommandSpec;
     sortOptions = false,
     description = {
       "Compress every image of a dataset with every TACO checkpoint and baseline, decompress, and measure bpp (from the"
-          + " bitstream file size over the original H x W), PSNR, MS-SSIM, LPIPS, and per set FID / CMMD.",
-      "Writes run.json, per_image.csv (row by row), features/ (FID/CMMD), summary.json, summary.md and"
+          + " bitstream file size over the original H x W), PSNR, MS-SSIM, LPIPS, PieAPP, and per set FID / KID /"
+          + " CMMD.",
+      "Writes run.json, per_image.csv (row by row), features/ (FID/KID/CMMD), summary.json, summary.md and"
           + " rd_<metric>.png into --out; prints summary.json to stdout. An interrupted run continues with --resume."
     })
 public final class EvalCommand implements TacoCommand {
@@ -107,6 +109,11 @@ public final class EvalCommand implements TacoCommand {
       description = "LPIPS input: taco = [0,1] images fed directly as the official code (default, comparable with the"
           + " paper); standard = mapped to [-1,1] as LPIPS is documented.")
   String lpipsInput;
+
+  @Option(names = "--pieapp-weights", paramLabel = "W",
+      description = "PieAPP weights (piq's PieAPPv0.1.pth, or the same keys as safetensors); adds a pieapp column to"
+          + " per_image.csv. PieAPP is skipped without them.")
+  Path pieappWeights;
 
   @Option(names = "--metrics-on", defaultValue = "float", paramLabel = "float|png8",
       description = "What PSNR, MS-SSIM and LPIPS measure: float = the decoder's output as is (TACO: not clamped), as"
@@ -214,7 +221,7 @@ public final class EvalCommand implements TacoCommand {
 
   /** The metrics these options select, their weights loaded. */
   public StandardMetrics metrics() {
-    return StandardMetrics.open(lpipsWeights, lpipsConvention(lpipsInput), inception, cmmdClip);
+    return StandardMetrics.open(lpipsWeights, lpipsConvention(lpipsInput), pieappWeights, inception, cmmdClip);
   }
 
   /** How each pair is evaluated: caption mode and what the metrics measure. */
@@ -358,6 +365,10 @@ public final class EvalCommand implements TacoCommand {
       lp.put("input", lpipsInput.toLowerCase(Locale.ROOT));
       lp.put("weights_sha256", lpipsWeights.stream().map(RunManifest::sha256).sorted().toList());
       metrics.put("lpips", lp);
+    }
+    if (pieappWeights != null) {
+      metrics.put("pieapp",
+          Map.of("weights_sha256", RunManifest.sha256(pieappWeights), "stride", Pieapp.DEFAULT_STRIDE));
     }
     if (inception != null) {
       metrics.put("fid", Map.of("inception_sha256", RunManifest.sha256(inception)));

@@ -7,6 +7,7 @@ import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.SafeTensors;
 import ai.taco.eval.metrics.Fid;
 import ai.taco.eval.metrics.InceptionV3;
+import ai.taco.eval.metrics.Kid;
 import ai.taco.eval.metrics.MetricException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -22,11 +23,12 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code taco fid}: FID between two image folders with pytorch-fid's Inception, as JSON on stdout. */
+/** {@code taco fid}: FID and KID between two image folders with pytorch-fid's Inception, as JSON on stdout. */
 @Command(
     name = "fid",
     mixinStandardHelpOptions = true,
-    description = "Frechet Inception Distance between two image folders (pytorch-fid InceptionV3, pool3 features).")
+    description = "Frechet Inception Distance and Kernel Inception Distance (torch-fidelity's estimator: 100 subsets"
+        + " of min(1000, n) images, seed 2020) between two image folders (pytorch-fid InceptionV3, pool3 features).")
 public final class FidCommand implements TacoCommand {
   private static final Logger LOG = LoggerFactory.getLogger(FidCommand.class);
 
@@ -68,8 +70,10 @@ public final class FidCommand implements TacoCommand {
     try (InceptionV3 net = InceptionV3.load(inception)) {
       float[] fr = extract(net, refFiles, "ref");
       float[] fd = extract(net, distFiles, "dist");
-      double fid = Fid.frechetDistance(toDouble(fr), refFiles.size(), toDouble(fd), distFiles.size(),
-          InceptionV3.FEATURE_DIM);
+      double[] dr = toDouble(fr);
+      double[] dd = toDouble(fd);
+      double fid = Fid.frechetDistance(dr, refFiles.size(), dd, distFiles.size(), InceptionV3.FEATURE_DIM);
+      Kid.Result kid = Kid.kid(dr, refFiles.size(), dd, distFiles.size(), InceptionV3.FEATURE_DIM);
       if (saveFeatures != null) {
         Map<String, HostTensor> t = new LinkedHashMap<>();
         t.put("ref", HostTensor.ofFloats(fr, refFiles.size(), InceptionV3.FEATURE_DIM));
@@ -83,6 +87,9 @@ public final class FidCommand implements TacoCommand {
       }
       ObjectNode out = new ObjectMapper().createObjectNode();
       out.put("fid", fid);
+      out.put("kid", kid.mean());
+      out.put("kid_std", kid.std());
+      out.put("kid_subset_size", kid.subsetSize());
       out.put("ref_count", refFiles.size());
       out.put("dist_count", distFiles.size());
       System.out.println(out.toPrettyString());

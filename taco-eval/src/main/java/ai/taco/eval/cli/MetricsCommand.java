@@ -7,6 +7,7 @@ import ai.taco.eval.metrics.ImageTooSmallException;
 import ai.taco.eval.metrics.Lpips;
 import ai.taco.eval.metrics.MetricException;
 import ai.taco.eval.metrics.MsSsim;
+import ai.taco.eval.metrics.Pieapp;
 import ai.taco.eval.metrics.Psnr;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -18,11 +19,12 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code taco metrics}: PSNR, MS-SSIM, SSIM and LPIPS of one image pair, as JSON on stdout. */
+/** {@code taco metrics}: PSNR, MS-SSIM, SSIM, LPIPS and (with its weights) PieAPP of one image pair, as JSON. */
 @Command(
     name = "metrics",
     mixinStandardHelpOptions = true,
-    description = "Full-reference metrics of one image pair: psnr, ms_ssim, ssim (pytorch_msssim), lpips (alex v0.1).")
+    description = "Full-reference metrics of one image pair: psnr, ms_ssim, ssim (pytorch_msssim), lpips (alex v0.1),"
+        + " pieapp (piq, with its weights).")
 public final class MetricsCommand implements TacoCommand {
   private static final Logger LOG = LoggerFactory.getLogger(MetricsCommand.class);
 
@@ -33,6 +35,9 @@ public final class MetricsCommand implements TacoCommand {
 
   /** lpips' alex.pth is a legacy (pre-1.6, non-zip) torch file; its converted form is looked for too. */
   static final String DEFAULT_HEADS_CONVERTED = "lpips/alex.safetensors";
+
+  /** Default PieAPP weights under the models folder (where {@code taco fetch pieapp} puts them). */
+  static final String DEFAULT_PIEAPP = "pieapp/PieAPPv0.1.pth";
 
   @Option(names = "--ref", required = true, description = "Reference image (PNG/JPEG/BMP).")
   Path ref;
@@ -49,6 +54,11 @@ public final class MetricsCommand implements TacoCommand {
       description = "standard: [0,1] mapped to [-1,1] (LPIPS as documented, default); taco: [0,1] fed unchanged, "
           + "as the official TACO code does.")
   String lpipsInput;
+
+  @Option(names = "--pieapp-weights", paramLabel = "W",
+      description = "PieAPP weights (piq's PieAPPv0.1.pth, or the same keys as safetensors). Default: models/"
+          + DEFAULT_PIEAPP + " if present; PieAPP is skipped without them.")
+  Path pieappWeights;
 
   @Option(names = "--models", description = "Models folder for default weights (default: models/ of the installation).")
   Path models;
@@ -98,8 +108,27 @@ public final class MetricsCommand implements TacoCommand {
         out.put("lpips_input", lpipsInput);
       }
     }
+    Path pieapp = pieappWeights != null ? pieappWeights
+        : (models != null ? models : ai.taco.core.io.ModelsFolder.root()).resolve(DEFAULT_PIEAPP);
+    if (pieappWeights != null || Files.isRegularFile(pieapp)) {
+      putPieapp(out, a, b, pieapp);
+    }
     System.out.println(out.toPrettyString());
     return 0;
+  }
+
+  /** piq's PieAPP(x = distorted, y = reference); null with a warning below the 64-px patch size, as for LPIPS. */
+  private static void putPieapp(ObjectNode out, ImageFiles.Rgb a, ImageFiles.Rgb b, Path weights) {
+    if (Math.min(a.height(), a.width()) < Pieapp.PATCH_SIZE) {
+      LOG.warn("pieapp not computed: PieAPP needs both image sides >= {} pixels, got {}x{}", Pieapp.PATCH_SIZE,
+          a.width(), a.height());
+      out.putNull("pieapp");
+      return;
+    }
+    try (Pieapp pieapp = Pieapp.load(weights); NDManager m = NDManager.newBaseManager()) {
+      Shape s = new Shape(1, 3, a.height(), a.width());
+      out.put("pieapp", pieapp.scores(m.create(b.planar(), s), m.create(a.planar(), s))[0]);
+    }
   }
 
   /** The default pair under --models; the heads may also be a one-time safetensors conversion of alex.pth. */

@@ -15,6 +15,12 @@ public final class ImageTooSmallException extends MetricException {
     this.shortSide = shortSide;
   }
 
+  /** Another metric's minimum size (e.g. PieAPP's 64-px patches); {@code message} names the metric and the limit. */
+  public ImageTooSmallException(String message, int shortSide) {
+    super(message);
+    this.shortSide = shortSide;
+  }
+
   public int shortSide() {
     return shortSide;
   }

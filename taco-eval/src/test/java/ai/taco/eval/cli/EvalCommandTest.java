@@ -6,7 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
+import ai.taco.eval.bench.RgbImage;
+import ai.taco.eval.metrics.Pieapp;
+import ai.taco.eval.metrics.PieappTesting;
 import ai.taco.eval.cli.CliTesting.Run;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -111,6 +117,31 @@ class EvalCommandTest {
       BufferedImage png = ImageIO.read(out.resolve(plot).toFile());
       assertTrue(png.getWidth() > 100 && png.getHeight() > 100, plot);
     }
+  }
+
+  /** --pieapp-weights adds a pieapp column: piq's PieAPP(x = reconstruction, y = original) of each pair. */
+  @Test
+  void pieappColumnWithItsWeights() throws Exception {
+    Path weights = tmp.resolve("pieapp.safetensors");
+    SafeTensors.write(weights, PieappTesting.randomWeights(), Map.of());
+    Path out = tmp.resolve("results-pieapp");
+    Run r = taco("eval", "--dataset", kodak.toString(), "--captions", captions.toString(), "--jpeg-quality", "30",
+        "--limit", "1", "--pieapp-weights", weights.toString(), "--save-reconstructions", "--no-progress",
+        "--out", out.toString());
+    assertEquals(0, r.exit(), r.err());
+    List<Map<String, String>> rows = readCsv(out.resolve("per_image.csv"));
+    assertEquals(1, rows.size());
+    String name = rows.get(0).get("image");
+    // JPEG decodes to 8-bit pixels, so the saved reconstruction is exactly what was measured.
+    RgbImage x = RgbImage.read(kodak.resolve(name));
+    RgbImage y = RgbImage.read(out.resolve("reconstructions/JPEG_q=30/" + name));
+    double expected;
+    try (Pieapp pieapp = Pieapp.load(weights); NDManager m = NDManager.newBaseManager()) {
+      Shape s = new Shape(1, 3, x.height(), x.width());
+      expected = pieapp.scores(m.create(y.planes(), s), m.create(x.planes(), s))[0];
+    }
+    assertEquals(expected, Double.parseDouble(rows.get(0).get("pieapp")), 1e-6 * Math.abs(expected));
+    Files.delete(weights);
   }
 
   /** MS-COCO 30k path: list + COCO captions file, prepared (center crop 256) into OUT/prepared, then evaluated. */

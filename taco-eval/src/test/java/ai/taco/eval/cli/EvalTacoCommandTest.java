@@ -160,8 +160,8 @@ class EvalTacoCommandTest {
         "--out", out.toString());
     assertEquals(0, r.exit(), r.err());
     JsonNode summary = new ObjectMapper().readTree(r.out());
-    assertEquals("fid", summary.get("set_metrics").get(0).asText());
-    assertEquals("cmmd", summary.get("set_metrics").get(1).asText());
+    assertEquals(List.of("fid", "kid", "kid_std", "cmmd"),
+        List.of(new ObjectMapper().convertValue(summary.get("set_metrics"), String[].class)));
     JsonNode p = summary.get("points").get(0);
     assertEquals(2, p.get("images").asInt());
     // FID: the library calls on the same files, the two originals and the saved 8-bit reconstructions.
@@ -184,6 +184,17 @@ class EvalTacoCommandTest {
     }
     double fid = Fid.frechetDistance(inc[0], 2, inc[1], 2, InceptionV3.FEATURE_DIM);
     assertEquals(fid, p.get("fid").asDouble(), 1e-6 * fid);
+    // KID from the same features: with two images per set the only subsets are the whole sets, so the unbiased MMD²
+    // is k(x0,x1) + k(y0,y1) - (sum of the four cross kernels)/2 with k(u,v) = (u·v/2048 + 1)³, and its spread 0.
+    double cross = 0;
+    for (int i = 0; i < 2; i++) {
+      for (int j = 0; j < 2; j++) {
+        cross += polyKernel(inc[0], i, inc[1], j);
+      }
+    }
+    double kid = polyKernel(inc[0], 0, inc[0], 1) + polyKernel(inc[1], 0, inc[1], 1) - cross / 2;
+    assertEquals(kid, p.get("kid").asDouble(), 1e-6 * cross, p.toString());
+    assertEquals(0, p.get("kid_std").asDouble(), 1e-6 * cross);
     // CMMD: the metric's own calls on the same files (the originals and the saved 8-bit reconstructions).
     try (CmmdMetric cmmd = CmmdMetric.open(visionClip)) {
       List<float[]> originals = new ArrayList<>();
@@ -204,5 +215,14 @@ class EvalTacoCommandTest {
     assertTrue(summary.get("text_source").asText().contains("captions NOT used"));
     assertTrue(Files.readString(out.resolve("summary.md")).contains("WITHOUT captions"));
     assertTrue(Files.readString(out.resolve("per_image.csv")).contains("captions NOT used"));
+  }
+
+  /** KID's kernel between row i of a and row j of b (pool3 features). */
+  private static double polyKernel(double[] a, int i, double[] b, int j) {
+    double dot = 0;
+    for (int k = 0; k < InceptionV3.FEATURE_DIM; k++) {
+      dot += a[i * InceptionV3.FEATURE_DIM + k] * b[j * InceptionV3.FEATURE_DIM + k];
+    }
+    return Math.pow(dot / InceptionV3.FEATURE_DIM + 1, 3);
   }
 }

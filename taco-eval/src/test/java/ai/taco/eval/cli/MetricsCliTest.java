@@ -228,9 +228,51 @@ class MetricsCliTest {
     }
     double expected = mu + d1d1 / 2 + d2d2 / 2 - Math.abs(d1d2);
     assertEquals(expected, r.json().get("fid").asDouble(), 1e-6 * expected);
+    // KID with 2 images per set: the only subsets are the whole sets, so the unbiased MMD² is
+    // k(x0,x1) + k(y0,y1) - (sum of the four cross kernels)/2, with k(u,v) = (u·v/2048 + 1)³, and the spread is 0.
+    double kx = poly(fr, 0, fr, 1), ky = poly(fd, 0, fd, 1);
+    double cross = poly(fr, 0, fd, 0) + poly(fr, 0, fd, 1) + poly(fr, 1, fd, 0) + poly(fr, 1, fd, 1);
+    double kid = kx + ky - cross / 2;
+    assertEquals(kid, r.json().get("kid").asDouble(), 1e-9 * Math.abs(cross));
+    assertEquals(0, r.json().get("kid_std").asDouble(), 1e-9 * Math.abs(cross));
+    assertEquals(2, r.json().get("kid_subset_size").asInt());
     Run again = run("fid", "--ref", ref.toString(), "--dist", dist.toString(), "--inception", weights.toString(),
         "--save-features", feats.toString());
     assertEquals(2, again.code());
     assertTrue(again.err().contains("--force"), again.err());
+  }
+
+  /** The KID polynomial kernel between row i of a and row j of b (2048-d features). */
+  private static double poly(float[] a, int i, float[] b, int j) {
+    double dot = 0;
+    for (int k = 0; k < 2048; k++) {
+      dot += (double) a[i * 2048 + k] * b[j * 2048 + k];
+    }
+    return Math.pow(dot / 2048 + 1, 3);
+  }
+
+  @Test
+  void pieappOfOnePair(@TempDir Path dir) throws Exception {
+    // The random PieAPP of the reference data, written out as a weights file (about 270 MB, in the temp dir).
+    Path weights = dir.resolve("pieapp.safetensors");
+    SafeTensors.write(weights, ai.taco.eval.metrics.PieappTesting.randomWeights(), Map.of());
+    Map<String, HostTensor> cases = Golden.tensors("pieapp/pieapp-cases.safetensors");
+    Path ref = png(cases.get("ref_u8"), dir.resolve("ref.png"));
+    Path dist = png(cases.get("dist_u8"), dir.resolve("dist.png"));
+    Run r = run("metrics", "--ref", ref.toString(), "--dist", dist.toString(), "--pieapp-weights",
+        weights.toString());
+    assertEquals(0, r.code(), r.err());
+    float expected = cases.get("score").toFloatArray()[0]; // piq PieAPP(x=dist, y=ref), first pair
+    assertEquals(expected, r.json().get("pieapp").asDouble(), 1e-5 * Math.abs(expected));
+    Path models = Files.createDirectories(dir.resolve("models"));
+    Run none = run("metrics", "--ref", ref.toString(), "--dist", dist.toString(), "--models", models.toString());
+    assertEquals(0, none.code(), none.err());
+    assertFalse(none.json().has("pieapp"), "no PieAPP without its weights");
+    // The default place under --models is read without a flag.
+    Files.createDirectories(models.resolve("pieapp"));
+    Files.move(weights, models.resolve(MetricsCommand.DEFAULT_PIEAPP));
+    Run byDefault = run("metrics", "--ref", ref.toString(), "--dist", dist.toString(), "--models", models.toString());
+    assertEquals(0, byDefault.code(), byDefault.err());
+    assertEquals(expected, byDefault.json().get("pieapp").asDouble(), 1e-5 * Math.abs(expected));
   }
 }
