@@ -18,6 +18,9 @@ module ai.taco.core {
   requires org.slf4j;
 
   exports ai.taco.core;
-  exports ai.taco.core.io;
-  exports ai.taco.core.clip;
+  exports ai.taco.core.error;
+  exports ai.taco.core.tensor;
+  exports ai.taco.core.image;
+  exports ai.taco.core.bitstream;
+  exports ai.taco.core.latent;
 }

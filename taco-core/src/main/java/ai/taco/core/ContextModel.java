@@ -1,5 +1,6 @@
 package ai.taco.core;
 
+import ai.taco.core.latent.ScaleTable;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -8,7 +9,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.taco.core.entropy.GaussianConditional;
 import ai.taco.core.entropy.Quantization;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.nn.Conv;
 import ai.taco.core.nn.ParameterStore;
 import ai.taco.core.nn.Scoped;

@@ -1,5 +1,7 @@
 package ai.taco.core;
 
+import ai.taco.core.error.InsufficientMemoryException;
+import ai.taco.core.error.TacoException;
 import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;

@@ -3,13 +3,13 @@ package ai.taco.spark;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.EncodeOptions;
-import ai.taco.core.ScaleTable;
-import ai.taco.core.io.CodedImage;
-import ai.taco.core.io.CompressAiFile;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
-import ai.taco.core.io.PngRows;
-import ai.taco.core.io.TacoFile;
+import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.bitstream.CodedImage;
+import ai.taco.core.bitstream.CompressAiFile;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.image.Images;
+import ai.taco.core.image.PngRows;
+import ai.taco.core.bitstream.TacoFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -135,7 +135,7 @@ final class CodecHolder {
   }
 
   /** An input image that could not be read (the message names the source file). */
-  static final class ImageReadException extends ai.taco.core.TacoException {
+  static final class ImageReadException extends ai.taco.core.error.TacoException {
     private static final long serialVersionUID = 1L;
 
     ImageReadException(String message, Throwable cause) {

@@ -1,7 +1,7 @@
 package ai.taco.spark;
 
 import ai.taco.core.CaptionEncoder;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.eval.bench.BenchmarkException;
 import ai.taco.eval.bench.TacoCodecs;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,7 +1,7 @@
 package ai.taco.spark;
 
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.SafeTensors;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.weights.SafeTensors;
 import ai.taco.core.testing.Golden;
 import ai.taco.eval.cli.TacoCli;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,5 +1,7 @@
 package ai.taco.core.clip;
 
+import ai.taco.core.error.ClipException;
+import ai.taco.core.error.InvalidCaptionException;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.ndarray.NDArray;

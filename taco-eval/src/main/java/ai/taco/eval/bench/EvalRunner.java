@@ -2,7 +2,7 @@ package ai.taco.eval.bench;
 
 import ai.taco.train.ConsoleProgress;
 import ai.taco.core.CaptionEncoder;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

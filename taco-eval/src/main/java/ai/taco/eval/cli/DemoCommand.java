@@ -2,11 +2,11 @@ package ai.taco.eval.cli;
 
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
-import ai.taco.core.io.PngRows;
-import ai.taco.core.io.ModelsFolder;
-import ai.taco.core.io.TacoFile;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.image.Images;
+import ai.taco.core.image.PngRows;
+import ai.taco.core.files.ModelsFolder;
+import ai.taco.core.bitstream.TacoFile;
 import ai.taco.eval.metrics.MsSsim;
 import ai.taco.eval.metrics.Psnr;
 import com.fasterxml.jackson.databind.ObjectMapper;

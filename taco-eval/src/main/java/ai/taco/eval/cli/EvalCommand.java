@@ -2,7 +2,7 @@ package ai.taco.eval.cli;
 
 import ai.taco.core.CaptionEncoder;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.ScaleTable;
+import ai.taco.core.latent.ScaleTable;
 import ai.taco.eval.bench.BenchmarkException;
 import ai.taco.eval.bench.Coco30k;
 import ai.taco.eval.bench.EvalDataset;

@@ -32,7 +32,6 @@ public final class TacoCli implements Runnable {
       ai.taco.eval.cli.fetch.FetchCommand::new,
       BenchCodecCommand::new,
       BenchEntropyCommand::new,
-      BenchFuzzCommand::new,
       BenchMetricsCommand::new,
       BenchClipCommand::new,
       BenchTrainCommand::new);
