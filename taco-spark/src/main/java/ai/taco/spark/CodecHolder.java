@@ -8,7 +8,6 @@ import ai.taco.core.bitstream.CodedImage;
 import ai.taco.core.bitstream.CompressAiFile;
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.image.Images;
-import ai.taco.core.image.PngRows;
 import ai.taco.core.bitstream.TacoFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -84,7 +83,7 @@ final class CodecHolder {
     Path tmp = null;
     try {
       tmp = Files.createTempFile("taco-spark-", ".png");
-      PngRows.write(y, tmp, true); // the writer `taco decompress` uses: the same bytes
+      Images.writePngRows(y, tmp, true); // the writer `taco decompress` uses: the same bytes
       return new Decompressed(h, w, Files.readAllBytes(tmp));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write a temporary PNG: " + e.getMessage(), e);

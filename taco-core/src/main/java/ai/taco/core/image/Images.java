@@ -339,6 +339,14 @@ public final class Images {
     writePng(image.toFloatArray(), h, w, file, overwrite);
   }
 
+  /**
+   * Writes the PNG {@link #writePng(HostTensor, Path, boolean)} writes, byte for byte, row by row from the tensor: no
+   * full-size image is built on the way (large decoded images).
+   */
+  public static void writePngRows(HostTensor image, Path file, boolean overwrite) {
+    PngRows.write(image, file, overwrite);
+  }
+
   /** {@link #writePng(HostTensor, Path, boolean)} for an NDArray. */
   public static void writePng(NDArray image, Path file, boolean overwrite) {
     writePng(HostTensor.fromNDArray(image.toType(DataType.FLOAT32, false)), file, overwrite);

@@ -18,7 +18,7 @@ import java.util.zip.DeflaterOutputStream;
  * row gets the filter (None, Sub, Up, Average, Paeth) with the smallest sum of absolute filtered bytes, the usual
  * heuristic of the specification's section 12.8.
  */
-public final class PngRows {
+final class PngRows {
   /** IDAT chunk payload size: large enough that chunk headers cost nothing, small enough to stream. */
   private static final int CHUNK = 1 << 16;
   private static final byte[] SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};

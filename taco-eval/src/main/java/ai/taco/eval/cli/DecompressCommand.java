@@ -1,11 +1,11 @@
 package ai.taco.eval.cli;
 
+import ai.taco.core.image.Images;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.latent.ScaleTable;
 import ai.taco.core.error.BitstreamException;
 import ai.taco.core.bitstream.CompressAiFile;
 import ai.taco.core.tensor.HostTensor;
-import ai.taco.core.image.PngRows;
 import ai.taco.core.bitstream.TacoFile;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -82,7 +82,7 @@ public final class DecompressCommand implements TacoCommand {
       }
       table = t.id();
     }
-    PngRows.write(image, out, codec.force); // row by row: no full-size BufferedImage
+    Images.writePngRows(image, out, codec.force); // row by row: no full-size BufferedImage
     long[] s = image.shape();
     ObjectNode j = new ObjectMapper().createObjectNode();
     j.put("in", in.toString());

@@ -4,7 +4,6 @@ import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.image.Images;
-import ai.taco.core.image.PngRows;
 import ai.taco.core.files.ModelsFolder;
 import ai.taco.core.bitstream.TacoFile;
 import ai.taco.eval.metrics.MsSsim;
@@ -81,7 +80,7 @@ public final class DemoCommand implements TacoCommand {
       file.write(compressed, false);
       HostTensor xHat = codec.decompress(TacoFile.read(compressed));
       long t2 = System.nanoTime();
-      PngRows.write(xHat, decoded, false); // the same encoder as taco decompress: identical files
+      Images.writePngRows(xHat, decoded, false); // the same encoder as taco decompress: identical files
       // Quality of what a user gets: the 8-bit PNG, read back.
       float[] ref = x.toFloatArray();
       float[] dec = Images.read(decoded).toFloatArray();

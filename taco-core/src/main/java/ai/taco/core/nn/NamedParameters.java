@@ -18,7 +18,7 @@ import java.util.SplittableRandom;
  * <p>The arrays live in one long-lived manager owned by the caller. When {@link #frozen()} (inference), layers may
  * cache tensors derived from parameters (e.g. polyphase deconvolution kernels) in that manager.
  */
-public final class ParameterStore {
+public final class NamedParameters {
 
   /** A declared parameter: its shape and how to initialise it. */
   public record Spec(long[] shape, Init init) {}

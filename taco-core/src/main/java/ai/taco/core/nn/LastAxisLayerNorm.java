@@ -3,17 +3,17 @@ package ai.taco.core.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 
-/** nn.LayerNorm over the last axis (eps 1e-5, torch's default): {@code <prefix>.weight}, {@code <prefix>.bias} [dim]. */
-public final class LayerNorm {
+/** torch.nn.LayerNorm over the last axis (eps 1e-5, torch's default): {@code <prefix>.weight}, {@code <prefix>.bias} [dim]. */
+public final class LastAxisLayerNorm {
   /** torch.nn.LayerNorm default eps. */
   private static final float EPS = 1e-5f;
 
-  private final ParameterStore params;
+  private final NamedParameters params;
   private final String weight;
   private final String bias;
   private final int dim;
 
-  public LayerNorm(ParameterStore params, String prefix, int dim) {
+  public LastAxisLayerNorm(NamedParameters params, String prefix, int dim) {
     this.params = params;
     this.weight = prefix + ".weight";
     this.bias = prefix + ".bias";
