@@ -88,7 +88,7 @@ public final class ClipTextEncoder implements CaptionEncoder {
    * @throws InvalidCaptionException if the caption is not valid Unicode
    */
   public float[] encode(String caption) {
-    try (NDManager m = NDManager.newBaseManager()) {
+    try (NDManager m = model.newSubManager()) {
       return encode(m, caption).toFloatArray();
     }
   }

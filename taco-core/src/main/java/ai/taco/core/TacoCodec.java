@@ -2,6 +2,7 @@ package ai.taco.core;
 
 import ai.taco.core.error.TacoException;
 import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.nn.LibTorch;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.modality.cv.Image;
@@ -41,8 +42,9 @@ import java.util.Objects;
  *
  * <p>The architecture is read from the weights' shapes unless given ({@link Builder#optConfig}). Images of any size are
  * padded right/bottom with zeros to a multiple of 64 (as the official evaluation does) and the reconstruction is
- * cropped back. Thread-safe: each call works in its own {@link NDManager} and {@link NDScope} on the codec's device;
- * the parameters live in one manager owned by the codec and released by {@link #close()}.
+ * cropped back. Thread-safe: each call works in its own {@link NDManager}, a sub-manager of the codec's (released when
+ * the call returns), and an {@link NDScope} on the codec's device; the parameters live in the codec's manager, released
+ * by {@link #close()}.
  */
 public final class TacoCodec implements AutoCloseable {
   /** gA and hA downsample by 2^6 in total: inputs are padded to this multiple. */
@@ -158,10 +160,10 @@ public final class TacoCodec implements AutoCloseable {
      * @throws IllegalStateException if no weights were set, or random weights without a config
      */
     public TacoCodec build() {
+      // The one-time libtorch setup (LibTorch: environment defaults, engine start, NNPACK off), before anything starts
+      // the engine; later builds change no process state.
+      LibTorch.setUpOnce();
       Device d = device != null ? device : Engine.getInstance().defaultDevice();
-      // A codec's convolutions would otherwise make libtorch print an NNPACK warning per call on CPUs NNPACK does not
-      // support; turning it off changes no result (LibTorch).
-      LibTorch.disableNnpack();
       if (randomSeed != null) {
         if (config == null) {
           throw new IllegalStateException("random weights need optConfig(...)");
@@ -335,7 +337,7 @@ public final class TacoCodec implements AutoCloseable {
     }
     InputChecks.requireImage(image);
     InputChecks.requireCaption(text);
-    try (NDManager m = NDManager.newBaseManager(device);
+    try (NDManager m = manager.newSubManager(device);
         NDScope scope = new NDScope()) {
       NDArray typed = toFloatImage(image, m);
       NDArray x = typed.reshape(1, 3, h, w);
@@ -401,7 +403,7 @@ public final class TacoCodec implements AutoCloseable {
     if ((long) zh * zw * PAD_MULTIPLE * PAD_MULTIPLE > MAX_PIXELS) {
       throw new BitstreamException("image of " + e.height() + "x" + e.width() + " is larger than this decoder accepts");
     }
-    try (NDManager m = NDManager.newBaseManager(device);
+    try (NDManager m = manager.newSubManager(device);
         NDScope scope = new NDScope()) {
       NDArray xHat;
       try {

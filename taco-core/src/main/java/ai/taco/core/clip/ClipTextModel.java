@@ -110,6 +110,11 @@ public final class ClipTextModel implements AutoCloseable {
   }
 
   /** Width of {@code last_hidden_state} (512 for ViT-B/32). */
+  /** A manager for one call's arrays: a sub-manager of the weights' manager, on its device; the caller closes it. */
+  public NDManager newSubManager() {
+    return manager.newSubManager();
+  }
+
   public int width() {
     return config.hiddenSize();
   }

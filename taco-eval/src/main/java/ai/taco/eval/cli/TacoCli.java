@@ -1,7 +1,7 @@
 package ai.taco.eval.cli;
 
 import ai.djl.engine.EngineException;
-import ai.taco.core.LibTorch;
+import ai.taco.core.nn.LibTorch;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.function.Supplier;
@@ -74,7 +74,7 @@ public final class TacoCli implements Runnable {
     try {
       if (needsEngine(args)) {
         try {
-          LibTorch.disableNnpack();
+          LibTorch.setUpOnce();
         } catch (EngineException e) {
           System.err.println("taco: libtorch did not start (" + rootMessage(e) + "). With a build without the CPU"
               + " native jar (-Pcuda) set PYTORCH_LIBRARY_PATH, PYTORCH_VERSION=2.7.1 and PYTORCH_FLAVOR (README).");

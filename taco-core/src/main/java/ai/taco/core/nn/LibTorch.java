@@ -1,4 +1,4 @@
-package ai.taco.core;
+package ai.taco.core.nn;
 
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.LibUtils;
@@ -13,18 +13,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Process-wide libtorch settings that DJL's JNI does not expose.
+ * The one-time, process-wide libtorch setup that DJL's JNI does not expose: {@link #setUpOnce()}, called by {@code
+ * TacoCodec.Builder#build()} (and by the command-line tool and the test JVMs before the engine starts). The first call
+ * does the three steps below; every later call returns at once and changes nothing, so building any number of codecs
+ * mutates no process state beyond this first setup.
  *
- * <p>{@link #disableNnpack()}: on a CPU without the instructions NNPACK needs, libtorch prints "Could not initialize
- * NNPACK! Reason: Unsupported hardware." each time a convolution asks whether NNPACK is usable (16 lines for one small
- * image, thousands per test run). {@code TORCH_CPP_LOG_LEVEL} does not help: only Python's {@code import torch} reads
- * it. Turning NNPACK off, as {@code torch.backends.nnpack.set_flags(False)} does, stops the question being asked.
- *
- * <p>{@link #ENVIRONMENT_DEFAULTS}: libtorch and its OpenMP runtime read some settings from the process environment,
- * once: libgomp when libtorch is loaded, c10's CPU allocator at its first allocation. Whoever starts libtorch first in
- * a process decides them, so {@link #disableNnpack()} (called by {@code TacoCodec.Builder#build()} and the CLI)
- * sets each one the environment lacks just before it starts the engine; a value the user set is never changed, and if
- * another library started libtorch earlier these defaults have no effect (set the variables before the JVM starts).
+ * <ol>
+ *   <li>{@link #ENVIRONMENT_DEFAULTS}: libtorch and its OpenMP runtime read some settings from the process environment,
+ *       once: libgomp when libtorch is loaded, c10's CPU allocator at its first allocation. Whoever starts libtorch
+ *       first in a process decides them, so each one the environment lacks is set (libc {@code setenv}) just before the
+ *       engine starts; a value the user set is never changed, and if another library started libtorch earlier these
+ *       defaults have no effect (set the variables before the JVM starts).
+ *   <li>The PyTorch engine is started.
+ *   <li>NNPACK is turned off: on a CPU without the instructions NNPACK needs, libtorch prints "Could not initialize
+ *       NNPACK! Reason: Unsupported hardware." each time a convolution asks whether NNPACK is usable (16 lines for one
+ *       small image, thousands per test run). {@code TORCH_CPP_LOG_LEVEL} does not help: only Python's {@code import
+ *       torch} reads it. Turning NNPACK off, as {@code torch.backends.nnpack.set_flags(False)} does, stops the question
+ *       being asked; results do not change.
+ * </ol>
  */
 public final class LibTorch {
 
@@ -52,6 +58,11 @@ public final class LibTorch {
 
   private static boolean environmentApplied;
 
+  /** Set once {@link #setUpOnce()} has run to its end; later calls then do nothing. */
+  private static boolean setUp;
+
+  /** Whether the first {@link #setUpOnce()} turned NNPACK off. */
+  private static boolean nnpackDisabled;
 
   private LibTorch() {}
 
@@ -82,13 +93,26 @@ public final class LibTorch {
   }
 
   /**
-   * Turns NNPACK off for this process (starts the PyTorch engine if needed). Results do not change: libtorch picks
-   * NNPACK only for unstrided convolutions of batches of 16 or more that oneDNN does not take, and never where NNPACK
-   * cannot start. Applies {@link #ENVIRONMENT_DEFAULTS} first. Returns false, and changes nothing, if the libtorch in use lacks the symbols.
+   * The one-time setup (class comment): environment defaults, engine start, NNPACK off. Idempotent: only the first
+   * successful call does anything; a call that fails to start the engine (an {@code EngineException}) leaves it to the
+   * next one. Returns whether NNPACK was turned off (false, with nothing changed, if the libtorch in use lacks the
+   * symbols).
    */
-  public static synchronized boolean disableNnpack() {
-    applyEnvironmentDefaults();
-    Engine.getEngine("PyTorch");
+  public static synchronized boolean setUpOnce() {
+    if (!setUp) {
+      applyEnvironmentDefaults();
+      Engine.getEngine("PyTorch");
+      nnpackDisabled = disableNnpack();
+      setUp = true;
+    }
+    return nnpackDisabled;
+  }
+
+  /**
+   * Turns NNPACK off for this process (the engine has started). Results do not change: libtorch picks NNPACK only for
+   * unstrided convolutions of batches of 16 or more that oneDNN does not take, and never where NNPACK cannot start.
+   */
+  private static boolean disableNnpack() {
     Path lib = Path.of(LibUtils.getLibtorchPath(), System.mapLibraryName("torch_cpu"));
     if (!Files.isRegularFile(lib)) {
       LOG.debug("NNPACK left on: no {}", lib);

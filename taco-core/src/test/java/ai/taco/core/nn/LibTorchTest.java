@@ -1,4 +1,4 @@
-package ai.taco.core;
+package ai.taco.core.nn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class LibTorchTest {
   @Test
   void environmentDefaultsAreSeenByNativeCodeAndUserValuesWin() {
-    LibTorch.disableNnpack();
+    LibTorch.setUpOnce();
     for (Map.Entry<String, String> e : LibTorch.ENVIRONMENT_DEFAULTS.entrySet()) {
       String atStart = System.getenv(e.getKey());
       Pointer value = NativeLibrary.getInstance(Platform.C_LIBRARY_NAME).getFunction("getenv")
