@@ -96,8 +96,18 @@ public final class TacoCodec implements AutoCloseable {
     private ScaleTable scaleTable = ScaleTable.defaultTable();
     private Device device;
     private Tiling tiling = Tiling.DEFAULT;
+    private NDManager parent;
 
     private Builder() {}
+
+    /**
+     * The codec's manager becomes a sub-manager of {@code manager} (closed with it) instead of a new base manager: a
+     * DJL model's, when the codec is its block (TacoTranslatorFactory).
+     */
+    Builder parentManager(NDManager manager) {
+      parent = Objects.requireNonNull(manager, "manager");
+      return this;
+    }
 
     /** Official weights: {@code .pth}/{@code .pth.tar} (with or without {@code module.}) or safetensors. */
     public Builder setWeights(Path file) {
@@ -168,7 +178,7 @@ public final class TacoCodec implements AutoCloseable {
         if (config == null) {
           throw new IllegalStateException("random weights need optConfig(...)");
         }
-        NDManager m = NDManager.newBaseManager(d);
+        NDManager m = parent != null ? parent.newSubManager(d) : NDManager.newBaseManager(d);
         try {
           TacoModel model = TacoModel.create(config, m, randomSeed);
           return new TacoCodec(d, tiling, m, model, Checksums.fingerprint(model.stateDict()));
@@ -185,7 +195,7 @@ public final class TacoCodec implements AutoCloseable {
         StateDict.requireFinite(weights, "weights"); // files are checked as they load
       }
       TacoConfig c = config != null ? config : TacoConfig.infer(weights);
-      NDManager m = NDManager.newBaseManager(d);
+      NDManager m = parent != null ? parent.newSubManager(d) : NDManager.newBaseManager(d);
       try {
         TacoModel model = TacoModel.load(weights, c, m, scaleTable);
         return new TacoCodec(d, tiling, m, model, Checksums.fingerprint(model.stateDict()));
