@@ -1,6 +1,7 @@
 /**
- * TACO on DJL. Exported, the API (23 public types): {@code ai.taco.core} (TacoCodec and its builder and options,
- * TacoConfig, Tiling, CaptionEncoder and its CLIP implementation ClipTextEncoder, TacoModel for training), {@code
+ * TACO on DJL. Exported, the API (24 public types): {@code ai.taco.core} (TacoCodec and its builder and options,
+ * TacoConfig, Tiling, CaptionEncoder and its CLIP implementation ClipTextEncoder, TacoTranslatorFactory for DJL's
+ * Criteria, TacoModel for training), {@code
  * ai.taco.core.error} (TacoException and the errors users catch), {@code ai.taco.core.tensor} (HostTensor), {@code
  * ai.taco.core.image} (Images), {@code ai.taco.core.bitstream} (TacoFile, CompressAiFile) and {@code
  * ai.taco.core.latent} (ScaleTable). Not exported (public only for TACO-J's other modules on the class path): the
