@@ -1,14 +1,14 @@
 package ai.taco.core;
 
-import ai.taco.core.clip.ClipFiles;
-import ai.taco.core.clip.ClipTextModel;
-import ai.taco.core.clip.ClipTokenizer;
-import ai.taco.core.error.ClipException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.taco.core.clip.ClipFiles;
+import ai.taco.core.clip.ClipTextModel;
+import ai.taco.core.clip.ClipTokenizer;
+import ai.taco.core.error.ClipException;
 import ai.taco.core.tensor.HostTensor;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,6 +1,5 @@
 package ai.taco.core;
 
-import ai.taco.core.latent.ScaleTable;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -9,10 +8,11 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.taco.core.entropy.GaussianConditional;
 import ai.taco.core.entropy.Quantization;
-import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.latent.ScaleTable;
 import ai.taco.core.nn.Conv;
 import ai.taco.core.nn.NamedParameters;
 import ai.taco.core.nn.Scoped;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.transform.ChannelContext;
 import ai.taco.core.transform.Checkerboard;
 import ai.taco.core.transform.EntropyParameters;

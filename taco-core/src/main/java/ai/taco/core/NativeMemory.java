@@ -1,11 +1,11 @@
 package ai.taco.core;
 
-import ai.taco.core.error.InsufficientMemoryException;
-import ai.taco.core.error.TacoException;
 import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
+import ai.taco.core.error.InsufficientMemoryException;
+import ai.taco.core.error.TacoException;
 import java.util.function.Supplier;
 
 /** Maps allocation failures and non-finite results of native computations to typed one-line errors. */

@@ -1,7 +1,7 @@
 package ai.taco.core;
 
-import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.error.WeightsException;
+import ai.taco.core.tensor.HostTensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,18 +1,18 @@
 package ai.taco.core;
 
-import ai.taco.core.latent.ScaleTable;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.taco.core.entropy.Quantization;
-import ai.taco.core.tensor.HostTensor;
-import ai.taco.core.weights.StateDict;
 import ai.taco.core.error.WeightsException;
+import ai.taco.core.latent.ScaleTable;
 import ai.taco.core.nn.NamedParameters;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.transform.AnalysisTransform;
 import ai.taco.core.transform.SynthesisTransform;
 import ai.taco.core.transform.TiledAnalysis;
 import ai.taco.core.transform.TiledSynthesis;
+import ai.taco.core.weights.StateDict;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
-import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.bitstream.CodedImage;
 import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
 import java.io.IOException;
 import java.lang.reflect.Field;

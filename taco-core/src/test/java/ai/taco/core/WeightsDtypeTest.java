@@ -9,12 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.types.DataType;
-import ai.taco.core.tensor.HostTensor;
-import ai.taco.core.weights.SafeTensors;
-import ai.taco.core.weights.StateDict;
 import ai.taco.core.bitstream.TacoFile;
 import ai.taco.core.error.WeightsException;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
+import ai.taco.core.weights.SafeTensors;
+import ai.taco.core.weights.StateDict;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,14 +1,14 @@
 package ai.taco.spark;
 
+import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.EncodeOptions;
-import ai.taco.core.latent.ScaleTable;
 import ai.taco.core.bitstream.CodedImage;
 import ai.taco.core.bitstream.CompressAiFile;
-import ai.taco.core.tensor.HostTensor;
-import ai.taco.core.image.Images;
 import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.image.Images;
+import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.tensor.HostTensor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -1,6 +1,5 @@
 package ai.taco.core.clip;
 
-import ai.taco.core.error.ClipException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -8,8 +7,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
-import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.error.ClipException;
 import ai.taco.core.nn.Scoped;
+import ai.taco.core.tensor.HostTensor;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;

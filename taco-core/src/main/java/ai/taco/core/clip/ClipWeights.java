@@ -1,9 +1,9 @@
 package ai.taco.core.clip;
 
-import ai.taco.core.error.ClipException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.taco.core.error.ClipException;
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.weights.StateDict;
 import java.nio.file.Path;

@@ -1,14 +1,14 @@
 package ai.taco.core.image;
 
-import ai.taco.core.error.ImageException;
-import ai.taco.core.files.AtomicFiles;
-import ai.taco.core.files.InputFiles;
-import ai.taco.core.tensor.HostTensor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.taco.core.error.ImageException;
+import ai.taco.core.files.AtomicFiles;
+import ai.taco.core.files.InputFiles;
+import ai.taco.core.tensor.HostTensor;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;

@@ -1,10 +1,10 @@
 package ai.taco.core.tensor;
 
-import ai.taco.core.error.WeightsException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.taco.core.error.WeightsException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;

@@ -1,9 +1,9 @@
 package ai.taco.core.weights;
 
+import ai.djl.ndarray.types.DataType;
 import ai.taco.core.error.WeightsException;
 import ai.taco.core.files.AtomicFiles;
 import ai.taco.core.tensor.HostTensor;
-import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,9 +1,9 @@
 package ai.taco.core.weights;
 
+import ai.djl.ndarray.types.DataType;
 import ai.taco.core.error.WeightsException;
 import ai.taco.core.files.InputFiles;
 import ai.taco.core.tensor.HostTensor;
-import ai.djl.ndarray.types.DataType;
 import java.io.IOException;
 import java.io.InputStream;
 import java.math.BigInteger;

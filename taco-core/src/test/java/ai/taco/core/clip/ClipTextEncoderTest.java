@@ -10,8 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.taco.core.testing.Diff;
 import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.testing.Diff;
 import ai.taco.core.testing.Golden;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.testing.Golden;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.junit.jupiter.api.Test;
-import ai.taco.core.tensor.HostTensor;
-import ai.taco.core.testing.Golden;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 /** The shipped format-constant tables equal the reference's (CompressAI 1.2.6 under PyTorch 1.13 and 2.13). */
 class ScaleTableTest {

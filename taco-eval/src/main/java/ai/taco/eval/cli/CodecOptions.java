@@ -2,8 +2,8 @@ package ai.taco.eval.cli;
 
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.latent.ScaleTable;
 import ai.taco.core.Tiling;
+import ai.taco.core.latent.ScaleTable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;

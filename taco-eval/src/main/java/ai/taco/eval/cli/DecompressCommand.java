@@ -1,12 +1,12 @@
 package ai.taco.eval.cli;
 
-import ai.taco.core.image.Images;
 import ai.taco.core.TacoCodec;
-import ai.taco.core.latent.ScaleTable;
-import ai.taco.core.error.BitstreamException;
 import ai.taco.core.bitstream.CompressAiFile;
-import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.error.BitstreamException;
+import ai.taco.core.image.Images;
+import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.tensor.HostTensor;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;

@@ -2,10 +2,10 @@ package ai.taco.eval.cli;
 
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.tensor.HostTensor;
-import ai.taco.core.image.Images;
-import ai.taco.core.files.ModelsFolder;
 import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.files.ModelsFolder;
+import ai.taco.core.image.Images;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.eval.metrics.MsSsim;
 import ai.taco.eval.metrics.Psnr;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,9 +13,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code taco demo}: the whole codec on the bundled default (models/demo): compress an image to a TACO file,

@@ -1,9 +1,9 @@
 package ai.taco.eval.cli;
 
 import ai.taco.core.TacoCodec;
-import ai.taco.core.error.BitstreamException;
 import ai.taco.core.bitstream.CompressAiFile;
 import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.error.BitstreamException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;

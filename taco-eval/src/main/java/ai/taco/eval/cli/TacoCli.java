@@ -5,8 +5,8 @@ import ai.taco.core.nn.LibTorch;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.function.Supplier;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** Entry point of the {@code taco} command-line tool; every subcommand is listed in {@link #SUBCOMMANDS}. */
 @Command(
