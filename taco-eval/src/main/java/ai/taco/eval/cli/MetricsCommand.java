@@ -109,7 +109,7 @@ public final class MetricsCommand implements TacoCommand {
       }
     }
     Path pieapp = pieappWeights != null ? pieappWeights
-        : (models != null ? models : ai.taco.core.io.ModelsFolder.root()).resolve(DEFAULT_PIEAPP);
+        : (models != null ? models : ai.taco.core.files.ModelsFolder.root()).resolve(DEFAULT_PIEAPP);
     if (pieappWeights != null || Files.isRegularFile(pieapp)) {
       putPieapp(out, a, b, pieapp);
     }
