@@ -1,8 +1,12 @@
 /**
- * TACO on DJL. Exported: {@code ai.taco.core} (TacoCodec and its options, TacoConfig, ScaleTable, CaptionEncoder,
- * TacoModel for training), {@code ai.taco.core.io} (files, images, weights) and {@code ai.taco.core.clip} (CLIP's text
- * and vision towers). Internal: the layers ({@code ai.taco.core.nn}), the TACO transforms ({@code
- * ai.taco.core.transform}) and the entropy models ({@code ai.taco.core.entropy}).
+ * TACO on DJL. Exported, the API (24 public types): {@code ai.taco.core} (TacoCodec and its builder and options,
+ * TacoConfig, Tiling, CaptionEncoder and its CLIP implementation ClipTextEncoder, TacoTranslatorFactory for DJL's
+ * Criteria, TacoModel for training), {@code
+ * ai.taco.core.error} (TacoException and the errors users catch), {@code ai.taco.core.tensor} (HostTensor), {@code
+ * ai.taco.core.image} (Images), {@code ai.taco.core.bitstream} (TacoFile, CompressAiFile) and {@code
+ * ai.taco.core.latent} (ScaleTable). Not exported (public only for TACO-J's other modules on the class path): the
+ * weights readers ({@code weights}), file safety ({@code files}), CLIP's towers ({@code clip}), the layers ({@code
+ * nn}), the transforms ({@code transform}) and the entropy models ({@code entropy}).
  */
 module ai.taco.core {
   requires transitive ai.djl.api;
@@ -18,6 +22,9 @@ module ai.taco.core {
   requires org.slf4j;
 
   exports ai.taco.core;
-  exports ai.taco.core.io;
-  exports ai.taco.core.clip;
+  exports ai.taco.core.error;
+  exports ai.taco.core.tensor;
+  exports ai.taco.core.image;
+  exports ai.taco.core.bitstream;
+  exports ai.taco.core.latent;
 }

@@ -1,5 +1,7 @@
 package ai.taco.core;
 
+import ai.taco.core.error.TacoException;
+
 /**
  * Lets {@link #close()} of a shared object wait for the calls running on it instead of freeing their memory under
  * them; calls made after close are refused with a {@link TacoException}.

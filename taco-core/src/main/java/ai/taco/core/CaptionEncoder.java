@@ -3,13 +3,13 @@ package ai.taco.core;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import java.util.List;
 
 /**
  * Turns captions into the text features TACO's encoder reads: CLIP's text {@code last_hidden_state} padded to {@link
  * #TOKENS} tokens, {@code [n, 38, width]} (official train.py and evaluation). Implemented by {@link
- * ai.taco.core.clip.ClipTextEncoder}; the evaluation adds features precomputed elsewhere, and {@link #zeros} stands in
+ * ai.taco.core.ClipTextEncoder}; the evaluation adds features precomputed elsewhere, and {@link #zeros} stands in
  * when no CLIP weights are at hand. Features carry no gradient.
  */
 public interface CaptionEncoder extends AutoCloseable {

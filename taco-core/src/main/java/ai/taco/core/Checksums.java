@@ -1,8 +1,8 @@
 package ai.taco.core;
 
-import ai.taco.core.io.BitstreamException;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.TacoFile;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.error.BitstreamException;
+import ai.taco.core.tensor.HostTensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;

@@ -8,10 +8,11 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.taco.core.entropy.GaussianConditional;
 import ai.taco.core.entropy.Quantization;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.latent.ScaleTable;
 import ai.taco.core.nn.Conv;
-import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.nn.NamedParameters;
 import ai.taco.core.nn.Scoped;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.transform.ChannelContext;
 import ai.taco.core.transform.Checkerboard;
 import ai.taco.core.transform.EntropyParameters;
@@ -62,7 +63,7 @@ final class ContextModel {
   private final CdfTables gaussianTables;
 
   /** Declares the per-slice networks in {@code p} in the official registration order. */
-  ContextModel(ParameterStore p, TacoConfig c, ScaleTable table) {
+  ContextModel(NamedParameters p, TacoConfig c, ScaleTable table) {
     this.config = c;
     int m = c.m();
     int k = c.slices();

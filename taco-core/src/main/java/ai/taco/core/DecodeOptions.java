@@ -3,7 +3,7 @@ package ai.taco.core;
 import java.util.Objects;
 
 /**
- * How {@link TacoCodec#decompress(ai.taco.core.io.CodedImage, DecodeOptions)} returns the image.
+ * How {@link TacoCodec#decompress(ai.taco.core.bitstream.CodedImage, DecodeOptions)} returns the image.
  *
  * @param clamp clamp the reconstruction to [0,1] (the default). Without it, the result is the synthesis output cropped
  *     to H×W, exactly the official {@code net.decompress(...)["x_hat"][..., :H, :W]} on which the official evaluation

@@ -3,7 +3,7 @@ package ai.taco.core;
 import java.util.Objects;
 
 /**
- * How {@link TacoCodec#compress(ai.taco.core.io.HostTensor, ai.taco.core.io.HostTensor, EncodeOptions)} writes its
+ * How {@link TacoCodec#compress(ai.taco.core.tensor.HostTensor, ai.taco.core.tensor.HostTensor, EncodeOptions)} writes its
  * result.
  *
  * @param format the file kind to produce
@@ -12,10 +12,10 @@ import java.util.Objects;
 public record EncodeOptions(Format format, StageListener listener) {
   /** The file kinds of the codec. */
   public enum Format {
-    /** TACO-J's checked container ({@link ai.taco.core.io.TacoFile}): weights fingerprint and symbol checksums. */
+    /** TACO-J's checked container ({@link ai.taco.core.bitstream.TacoFile}): weights fingerprint and symbol checksums. */
     TACO,
     /**
-     * The official {@code .bin} layout ({@link ai.taco.core.io.CompressAiFile}), byte-compatible with the official
+     * The official {@code .bin} layout ({@link ai.taco.core.bitstream.CompressAiFile}), byte-compatible with the official
      * code; it has no checksums, so a decoder cannot detect a mismatch.
      */
     COMPRESSAI

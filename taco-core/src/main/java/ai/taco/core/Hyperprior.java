@@ -6,11 +6,11 @@ import ai.djl.ndarray.NDManager;
 import ai.taco.core.entropy.EntropyBottleneck;
 import ai.taco.core.entropy.GaussianConditional;
 import ai.taco.core.entropy.Quantization;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.StateDict;
-import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.nn.NamedParameters;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.transform.HyperAnalysis;
 import ai.taco.core.transform.HyperSynthesis;
+import ai.taco.core.weights.StateDict;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -18,7 +18,7 @@ import java.util.Set;
 /**
  * The hyperprior of Ballé et al. 2018 as TACO uses it: hA (y → z), the factorized {@link EntropyBottleneck} that
  * codes z, and hS (ẑ → the hyper parameters [B,2M,h,w] the context model starts from). hA and hS keep their parameters
- * in the model's one {@link ParameterStore}; the bottleneck's own parameters and CompressAI buffers are exposed under
+ * in the model's one {@link NamedParameters}; the bottleneck's own parameters and CompressAI buffers are exposed under
  * the official {@code entropy_bottleneck.} prefix.
  */
 final class Hyperprior {
@@ -43,7 +43,7 @@ final class Hyperprior {
   private final int channels;
 
   /** Declares hA and hS in {@code store} (official order: h_a, then h_s). */
-  Hyperprior(ParameterStore store, TacoConfig config) {
+  Hyperprior(NamedParameters store, TacoConfig config) {
     channels = config.n();
     hA = new HyperAnalysis(store, config.n(), config.m());
     hS = new HyperSynthesis(store, config.n(), config.m());

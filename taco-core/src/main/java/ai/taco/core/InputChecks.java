@@ -1,8 +1,9 @@
 package ai.taco.core;
 
 import ai.djl.ndarray.types.DataType;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.ImageException;
+import ai.taco.core.error.ImageException;
+import ai.taco.core.error.TacoException;
+import ai.taco.core.tensor.HostTensor;
 import java.nio.FloatBuffer;
 
 /** Value checks on what callers hand to the codec: non-finite or absurd values are refused before any work. */

@@ -1,5 +1,7 @@
 package ai.taco.core;
 
+import ai.taco.core.error.InsufficientMemoryException;
+import ai.taco.core.error.TacoException;
 import java.lang.management.ManagementFactory;
 import java.util.Locale;
 

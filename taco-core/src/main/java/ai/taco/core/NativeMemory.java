@@ -4,6 +4,8 @@ import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
+import ai.taco.core.error.InsufficientMemoryException;
+import ai.taco.core.error.TacoException;
 import java.util.function.Supplier;
 
 /** Maps allocation failures and non-finite results of native computations to typed one-line errors. */

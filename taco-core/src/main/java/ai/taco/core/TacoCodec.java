@@ -7,15 +7,18 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
-import ai.taco.core.io.BitstreamException;
-import ai.taco.core.io.CodedImage;
-import ai.taco.core.io.CompressAiFile;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.ImageException;
-import ai.taco.core.io.Images;
-import ai.taco.core.io.StateDict;
-import ai.taco.core.io.TacoFile;
-import ai.taco.core.io.WeightsException;
+import ai.taco.core.bitstream.CodedImage;
+import ai.taco.core.bitstream.CompressAiFile;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.error.BitstreamException;
+import ai.taco.core.error.ImageException;
+import ai.taco.core.error.TacoException;
+import ai.taco.core.error.WeightsException;
+import ai.taco.core.image.Images;
+import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.nn.LibTorch;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.weights.StateDict;
 import ai.taco.entropy.EntropyCodingException;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
@@ -39,8 +42,9 @@ import java.util.Objects;
  *
  * <p>The architecture is read from the weights' shapes unless given ({@link Builder#optConfig}). Images of any size are
  * padded right/bottom with zeros to a multiple of 64 (as the official evaluation does) and the reconstruction is
- * cropped back. Thread-safe: each call works in its own {@link NDManager} and {@link NDScope} on the codec's device;
- * the parameters live in one manager owned by the codec and released by {@link #close()}.
+ * cropped back. Thread-safe: each call works in its own {@link NDManager}, a sub-manager of the codec's (released when
+ * the call returns), and an {@link NDScope} on the codec's device; the parameters live in the codec's manager, released
+ * by {@link #close()}.
  */
 public final class TacoCodec implements AutoCloseable {
   /** gA and hA downsample by 2^6 in total: inputs are padded to this multiple. */
@@ -92,8 +96,18 @@ public final class TacoCodec implements AutoCloseable {
     private ScaleTable scaleTable = ScaleTable.defaultTable();
     private Device device;
     private Tiling tiling = Tiling.DEFAULT;
+    private NDManager parent;
 
     private Builder() {}
+
+    /**
+     * The codec's manager becomes a sub-manager of {@code manager} (closed with it) instead of a new base manager: a
+     * DJL model's, when the codec is its block (TacoTranslatorFactory).
+     */
+    Builder parentManager(NDManager manager) {
+      parent = Objects.requireNonNull(manager, "manager");
+      return this;
+    }
 
     /** Official weights: {@code .pth}/{@code .pth.tar} (with or without {@code module.}) or safetensors. */
     public Builder setWeights(Path file) {
@@ -156,15 +170,15 @@ public final class TacoCodec implements AutoCloseable {
      * @throws IllegalStateException if no weights were set, or random weights without a config
      */
     public TacoCodec build() {
+      // The one-time libtorch setup (LibTorch: environment defaults, engine start, NNPACK off), before anything starts
+      // the engine; later builds change no process state.
+      LibTorch.setUpOnce();
       Device d = device != null ? device : Engine.getInstance().defaultDevice();
-      // A codec's convolutions would otherwise make libtorch print an NNPACK warning per call on CPUs NNPACK does not
-      // support; turning it off changes no result (LibTorch).
-      LibTorch.disableNnpack();
       if (randomSeed != null) {
         if (config == null) {
           throw new IllegalStateException("random weights need optConfig(...)");
         }
-        NDManager m = NDManager.newBaseManager(d);
+        NDManager m = parent != null ? parent.newSubManager(d) : NDManager.newBaseManager(d);
         try {
           TacoModel model = TacoModel.create(config, m, randomSeed);
           return new TacoCodec(d, tiling, m, model, Checksums.fingerprint(model.stateDict()));
@@ -181,7 +195,7 @@ public final class TacoCodec implements AutoCloseable {
         StateDict.requireFinite(weights, "weights"); // files are checked as they load
       }
       TacoConfig c = config != null ? config : TacoConfig.infer(weights);
-      NDManager m = NDManager.newBaseManager(d);
+      NDManager m = parent != null ? parent.newSubManager(d) : NDManager.newBaseManager(d);
       try {
         TacoModel model = TacoModel.load(weights, c, m, scaleTable);
         return new TacoCodec(d, tiling, m, model, Checksums.fingerprint(model.stateDict()));
@@ -333,7 +347,7 @@ public final class TacoCodec implements AutoCloseable {
     }
     InputChecks.requireImage(image);
     InputChecks.requireCaption(text);
-    try (NDManager m = NDManager.newBaseManager(device);
+    try (NDManager m = manager.newSubManager(device);
         NDScope scope = new NDScope()) {
       NDArray typed = toFloatImage(image, m);
       NDArray x = typed.reshape(1, 3, h, w);
@@ -399,7 +413,7 @@ public final class TacoCodec implements AutoCloseable {
     if ((long) zh * zw * PAD_MULTIPLE * PAD_MULTIPLE > MAX_PIXELS) {
       throw new BitstreamException("image of " + e.height() + "x" + e.width() + " is larger than this decoder accepts");
     }
-    try (NDManager m = NDManager.newBaseManager(device);
+    try (NDManager m = manager.newSubManager(device);
         NDScope scope = new NDScope()) {
       NDArray xHat;
       try {

@@ -1,7 +1,7 @@
 package ai.taco.core;
 
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.WeightsException;
+import ai.taco.core.error.WeightsException;
+import ai.taco.core.tensor.HostTensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -78,7 +78,7 @@ public record TacoConfig(int n, int m, List<Integer> sliceChannels, int textDim,
 
   /**
    * The architecture of a TACO state dict (official key names, {@code module.} already stripped as {@link
-   * ai.taco.core.io.StateDict#load} does), read from tensor shapes like CompressAI's {@code from_state_dict}: N from
+   * ai.taco.core.weights.StateDict#load} does), read from tensor shapes like CompressAI's {@code from_state_dict}: N from
    * gA's first conv, M from its last, the slice widths from the local-context convs, the text width from the first
    * Injector's projection; heads are not in the shapes ({@link #DEFAULT_HEADS}). The result is then checked against
    * the complete key/shape map that config builds, so what it returns loads.

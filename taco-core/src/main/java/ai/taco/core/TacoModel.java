@@ -4,21 +4,22 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.taco.core.entropy.Quantization;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.StateDict;
-import ai.taco.core.io.WeightsException;
-import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.error.WeightsException;
+import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.nn.NamedParameters;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.transform.AnalysisTransform;
 import ai.taco.core.transform.SynthesisTransform;
 import ai.taco.core.transform.TiledAnalysis;
 import ai.taco.core.transform.TiledSynthesis;
+import ai.taco.core.weights.StateDict;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * The TACO network (official models/taco.py {@code TACO}): gA with the text adapter → {@link Hyperprior} (hA, the
  * EntropyBottleneck for z, hS) → {@link ContextModel} (checkerboard + channel-slice context with a GaussianConditional
- * for y) → gS. Parameter names are the official state-dict keys, all in one {@link ParameterStore} (the bottleneck's
+ * for y) → gS. Parameter names are the official state-dict keys, all in one {@link NamedParameters} (the bottleneck's
  * own parameters under {@code entropy_bottleneck.}).
  *
  * <p>Training use: {@link #create} or {@link #load}, {@link #parameters()} to optimise, {@link #forward} inside an
@@ -31,7 +32,7 @@ import java.util.Map;
  */
 public final class TacoModel {
   private final TacoConfig config;
-  private final ParameterStore store;
+  private final NamedParameters store;
   private final AnalysisTransform gA;
   private final SynthesisTransform gS;
   private final Hyperprior hyperprior;
@@ -40,7 +41,7 @@ public final class TacoModel {
   /** Declares every network in the official registration order: g_a, g_s, h_a, h_s, then the context model's. */
   private TacoModel(TacoConfig config, ScaleTable table) {
     this.config = config;
-    this.store = new ParameterStore();
+    this.store = new NamedParameters();
     this.gA = new AnalysisTransform(store, config.n(), config.m(), config.textDim(), config.heads());
     this.gS = new SynthesisTransform(store, config.n(), config.m());
     this.hyperprior = new Hyperprior(store, config);
@@ -157,12 +158,12 @@ public final class TacoModel {
 
   /** gA: the one place the analysis transform runs (training and encoding), over tiles when the image is larger. */
   private NDArray analysis(NDArray x, NDArray text, StageListener listener, Tiling tiling) {
-    return TiledAnalysis.forward(gA, tiling, x, text, listener::step);
+    return TiledAnalysis.forward(gA, tiling.tile(), tiling.subTile(), x, text, listener::step);
   }
 
   /** gS: the one place the synthesis transform runs (training and decoding), over tiles when the image is larger. */
   private NDArray synthesis(NDArray yHat, StageListener listener, Tiling tiling) {
-    return TiledSynthesis.forward(gS, tiling, yHat, listener::step);
+    return TiledSynthesis.forward(gS, tiling.tile(), tiling.subTile(), yHat, listener::step);
   }
 
   /** The transforms themselves, for per-layer parity tests. */

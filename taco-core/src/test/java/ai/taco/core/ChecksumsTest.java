@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.taco.core.io.BitstreamException;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.error.BitstreamException;
+import ai.taco.core.tensor.HostTensor;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

@@ -1,5 +1,8 @@
 package ai.taco.core;
 
+import ai.taco.core.error.InsufficientMemoryException;
+import ai.taco.core.error.TacoException;
+import ai.taco.core.latent.ScaleTable;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,13 +11,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.taco.core.io.CompressAiFile;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.ImageException;
-import ai.taco.core.io.StateDict;
-import ai.taco.core.io.TacoFile;
-import ai.taco.core.io.WeightsException;
+import ai.taco.core.bitstream.CompressAiFile;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.error.ImageException;
+import ai.taco.core.error.WeightsException;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
+import ai.taco.core.weights.StateDict;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;

@@ -2,10 +2,10 @@ package ai.taco.core;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import ai.taco.core.io.BitstreamException;
-import ai.taco.core.io.CompressAiFile;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
+import ai.taco.core.bitstream.CompressAiFile;
+import ai.taco.core.error.BitstreamException;
+import ai.taco.core.image.Images;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
 import java.nio.file.Files;
 import org.junit.jupiter.api.Test;

@@ -1,8 +1,8 @@
 package ai.taco.core;
 
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
-import ai.taco.core.io.TacoFile;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.image.Images;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
 import java.security.MessageDigest;
 import java.util.HexFormat;

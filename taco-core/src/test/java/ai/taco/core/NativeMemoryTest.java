@@ -5,19 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.TacoFile;
+import ai.taco.core.bitstream.CodedImage;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Long runs must not grow native memory: every TacoCodec call works in its own manager and scope, so the arrays owned
- * by the codec (its parameters) stay the same in number, and the process's resident memory levels off after warm-up.
+ * Long runs must not grow native memory: every TacoCodec call works in its own manager (a sub-manager of the codec's,
+ * closed when the call returns) and scope, so the arrays owned by the codec (its parameters) stay the same in number,
+ * no sub-manager outlives its call, and the process's resident memory levels off after warm-up.
  */
 class NativeMemoryTest {
   /** Calls measured after warm-up (each is a 64x64 compress + decompress; ~0.5-2 s on 2 busy cores). */
@@ -46,6 +50,7 @@ class NativeMemoryTest {
         first = roundTrip(codec, x, text);
       }
       int arrays = owned.getManagedArrays().size();
+      int resources = resources(owned).size();
       System.gc();
       long rss = rssBytes();
       for (int i = 0; i < RUNS; i++) {
@@ -54,9 +59,49 @@ class NativeMemoryTest {
       System.gc();
       long growth = rssBytes() - rss;
       assertEquals(arrays, owned.getManagedArrays().size(), "arrays owned by the codec after " + RUNS + " calls");
+      assertEquals(resources, resources(owned).size(), "resources attached to the codec's manager after the calls");
       assertTrue(growth < MAX_RSS_GROWTH_BYTES,
           "resident memory grew by " + (growth >> 20) + " MB over " + RUNS + " compress+decompress calls");
     }
+  }
+
+  /**
+   * A call's arrays live in a sub-manager of the codec's manager: while an encode or decode runs, one manager (the
+   * call's) is attached to the codec's manager, and none once it has returned. (Arrays computed from the parameters
+   * are attached to the codec's manager too, by DJL's rule that a result joins its first operand's manager; the call's
+   * NDScope frees them, as {@link #repeatedCompressAndDecompressKeepNativeMemoryFlat} checks.)
+   */
+  @Test
+  void eachCallWorksInASubManagerOfTheCodecs() throws Exception {
+    Map<String, HostTensor> img0 = Golden.tensors("taco-small/img0_64x64.safetensors");
+    try (TacoCodec codec =
+        TacoCodec.builder().setWeights(Golden.tacoSmallWeights()).optConfig(TacoConfig.SMALL).build()) {
+      NDManager owned = ownedManager(codec);
+      Map<String, AutoCloseable> attached = resources(owned);
+      int before = managers(attached);
+      List<Integer> during = new ArrayList<>();
+      StageListener probe = stage -> during.add(managers(attached));
+      CodedImage f = codec.compress(img0.get("x"), img0.get("text_embeddings"), EncodeOptions.DEFAULT.withListener(probe));
+      int encodeStages = during.size();
+      codec.decompress(f, DecodeOptions.DEFAULT.withListener(probe));
+      assertTrue(encodeStages > 0 && during.size() > encodeStages, "stages reported: " + during);
+      for (int n : during) {
+        assertEquals(before + 1, n, "managers attached to the codec's during a call: " + during);
+      }
+      assertEquals(before, managers(attached), "managers attached to the codec's after the calls");
+    }
+  }
+
+  private static int managers(Map<String, AutoCloseable> resources) {
+    return (int) resources.values().stream().filter(r -> r instanceof NDManager).count();
+  }
+
+  /** The resources (arrays and sub-managers) attached to a DJL manager (protected: read by reflection, tests only). */
+  @SuppressWarnings("unchecked")
+  static Map<String, AutoCloseable> resources(NDManager m) throws ReflectiveOperationException {
+    Field f = ai.djl.ndarray.BaseNDManager.class.getDeclaredField("resources");
+    f.setAccessible(true);
+    return (Map<String, AutoCloseable>) f.get(m);
   }
 
   private static byte[] roundTrip(TacoCodec codec, HostTensor x, HostTensor text) {

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.taco.core.io.StateDict;
 import ai.taco.core.testing.Diff;
 import ai.taco.core.testing.Golden;
+import ai.taco.core.weights.StateDict;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -3,9 +3,9 @@ package ai.taco.core;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
-import ai.taco.core.io.TacoFile;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.image.Images;
+import ai.taco.core.tensor.HostTensor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

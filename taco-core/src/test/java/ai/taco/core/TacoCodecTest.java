@@ -1,5 +1,7 @@
 package ai.taco.core;
 
+import ai.taco.core.error.TacoException;
+import ai.taco.core.latent.ScaleTable;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,12 +10,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.modality.cv.Image;
-import ai.taco.core.io.BitstreamException;
-import ai.taco.core.io.CodedImage;
-import ai.taco.core.io.CompressAiFile;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
-import ai.taco.core.io.TacoFile;
+import ai.taco.core.bitstream.CodedImage;
+import ai.taco.core.bitstream.CompressAiFile;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.error.BitstreamException;
+import ai.taco.core.image.Images;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;

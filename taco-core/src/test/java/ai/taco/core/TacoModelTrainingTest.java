@@ -35,7 +35,7 @@ class TacoModelTrainingTest {
         assertArrayEquals(new long[] {2, 16, 1, 2}, r.zLikelihoods().getShape().getShape());
       }
       TacoModel model = TacoModel.load(
-          ai.taco.core.io.StateDict.load(ai.taco.core.testing.Golden.tacoSmallWeights()),
+          ai.taco.core.weights.StateDict.load(ai.taco.core.testing.Golden.tacoSmallWeights()),
           TacoConfig.SMALL, m);
       Map<String, NDArray> params = model.parameters();
       params.values().forEach(p -> p.setRequiresGradient(true));

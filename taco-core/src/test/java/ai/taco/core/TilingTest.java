@@ -7,15 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.taco.core.io.CompressAiFile;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
-import ai.taco.core.io.SafeTensors;
-import ai.taco.core.io.StateDict;
+import ai.taco.core.bitstream.CompressAiFile;
+import ai.taco.core.image.Images;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Diff;
 import ai.taco.core.testing.Golden;
 import ai.taco.core.transform.TiledAnalysis;
 import ai.taco.core.transform.TiledSynthesis;
+import ai.taco.core.weights.SafeTensors;
+import ai.taco.core.weights.StateDict;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -124,7 +124,7 @@ class TilingTest {
       NDArray x = m.create(px, new ai.djl.ndarray.types.Shape(1, 3, 256, 384));
       NDArray text = m.create(tx, new ai.djl.ndarray.types.Shape(1, 5, 512));
       NDArray y = model.gA().forward(x, text);
-      NDArray yTiled = TiledAnalysis.forward(model.gA(), tiling, x, text, step -> {});
+      NDArray yTiled = TiledAnalysis.forward(model.gA(), tiling.tile(), tiling.subTile(), x, text, step -> {});
       double yErr = Diff.maxAbs(y, yTiled);
       double yScale = y.abs().max().getFloat();
       System.out.println("[TilingTest] gA max|err| " + yErr + " max|y| " + yScale);
@@ -132,7 +132,7 @@ class TilingTest {
 
       NDArray yHat = y.round();
       NDArray xHat = model.gS().forward(yHat);
-      NDArray xTiled = TiledSynthesis.forward(model.gS(), tiling, yHat, step -> {});
+      NDArray xTiled = TiledSynthesis.forward(model.gS(), tiling.tile(), tiling.subTile(), yHat, step -> {});
       assertArrayEquals(xHat.getShape().getShape(), xTiled.getShape().getShape());
       assertWithinRounding(xHat.toFloatArray(), xTiled.toFloatArray(), "gS 200x333");
     }

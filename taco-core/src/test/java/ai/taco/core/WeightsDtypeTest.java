@@ -1,5 +1,7 @@
 package ai.taco.core;
 
+import ai.taco.core.error.TacoException;
+import ai.taco.core.latent.ScaleTable;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,12 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.types.DataType;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.SafeTensors;
-import ai.taco.core.io.StateDict;
-import ai.taco.core.io.TacoFile;
-import ai.taco.core.io.WeightsException;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.error.WeightsException;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
+import ai.taco.core.weights.SafeTensors;
+import ai.taco.core.weights.StateDict;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,15 +1,14 @@
 package ai.taco.spark;
 
+import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.EncodeOptions;
-import ai.taco.core.ScaleTable;
-import ai.taco.core.io.CodedImage;
-import ai.taco.core.io.CompressAiFile;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
-import ai.taco.core.io.PngRows;
-import ai.taco.core.io.TacoFile;
+import ai.taco.core.bitstream.CodedImage;
+import ai.taco.core.bitstream.CompressAiFile;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.image.Images;
+import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.tensor.HostTensor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -84,7 +83,7 @@ final class CodecHolder {
     Path tmp = null;
     try {
       tmp = Files.createTempFile("taco-spark-", ".png");
-      PngRows.write(y, tmp, true); // the writer `taco decompress` uses: the same bytes
+      Images.writePngRows(y, tmp, true); // the writer `taco decompress` uses: the same bytes
       return new Decompressed(h, w, Files.readAllBytes(tmp));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write a temporary PNG: " + e.getMessage(), e);
@@ -135,7 +134,7 @@ final class CodecHolder {
   }
 
   /** An input image that could not be read (the message names the source file). */
-  static final class ImageReadException extends ai.taco.core.TacoException {
+  static final class ImageReadException extends ai.taco.core.error.TacoException {
     private static final long serialVersionUID = 1L;
 
     ImageReadException(String message, Throwable cause) {

@@ -1,7 +1,7 @@
 package ai.taco.spark;
 
 import ai.taco.core.CaptionEncoder;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.eval.bench.BenchmarkException;
 import ai.taco.eval.bench.TacoCodecs;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -29,9 +29,9 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code taco-spark compress}: every image under a Hadoop path through TACO as one DataFrame job. Writes the table

@@ -1,6 +1,6 @@
 package ai.taco.spark;
 
-import ai.taco.core.TacoException;
+import ai.taco.core.error.TacoException;
 import org.apache.spark.TaskContext;
 
 /** What every task does first: libtorch's thread count (once per JVM) and the retry test hook. */

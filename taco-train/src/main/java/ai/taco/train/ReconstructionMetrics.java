@@ -1,6 +1,6 @@
 package ai.taco.train;
 
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 
 /**
  * The image-quality metrics of the per-epoch test ({@link CodecEvaluator}): PSNR, MS-SSIM and LPIPS of a decoded

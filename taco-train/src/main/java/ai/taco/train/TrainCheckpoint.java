@@ -2,9 +2,9 @@ package ai.taco.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.SafeTensors;
-import ai.taco.core.io.WeightsException;
+import ai.taco.core.error.WeightsException;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.weights.SafeTensors;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -12,9 +12,9 @@ import ai.taco.core.clip.ClipConfig;
 import ai.taco.core.clip.ClipPreprocess;
 import ai.taco.core.clip.ClipTextModel;
 import ai.taco.core.clip.ClipVisionModel;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.StateDict;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
+import ai.taco.core.weights.StateDict;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -75,7 +75,7 @@ class JointImageTextLossTest {
     Map<String, HostTensor> both = new java.util.LinkedHashMap<>(StateDict.load(Golden.golden("clip/text-small.safetensors")));
     both.putAll(StateDict.load(Golden.golden("clip/vision-small.safetensors")));
     both.put("logit_scale", HostTensor.ofFloats(new float[] {2.6592f}));
-    ai.taco.core.io.SafeTensors.write(dir.resolve("model.safetensors"), both, Map.of());
+    ai.taco.core.weights.SafeTensors.write(dir.resolve("model.safetensors"), both, Map.of());
     try (JointImageTextLoss loss = JointImageTextLoss.load(dir, false);
         NDManager m = NDManager.newBaseManager()) {
       double value = compute(m, loss).value().getFloat();

@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.SafeTensors;
-import ai.taco.core.io.WeightsException;
+import ai.taco.core.error.WeightsException;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.weights.SafeTensors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -132,6 +132,6 @@ class TrainCheckpointTest {
     assertEquals(true, e.getMessage().contains("not a TACO-J training checkpoint"), e.getMessage());
     Path junk = dir.resolve("junk.safetensors");
     Files.write(junk, new byte[] {1, 2, 3});
-    assertThrows(ai.taco.core.TacoException.class, () -> TrainCheckpoint.read(junk));
+    assertThrows(ai.taco.core.error.TacoException.class, () -> TrainCheckpoint.read(junk));
   }
 }

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
 import ai.taco.train.data.Dataset;
 import java.lang.reflect.Field;

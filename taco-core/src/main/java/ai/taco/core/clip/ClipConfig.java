@@ -1,5 +1,6 @@
 package ai.taco.core.clip;
 
+import ai.taco.core.error.ClipException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;

@@ -1,5 +1,6 @@
 package ai.taco.core.clip;
 
+import ai.taco.core.error.ClipException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,8 +15,8 @@ public final class ClipFiles {
   /** Environment variable naming the CLIP directory when no flag is given. */
   public static final String ENV_VAR = "TACO_CLIP_DIR";
 
-  /** Default directory: models/clip-vit-base-patch32 of the installation ({@link ai.taco.core.io.ModelsFolder}). */
-  public static final Path DEFAULT_DIR = ai.taco.core.io.ModelsFolder.resolve("clip-vit-base-patch32");
+  /** Default directory: models/clip-vit-base-patch32 of the installation ({@link ai.taco.core.files.ModelsFolder}). */
+  public static final Path DEFAULT_DIR = ai.taco.core.files.ModelsFolder.resolve("clip-vit-base-patch32");
 
   public static final String CONFIG = "config.json";
   public static final String SAFETENSORS = "model.safetensors";

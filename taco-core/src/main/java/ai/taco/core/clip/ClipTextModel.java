@@ -7,8 +7,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.error.ClipException;
 import ai.taco.core.nn.Scoped;
+import ai.taco.core.tensor.HostTensor;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -109,6 +110,11 @@ public final class ClipTextModel implements AutoCloseable {
   }
 
   /** Width of {@code last_hidden_state} (512 for ViT-B/32). */
+  /** A manager for one call's arrays: a sub-manager of the weights' manager, on its device; the caller closes it. */
+  public NDManager newSubManager() {
+    return manager.newSubManager();
+  }
+
   public int width() {
     return config.hiddenSize();
   }

@@ -1,5 +1,6 @@
 package ai.taco.core.clip;
 
+import ai.taco.core.error.ClipException;
 import ai.taco.core.nn.Scalars;
 
 import ai.djl.ndarray.NDArray;

@@ -7,9 +7,9 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.StateDict;
-import ai.taco.core.io.WeightsException;
+import ai.taco.core.error.WeightsException;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.weights.StateDict;
 import ai.taco.entropy.CdfTables;
 import ai.taco.entropy.EntropyCodingException;
 import ai.taco.entropy.QuantizedCdf;
@@ -119,7 +119,7 @@ public final class EntropyBottleneck {
   /**
    * Creates the model from its state dict entries (keys without the {@code entropy_bottleneck.} prefix, e.g. {@code
    * StateDict.withPrefix(weights, "entropy_bottleneck.")}). Missing, unexpected or mis-shaped keys throw one {@link
-   * ai.taco.core.io.WeightsException} listing all of them; the buffers ({@link #isBuffer}) may be present and are
+   * ai.taco.core.error.WeightsException} listing all of them; the buffers ({@link #isBuffer}) may be present and are
    * ignored. Tables are not computed until {@link #update()}.
    *
    * @param manager owns the parameter arrays

@@ -1,6 +1,6 @@
 package ai.taco.core.entropy;
 
-import ai.taco.core.ScaleTable;
+import ai.taco.core.latent.ScaleTable;
 import ai.taco.core.nn.Scalars;
 
 import ai.djl.ndarray.NDArray;

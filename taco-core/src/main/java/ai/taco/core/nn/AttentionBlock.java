@@ -16,7 +16,7 @@ public final class AttentionBlock implements Layer {
   private final Layer[] trunkB = new Layer[3];
   private final Conv gate;
 
-  public AttentionBlock(ParameterStore params, String prefix, int n) {
+  public AttentionBlock(NamedParameters params, String prefix, int n) {
     for (int i = 0; i < 3; i++) {
       trunkA[i] = residualUnit(params, prefix + ".conv_a." + i, n);
     }
@@ -26,7 +26,7 @@ public final class AttentionBlock implements Layer {
     gate = new Conv(params, prefix + ".conv_b.3", n, n, 1, 1);
   }
 
-  private static Layer residualUnit(ParameterStore params, String prefix, int n) {
+  private static Layer residualUnit(NamedParameters params, String prefix, int n) {
     // relu(x + branch(x)): ELIC's residual bottleneck (same convolutions, same eager frees) with a ReLU on the sum.
     ResidualBottleneck sum = ResidualBottleneck.withBranch(params, prefix + ".conv", n);
     return x -> {

@@ -10,7 +10,7 @@ import ai.djl.nn.core.Linear;
  * Parameters {@code <prefix>.weight} [out, in, k, k] and {@code <prefix>.bias} [out], torch default init.
  */
 public final class Conv implements Layer {
-  private final ParameterStore params;
+  private final NamedParameters params;
   private final String weight;
   private final String bias;
   private final Shape stride;
@@ -18,7 +18,7 @@ public final class Conv implements Layer {
   private final boolean pointwise;
   private final int outChannels;
 
-  public Conv(ParameterStore params, String prefix, int in, int out, int kernel, int stride) {
+  public Conv(NamedParameters params, String prefix, int in, int out, int kernel, int stride) {
     this.params = params;
     this.weight = prefix + ".weight";
     this.bias = prefix + ".bias";
@@ -32,7 +32,7 @@ public final class Conv implements Layer {
   }
 
   /** 5×5 stride-2 convolution, the official {@code conv(in, out)}. */
-  public static Conv down(ParameterStore params, String prefix, int in, int out) {
+  public static Conv down(NamedParameters params, String prefix, int in, int out) {
     return new Conv(params, prefix, in, out, 5, 2);
   }
 

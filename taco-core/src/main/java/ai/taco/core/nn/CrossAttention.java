@@ -9,14 +9,14 @@ import ai.djl.ndarray.types.Shape;
  * order) and {@code <prefix>.out_proj.{weight,bias}}. Each head: softmax(q·kᵀ/sqrt(dim/heads))·v.
  */
 public final class CrossAttention {
-  private final ParameterStore params;
+  private final NamedParameters params;
   private final String inWeight;
   private final String inBias;
   private final Dense outProj;
   private final int dim;
   private final int heads;
 
-  public CrossAttention(ParameterStore params, String prefix, int dim, int heads) {
+  public CrossAttention(NamedParameters params, String prefix, int dim, int heads) {
     if (dim % heads != 0) {
       throw new IllegalArgumentException("attention width " + dim + " is not divisible by " + heads + " heads");
     }

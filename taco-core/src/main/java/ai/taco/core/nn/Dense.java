@@ -5,12 +5,12 @@ import ai.djl.nn.core.Linear;
 
 /** nn.Linear: {@code <prefix>.weight} [out, in], {@code <prefix>.bias} [out]; y = x·Wᵀ + b on the last axis. */
 public final class Dense {
-  private final ParameterStore params;
+  private final NamedParameters params;
   private final String weight;
   private final String bias;
 
   /** torch's default init (U(±1/sqrt(in)) for weight and bias), or {@code weightInit} when given. */
-  public Dense(ParameterStore params, String prefix, int in, int out, Init weightInit, Init biasInit) {
+  public Dense(NamedParameters params, String prefix, int in, int out, Init weightInit, Init biasInit) {
     this.params = params;
     this.weight = prefix + ".weight";
     this.bias = prefix + ".bias";

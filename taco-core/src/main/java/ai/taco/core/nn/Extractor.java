@@ -12,14 +12,14 @@ import ai.djl.ndarray.NDArray;
  */
 public final class Extractor {
   private final Dense imageProj;
-  private final LayerNorm imageNorm;
-  private final LayerNorm textNorm;
+  private final LastAxisLayerNorm imageNorm;
+  private final LastAxisLayerNorm textNorm;
   private final CrossAttention attention;
 
-  public Extractor(ParameterStore params, String prefix, int dim, int textDim, int heads) {
+  public Extractor(NamedParameters params, String prefix, int dim, int textDim, int heads) {
     imageProj = new Dense(params, prefix + ".image_feature_dim_proj", dim, textDim, Init.Normal.kaimingNormal(dim), null);
-    imageNorm = new LayerNorm(params, prefix + ".image_norm", textDim);
-    textNorm = new LayerNorm(params, prefix + ".text_norm", textDim);
+    imageNorm = new LastAxisLayerNorm(params, prefix + ".image_norm", textDim);
+    textNorm = new LastAxisLayerNorm(params, prefix + ".text_norm", textDim);
     attention = new CrossAttention(params, prefix + ".cross_attn", textDim, heads);
   }
 

@@ -12,20 +12,20 @@ import ai.djl.ndarray.NDArray;
  * (kaiming_normal_ weight), {@code image_norm.*}, {@code text_norm.*}, {@code cross_attn.*}; in that order.
  */
 public final class Injector {
-  private final ParameterStore params;
+  private final NamedParameters params;
   private final String gamma;
   private final Dense textProj;
-  private final LayerNorm imageNorm;
-  private final LayerNorm textNorm;
+  private final LastAxisLayerNorm imageNorm;
+  private final LastAxisLayerNorm textNorm;
   private final CrossAttention attention;
 
-  public Injector(ParameterStore params, String prefix, int dim, int textDim, int heads) {
+  public Injector(NamedParameters params, String prefix, int dim, int textDim, int heads) {
     this.params = params;
     this.gamma = prefix + ".gamma";
     params.declare(gamma, new long[] {dim}, new Init.Constant(0));
     textProj = new Dense(params, prefix + ".text_feature_dim_proj", textDim, dim, Init.Normal.kaimingNormal(textDim), null);
-    imageNorm = new LayerNorm(params, prefix + ".image_norm", dim);
-    textNorm = new LayerNorm(params, prefix + ".text_norm", dim);
+    imageNorm = new LastAxisLayerNorm(params, prefix + ".image_norm", dim);
+    textNorm = new LastAxisLayerNorm(params, prefix + ".text_norm", dim);
     attention = new CrossAttention(params, prefix + ".cross_attn", dim, heads);
   }
 

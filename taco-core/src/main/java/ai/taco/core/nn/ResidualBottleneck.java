@@ -12,19 +12,19 @@ public final class ResidualBottleneck implements Layer {
   private final Conv conv;
   private final Conv expand;
 
-  public ResidualBottleneck(ParameterStore params, String prefix, int n) {
+  public ResidualBottleneck(NamedParameters params, String prefix, int n) {
     this(params, n, prefix + ".branch");
   }
 
   /** The same block with its convolutions under {@code <branch>.{0,2,4}} (AttentionBlock's residual units). */
-  private ResidualBottleneck(ParameterStore params, int n, String branch) {
+  private ResidualBottleneck(NamedParameters params, int n, String branch) {
     reduce = new Conv(params, branch + ".0", n, n / 2, 1, 1);
     conv = new Conv(params, branch + ".2", n / 2, n / 2, 3, 1);
     expand = new Conv(params, branch + ".4", n / 2, n, 1, 1);
   }
 
   /** x + branch(x) with the convolutions under {@code <branch>.{0,2,4}}. */
-  static ResidualBottleneck withBranch(ParameterStore params, String branch, int n) {
+  static ResidualBottleneck withBranch(NamedParameters params, String branch, int n) {
     return new ResidualBottleneck(params, n, branch);
   }
 

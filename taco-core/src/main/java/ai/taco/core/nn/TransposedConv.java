@@ -32,7 +32,7 @@ public final class TransposedConv implements Layer {
    */
   private static final int PHASES_MIN_OUT = 16;
 
-  private final ParameterStore params;
+  private final NamedParameters params;
   private final String weight;
   private final String bias;
   private final int in;
@@ -40,7 +40,7 @@ public final class TransposedConv implements Layer {
   private final int kernel;
   private final int stride;
 
-  public TransposedConv(ParameterStore params, String prefix, int in, int out, int kernel, int stride) {
+  public TransposedConv(NamedParameters params, String prefix, int in, int out, int kernel, int stride) {
     this.params = params;
     this.weight = prefix + ".weight";
     this.bias = prefix + ".bias";
@@ -55,7 +55,7 @@ public final class TransposedConv implements Layer {
   }
 
   /** The official {@code deconv(in, out)}: 5×5, stride 2, output_padding 1. */
-  public static TransposedConv up(ParameterStore params, String prefix, int in, int out) {
+  public static TransposedConv up(NamedParameters params, String prefix, int in, int out) {
     return new TransposedConv(params, prefix, in, out, 5, 2);
   }
 

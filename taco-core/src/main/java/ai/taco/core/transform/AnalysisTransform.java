@@ -7,7 +7,7 @@ import ai.taco.core.nn.Conv;
 import ai.taco.core.nn.Extractor;
 import ai.taco.core.nn.Injector;
 import ai.taco.core.nn.Layer;
-import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.nn.NamedParameters;
 import ai.taco.core.nn.ResidualBottleneck;
 import ai.taco.core.nn.Scoped;
 import java.util.List;
@@ -29,7 +29,7 @@ public final class AnalysisTransform {
   private final Object[] steps = new Object[18];
   private final String[] stepNames = new String[steps.length];
 
-  public AnalysisTransform(ParameterStore p, int n, int m, int textDim, int heads) {
+  public AnalysisTransform(NamedParameters p, int n, int m, int textDim, int heads) {
     // Constructed in index order: declaration order is the official state-dict order.
     for (int i = 0; i < steps.length; i++) {
       String name = PREFIX + i;

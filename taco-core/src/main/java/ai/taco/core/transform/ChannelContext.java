@@ -3,7 +3,7 @@ package ai.taco.core.transform;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
 import ai.taco.core.nn.Conv;
-import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.nn.NamedParameters;
 
 /**
  * Channel context of slice i > 0 (official {@code ChannelContextEX}): the already decoded slices ŷ_{<i} → 2·C_i
@@ -20,7 +20,7 @@ public final class ChannelContext {
   private final Conv c2;
   private final Conv c4;
 
-  public ChannelContext(ParameterStore p, String prefix, int in, int out) {
+  public ChannelContext(NamedParameters p, String prefix, int in, int out) {
     c0 = new Conv(p, prefix + ".fushion.0", in, HIDDEN1, 5, 1);
     c2 = new Conv(p, prefix + ".fushion.2", HIDDEN1, HIDDEN2, 5, 1);
     c4 = new Conv(p, prefix + ".fushion.4", HIDDEN2, out, 5, 1);

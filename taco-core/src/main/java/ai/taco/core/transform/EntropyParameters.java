@@ -3,7 +3,7 @@ package ai.taco.core.transform;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
 import ai.taco.core.nn.Conv;
-import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.nn.NamedParameters;
 
 /**
  * Entropy-parameter network (official {@code EntropyParametersEX}): three 1×1 convolutions in → 5·out/3 → 4·out/3 →
@@ -15,7 +15,7 @@ public final class EntropyParameters {
   private final Conv c2;
   private final Conv c4;
 
-  public EntropyParameters(ParameterStore p, String prefix, int in, int out) {
+  public EntropyParameters(NamedParameters p, String prefix, int in, int out) {
     int h1 = out * 5 / 3;
     int h2 = out * 4 / 3;
     c0 = new Conv(p, prefix + ".fusion.0", in, h1, 1, 1);

@@ -3,7 +3,7 @@ package ai.taco.core.transform;
 import ai.djl.ndarray.NDArray;
 import ai.taco.core.nn.Conv;
 import ai.taco.core.nn.Layer;
-import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.nn.NamedParameters;
 import java.util.List;
 
 /**
@@ -13,7 +13,7 @@ import java.util.List;
 public final class HyperAnalysis {
   private final Layer[] steps;
 
-  public HyperAnalysis(ParameterStore p, int n, int m) {
+  public HyperAnalysis(NamedParameters p, int n, int m) {
     steps =
         new Layer[] {
           new Conv(p, "h_a.reduction.0", m, n, 3, 1),

@@ -2,7 +2,7 @@ package ai.taco.core.transform;
 
 import ai.djl.ndarray.NDArray;
 import ai.taco.core.nn.Layer;
-import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.nn.NamedParameters;
 import ai.taco.core.nn.TransposedConv;
 import java.util.List;
 
@@ -13,7 +13,7 @@ import java.util.List;
 public final class HyperSynthesis {
   private final Layer[] steps;
 
-  public HyperSynthesis(ParameterStore p, int n, int m) {
+  public HyperSynthesis(NamedParameters p, int n, int m) {
     steps =
         new Layer[] {
           TransposedConv.up(p, "h_s.increase.0", n, m),

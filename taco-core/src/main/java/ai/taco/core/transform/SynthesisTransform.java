@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.taco.core.nn.AttentionBlock;
 import ai.taco.core.nn.ChannelsLast;
 import ai.taco.core.nn.Layer;
-import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.nn.NamedParameters;
 import ai.taco.core.nn.ResidualBottleneck;
 import ai.taco.core.nn.Scoped;
 import ai.taco.core.nn.TransposedConv;
@@ -26,7 +26,7 @@ public final class SynthesisTransform {
   private final Layer[] steps = new Layer[15];
   private final String[] stepNames = new String[steps.length];
 
-  public SynthesisTransform(ParameterStore p, int n, int m) {
+  public SynthesisTransform(NamedParameters p, int n, int m) {
     // Constructed in index order: declaration order is the official state-dict order.
     for (int i = 0; i < steps.length; i++) {
       String name = PREFIX + i;

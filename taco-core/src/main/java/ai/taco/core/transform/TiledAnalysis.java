@@ -2,12 +2,12 @@ package ai.taco.core.transform;
 
 import ai.djl.ndarray.NDArray;
 import ai.taco.core.nn.Scoped;
-import ai.taco.core.Tiling;
 import ai.taco.core.transform.Tiles.Span;
 import java.util.function.Consumer;
 
 /**
- * gA over tiles ({@link Tiling}): the same call shape as {@link AnalysisTransform#forward(NDArray, NDArray,
+ * gA over tiles (edges {@code tile} and {@code subTile} in image pixels, as ai.taco.core.Tiling gives them): the same
+ * call shape as {@link AnalysisTransform#forward(NDArray, NDArray,
  * Consumer)} and the same latent up to float summation order, with the large maps bounded by the tile size.
  *
  * <p>One step is global: the Extractor (step 14) lets the caption tokens attend to every position of the 1/8 map of
@@ -41,22 +41,22 @@ public final class TiledAnalysis {
 
   /** y [1,M,H/16,W/16] from x [1,3,H,W] (H, W multiples of 16); untiled when the image fits one sub-tile. */
   public static NDArray forward(
-      AnalysisTransform gA, Tiling tiling, NDArray x, NDArray text, Consumer<String> observer) {
+      AnalysisTransform gA, int tile, int subTile, NDArray x, NDArray text, Consumer<String> observer) {
     int h = Math.toIntExact(x.getShape().get(2));
     int w = Math.toIntExact(x.getShape().get(3));
-    if (tiling.covers(h, w)) {
+    if (Tiles.covers(subTile, h, w)) {
       return gA.forward(x, text, observer);
     }
     // Injectors run on a sub-tile's worth of 1/4 positions at a time.
-    int injectorTokens = (tiling.subTile() / 4) * (tiling.subTile() / 4);
+    int injectorTokens = (subTile / 4) * (subTile / 4);
     NDArray map8 = null;
-    Tiles.Grid tiles = Tiles.grid(new Span(0, h / 8), new Span(0, w / 8), tiling.tile() / 8, BODY_HALO / 4);
+    Tiles.Grid tiles = Tiles.grid(new Span(0, h / 8), new Span(0, w / 8), tile / 8, BODY_HALO / 4);
     for (Span rows : tiles.rows()) {
       for (Span cols : tiles.cols()) {
         Span r2 = rows.times(4).expand(BODY_HALO, h / 2);
         Span c2 = cols.times(4).expand(BODY_HALO, w / 2);
         NDArray head = null;
-        Tiles.Grid subTiles = Tiles.grid(r2, c2, tiling.subTile() / 2, HEAD_HALO / 2);
+        Tiles.Grid subTiles = Tiles.grid(r2, c2, subTile / 2, HEAD_HALO / 2);
         for (Span sr : subTiles.rows()) {
           for (Span sc : subTiles.cols()) {
             Span r1 = sr.times(2).expand(HEAD_HALO, h);
@@ -86,11 +86,11 @@ public final class TiledAnalysis {
       }
     }
     // The Extractor takes the 1/8 map's positions one tile's worth at a time.
-    int chunk = Math.toIntExact(Math.min(Integer.MAX_VALUE, (long) (tiling.tile() / 8) * (tiling.tile() / 8)));
+    int chunk = Math.toIntExact(Math.min(Integer.MAX_VALUE, (long) (tile / 8) * (tile / 8)));
     NDArray text2 = gA.extract(text, map8, chunk, observer);
     NDArray y = null;
     NDArray whole8 = map8;
-    Tiles.Grid tail = Tiles.grid(new Span(0, h / 16), new Span(0, w / 16), tiling.tile() / 16, TAIL_HALO / 2);
+    Tiles.Grid tail = Tiles.grid(new Span(0, h / 16), new Span(0, w / 16), tile / 16, TAIL_HALO / 2);
     for (Span rows : tail.rows()) {
       for (Span cols : tail.cols()) {
         Span r8 = rows.times(2).expand(TAIL_HALO, h / 8);

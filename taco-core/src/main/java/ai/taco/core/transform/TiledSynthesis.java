@@ -2,12 +2,12 @@ package ai.taco.core.transform;
 
 import ai.djl.ndarray.NDArray;
 import ai.taco.core.nn.Scoped;
-import ai.taco.core.Tiling;
 import ai.taco.core.transform.Tiles.Span;
 import java.util.function.Consumer;
 
 /**
- * gS over tiles ({@link Tiling}): the same call shape as {@link SynthesisTransform#forward(NDArray, Consumer)},
+ * gS over tiles (edges {@code tile} and {@code subTile} in image pixels, as ai.taco.core.Tiling gives them): the same
+ * call shape as {@link SynthesisTransform#forward(NDArray, Consumer)},
  * the same result up to float summation order, with memory bounded by the tile size.
  *
  * <p>gS runs in two stages so the wide halo is paid only at low resolution: the low stage (steps 0-9, ŷ at 1/16 →
@@ -36,17 +36,17 @@ public final class TiledSynthesis {
   private TiledSynthesis() {}
 
   /** x̂ [1,3,16h,16w] from ŷ [1,M,h,w]; untiled when the image fits one sub-tile. */
-  public static NDArray forward(SynthesisTransform gS, Tiling tiling, NDArray yHat, Consumer<String> observer) {
+  public static NDArray forward(SynthesisTransform gS, int tile, int subTile, NDArray yHat, Consumer<String> observer) {
     int h = Math.toIntExact(yHat.getShape().get(2));
     int w = Math.toIntExact(yHat.getShape().get(3));
     int full = STAGE_SCALE * STAGE_SCALE;
-    if (tiling.covers((long) full * h, (long) full * w)) {
+    if (Tiles.covers(subTile, (long) full * h, (long) full * w)) {
       return gS.forward(yHat, observer);
     }
     int h4 = STAGE_SCALE * h;
     int w4 = STAGE_SCALE * w;
     NDArray out = null;
-    Tiles.Grid tiles = Tiles.grid(new Span(0, h4), new Span(0, w4), tiling.tile() / STAGE_SCALE,
+    Tiles.Grid tiles = Tiles.grid(new Span(0, h4), new Span(0, w4), tile / STAGE_SCALE,
         HIGH_HALO + STAGE_SCALE * LOW_HALO);
     for (Span rows : tiles.rows()) {
       for (Span cols : tiles.cols()) {
@@ -59,7 +59,7 @@ public final class TiledSynthesis {
           NDArray m = gS.steps(0, HIGH_FROM, Tiles.crop(yHat, r16, c16), observer);
           return Tiles.crop(m, r4.minus(STAGE_SCALE * r16.lo()), c4.minus(STAGE_SCALE * c16.lo())).duplicate();
         });
-        Tiles.Grid subTiles = Tiles.grid(rows, cols, tiling.subTile() / STAGE_SCALE, HIGH_HALO);
+        Tiles.Grid subTiles = Tiles.grid(rows, cols, subTile / STAGE_SCALE, HIGH_HALO);
         for (Span sr : subTiles.rows()) {
           for (Span sc : subTiles.cols()) {
             Span qr = sr.expand(HIGH_HALO, h4);

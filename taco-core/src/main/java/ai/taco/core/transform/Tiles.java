@@ -10,6 +10,11 @@ import java.util.List;
 final class Tiles {
   private Tiles() {}
 
+  /** True when an image of {@code height}×{@code width} pixels fits one sub-tile: no tiling happens (Tiling#covers). */
+  static boolean covers(int subTile, long height, long width) {
+    return height <= subTile && width <= subTile;
+  }
+
   /** Half-open interval {@code [lo, hi)} of rows or columns, in the units of one resolution. */
   record Span(int lo, int hi) {
     int size() {

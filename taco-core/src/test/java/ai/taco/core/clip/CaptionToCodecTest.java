@@ -1,11 +1,12 @@
 package ai.taco.core.clip;
 
+import ai.taco.core.ClipTextEncoder;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.TacoFile;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.tensor.HostTensor;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;

@@ -1,5 +1,6 @@
 package ai.taco.core.clip;
 
+import ai.taco.core.error.ClipException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,5 +1,8 @@
 package ai.taco.core.clip;
 
+import ai.taco.core.ClipTextEncoder;
+import ai.taco.core.error.ClipException;
+import ai.taco.core.error.InvalidCaptionException;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,8 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Diff;
-import ai.taco.core.io.HostTensor;
 import ai.taco.core.testing.Golden;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,5 +1,6 @@
 package ai.taco.core.clip;
 
+import ai.taco.core.error.ClipException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -8,12 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.taco.core.error.WeightsException;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Diff;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.SafeTensors;
-import ai.taco.core.io.StateDict;
-import ai.taco.core.io.WeightsException;
 import ai.taco.core.testing.Golden;
+import ai.taco.core.weights.SafeTensors;
+import ai.taco.core.weights.StateDict;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,7 @@
 package ai.taco.core.clip;
 
+import ai.taco.core.error.ClipException;
+import ai.taco.core.error.InvalidCaptionException;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,5 +1,6 @@
 package ai.taco.core.clip;
 
+import ai.taco.core.error.ClipException;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,10 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Diff;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.StateDict;
 import ai.taco.core.testing.Golden;
+import ai.taco.core.weights.StateDict;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;

@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
-import ai.taco.core.io.CompressAiFile;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.StateDict;
-import ai.taco.core.io.WeightsException;
+import ai.taco.core.bitstream.CompressAiFile;
+import ai.taco.core.error.WeightsException;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
+import ai.taco.core.weights.StateDict;
 import ai.taco.entropy.EntropyCodingException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;

@@ -10,12 +10,12 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.testing.Golden;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.testing.Golden;
-import java.util.Map;
 
 /** Parity with CompressAI 1.2.6 GaussianConditional ({@code golden/entropy/gaussian_conditional.safetensors}). */
 class GaussianConditionalTest {

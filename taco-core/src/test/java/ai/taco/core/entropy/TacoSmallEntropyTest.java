@@ -1,6 +1,6 @@
 package ai.taco.core.entropy;
 
-import ai.taco.core.ScaleTable;
+import ai.taco.core.latent.ScaleTable;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,9 +11,9 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.StateDict;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
+import ai.taco.core.weights.StateDict;
 import ai.taco.entropy.RansEncoder;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;

@@ -74,7 +74,7 @@ class TransposedConvTest {
       }
     }
     try (NDManager m = NDManager.newBaseManager()) {
-      ParameterStore params = new ParameterStore();
+      NamedParameters params = new NamedParameters();
       TransposedConv layer = TransposedConv.up(params, "up", in, out);
       params.attach(m);
       NDArray weight = m.create(wt, new Shape(in, out, K, K));

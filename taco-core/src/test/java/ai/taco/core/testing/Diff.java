@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 
 /** Max-abs-difference measures and assertions for every module's tests (they print what they reached). */
 public final class Diff {

@@ -1,6 +1,6 @@
 package ai.taco.eval.bench;
 
-import ai.taco.core.TacoException;
+import ai.taco.core.error.TacoException;
 
 /** A benchmark cannot run or produced unusable data: missing inputs, bad files, a failing external codec. */
 public class BenchmarkException extends TacoException {

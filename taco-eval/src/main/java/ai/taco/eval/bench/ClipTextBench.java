@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDManager;
 import ai.taco.core.clip.ClipConfig;
 import ai.taco.core.clip.ClipTextModel;
 import ai.taco.core.clip.ClipTokenizer;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;

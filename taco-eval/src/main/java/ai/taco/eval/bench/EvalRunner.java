@@ -1,8 +1,8 @@
 package ai.taco.eval.bench;
 
-import ai.taco.train.ConsoleProgress;
 import ai.taco.core.CaptionEncoder;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.train.ConsoleProgress;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -5,15 +5,15 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.taco.core.CaptionEncoder;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.SafeTensors;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.weights.SafeTensors;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.List;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**

@@ -1,10 +1,10 @@
 package ai.taco.eval.bench;
 
+import ai.taco.core.image.Images;
+import ai.taco.core.tensor.HostTensor;
 import java.awt.image.BufferedImage;
 import java.awt.image.Raster;
 import java.awt.image.WritableRaster;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,9 +1,9 @@
 package ai.taco.eval.bench;
 
 import ai.taco.core.CaptionEncoder;
+import ai.taco.core.ClipTextEncoder;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.clip.ClipTextEncoder;
-import ai.taco.core.ScaleTable;
+import ai.taco.core.latent.ScaleTable;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

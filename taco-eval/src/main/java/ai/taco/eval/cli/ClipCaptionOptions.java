@@ -2,9 +2,9 @@ package ai.taco.eval.cli;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.taco.core.ClipTextEncoder;
 import ai.taco.core.clip.ClipFiles;
-import ai.taco.core.clip.ClipTextEncoder;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 

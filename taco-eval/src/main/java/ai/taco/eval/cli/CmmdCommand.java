@@ -3,18 +3,18 @@ package ai.taco.eval.cli;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.taco.core.clip.ClipVisionModel;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.SafeTensors;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.weights.SafeTensors;
 import ai.taco.eval.metrics.Cmmd;
 import ai.taco.eval.metrics.CmmdEmbedder;
 import ai.taco.eval.metrics.MetricException;
+import ai.taco.train.ConsoleProgress;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import ai.taco.train.ConsoleProgress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -33,7 +33,7 @@ public final class CmmdCommand implements TacoCommand {
   private static final Logger LOG = LoggerFactory.getLogger(CmmdCommand.class);
 
   /** Default CLIP folder for CMMD (models/README.md): the model the CMMD paper uses. */
-  static final Path DEFAULT_CLIP = ai.taco.core.io.ModelsFolder.resolve("clip-vit-large-patch14-336");
+  static final Path DEFAULT_CLIP = ai.taco.core.files.ModelsFolder.resolve("clip-vit-large-patch14-336");
 
   @Option(names = "--ref", required = true, description = "Reference image folder, or embeddings (safetensors).")
   Path ref;

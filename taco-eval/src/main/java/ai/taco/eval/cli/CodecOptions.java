@@ -2,8 +2,8 @@ package ai.taco.eval.cli;
 
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.ScaleTable;
 import ai.taco.core.Tiling;
+import ai.taco.core.latent.ScaleTable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -73,7 +73,7 @@ public final class CodecOptions {
   }
 
   Path weights() {
-    ai.taco.core.io.InputFiles.requireRegular(weights, "weights file", IllegalArgumentException::new);
+    ai.taco.core.files.InputFiles.requireRegular(weights, "weights file", IllegalArgumentException::new);
     return weights;
   }
 

@@ -1,7 +1,7 @@
 package ai.taco.eval.cli;
 
 import ai.taco.core.clip.ClipTokenizer;
-import ai.taco.core.clip.InvalidCaptionException;
+import ai.taco.core.error.InvalidCaptionException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,23 +1,23 @@
 package ai.taco.eval.cli;
 
-import ai.taco.core.CaptionEncoder;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.taco.core.CaptionEncoder;
+import ai.taco.core.ClipTextEncoder;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.clip.ClipPreprocess;
-import ai.taco.core.clip.ClipTextEncoder;
 import ai.taco.core.clip.ClipTextModel;
 import ai.taco.core.clip.ClipVisionModel;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.eval.metrics.ImageTooSmallException;
 import ai.taco.eval.metrics.Lpips;
 import ai.taco.eval.metrics.MsSsim;
 import ai.taco.eval.metrics.Psnr;
-import ai.taco.train.ReconstructionMetrics;
 import ai.taco.train.CodecEvaluator;
 import ai.taco.train.EpochEvaluator;
 import ai.taco.train.JointImageTextLoss;
 import ai.taco.train.RateDistortionLoss;
+import ai.taco.train.ReconstructionMetrics;
 import ai.taco.train.data.CaptionedFolder;
 import java.nio.file.Path;
 import java.util.ArrayList;

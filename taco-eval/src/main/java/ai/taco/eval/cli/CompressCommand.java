@@ -3,12 +3,12 @@ package ai.taco.eval.cli;
 import ai.djl.ndarray.NDManager;
 import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
-import ai.taco.core.io.CodedImage;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
-import ai.taco.core.io.SafeTensors;
-import ai.taco.core.io.TacoFile;
-import ai.taco.core.io.WeightsException;
+import ai.taco.core.bitstream.CodedImage;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.error.WeightsException;
+import ai.taco.core.image.Images;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.weights.SafeTensors;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
@@ -128,7 +128,7 @@ public final class CompressCommand implements TacoCommand {
 
   /** The one float32 tensor [38,512] or [1,38,512] of a safetensors file. */
   static HostTensor readEmbedding(Path file) {
-    ai.taco.core.io.InputFiles.requireRegular(file, "text embedding file", WeightsException::new);
+    ai.taco.core.files.InputFiles.requireRegular(file, "text embedding file", WeightsException::new);
     Map<String, HostTensor> tensors = SafeTensors.read(file).tensors();
     if (tensors.size() != 1) {
       throw new WeightsException(file + ": expected exactly one tensor (the caption features), found "

@@ -1,12 +1,12 @@
 package ai.taco.eval.cli;
 
 import ai.taco.core.TacoCodec;
-import ai.taco.core.ScaleTable;
-import ai.taco.core.io.BitstreamException;
-import ai.taco.core.io.CompressAiFile;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.PngRows;
-import ai.taco.core.io.TacoFile;
+import ai.taco.core.bitstream.CompressAiFile;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.error.BitstreamException;
+import ai.taco.core.image.Images;
+import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.tensor.HostTensor;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
@@ -58,7 +58,7 @@ public final class DecompressCommand implements TacoCommand {
       throw new IllegalArgumentException("unknown --format '" + format + "' (auto, taco, compressai)");
     }
     codec.checkOutput(out, in);
-    ai.taco.core.io.InputFiles.requireRegular(in, "compressed file", BitstreamException::new);
+    ai.taco.core.files.InputFiles.requireRegular(in, "compressed file", BitstreamException::new);
     byte[] bytes = Files.readAllBytes(in);
     boolean taco = format.equals("taco") || (format.equals("auto") && TacoFile.hasMagic(bytes));
     long t0 = System.nanoTime();
@@ -82,7 +82,7 @@ public final class DecompressCommand implements TacoCommand {
       }
       table = t.id();
     }
-    PngRows.write(image, out, codec.force); // row by row: no full-size BufferedImage
+    Images.writePngRows(image, out, codec.force); // row by row: no full-size BufferedImage
     long[] s = image.shape();
     ObjectNode j = new ObjectMapper().createObjectNode();
     j.put("in", in.toString());

@@ -2,11 +2,10 @@ package ai.taco.eval.cli;
 
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
-import ai.taco.core.io.PngRows;
-import ai.taco.core.io.ModelsFolder;
-import ai.taco.core.io.TacoFile;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.files.ModelsFolder;
+import ai.taco.core.image.Images;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.eval.metrics.MsSsim;
 import ai.taco.eval.metrics.Psnr;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,9 +13,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code taco demo}: the whole codec on the bundled default (models/demo): compress an image to a TACO file,
@@ -81,7 +80,7 @@ public final class DemoCommand implements TacoCommand {
       file.write(compressed, false);
       HostTensor xHat = codec.decompress(TacoFile.read(compressed));
       long t2 = System.nanoTime();
-      PngRows.write(xHat, decoded, false); // the same encoder as taco decompress: identical files
+      Images.writePngRows(xHat, decoded, false); // the same encoder as taco decompress: identical files
       // Quality of what a user gets: the 8-bit PNG, read back.
       float[] ref = x.toFloatArray();
       float[] dec = Images.read(decoded).toFloatArray();

@@ -2,11 +2,11 @@ package ai.taco.eval.cli;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.taco.core.ClipTextEncoder;
 import ai.taco.core.clip.ClipFiles;
-import ai.taco.core.clip.ClipTextEncoder;
 import ai.taco.core.clip.ClipTokenizer;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.SafeTensors;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.weights.SafeTensors;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;

@@ -2,7 +2,7 @@ package ai.taco.eval.cli;
 
 import ai.taco.core.CaptionEncoder;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.ScaleTable;
+import ai.taco.core.latent.ScaleTable;
 import ai.taco.eval.bench.BenchmarkException;
 import ai.taco.eval.bench.Coco30k;
 import ai.taco.eval.bench.EvalDataset;
@@ -12,8 +12,8 @@ import ai.taco.eval.bench.ExternalCodec;
 import ai.taco.eval.bench.ImageCodec;
 import ai.taco.eval.bench.ImageMetric;
 import ai.taco.eval.bench.JpegCodec;
-import ai.taco.eval.bench.ReferencePoints;
 import ai.taco.eval.bench.RdPlot;
+import ai.taco.eval.bench.ReferencePoints;
 import ai.taco.eval.bench.ResultsWriter;
 import ai.taco.eval.bench.RunManifest;
 import ai.taco.eval.bench.SetMetric;
@@ -35,9 +35,9 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code taco eval}: the paper's rate-distortion evaluation of TACO checkpoints and baselines in one run. */
 @Command(

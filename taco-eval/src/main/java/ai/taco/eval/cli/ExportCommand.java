@@ -1,6 +1,6 @@
 package ai.taco.eval.cli;
 
-import ai.taco.core.io.SafeTensors;
+import ai.taco.core.weights.SafeTensors;
 import ai.taco.train.TrainCheckpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package ai.taco.eval.cli;
 
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
+import ai.taco.core.image.Images;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.eval.metrics.MetricException;
 import java.io.IOException;
 import java.nio.file.Files;

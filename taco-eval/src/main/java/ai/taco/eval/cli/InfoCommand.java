@@ -1,9 +1,9 @@
 package ai.taco.eval.cli;
 
 import ai.taco.core.TacoCodec;
-import ai.taco.core.io.BitstreamException;
-import ai.taco.core.io.CompressAiFile;
-import ai.taco.core.io.TacoFile;
+import ai.taco.core.bitstream.CompressAiFile;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.error.BitstreamException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
@@ -42,7 +42,7 @@ public final class InfoCommand implements TacoCommand {
 
   @Override
   public Integer call() throws IOException {
-    ai.taco.core.io.InputFiles.requireRegular(file, "compressed file", BitstreamException::new);
+    ai.taco.core.files.InputFiles.requireRegular(file, "compressed file", BitstreamException::new);
     byte[] bytes = Files.readAllBytes(file);
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("file", file.toString());

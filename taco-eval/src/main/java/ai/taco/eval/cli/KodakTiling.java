@@ -1,7 +1,7 @@
 package ai.taco.eval.cli;
 
 import ai.djl.ndarray.types.DataType;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import java.nio.ByteBuffer;
 
 /** Benchmark images of any size: a photograph repeated (mirrored at every seam, so no edge is artificial). */

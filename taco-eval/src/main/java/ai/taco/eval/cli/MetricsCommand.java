@@ -92,7 +92,7 @@ public final class MetricsCommand implements TacoCommand {
     List<Path> weights = lpipsWeights != null ? lpipsWeights : defaultLpipsWeights();
     if (weights == null) {
       LOG.warn("lpips not computed: no --lpips-weights and no {} + {} under {}", DEFAULT_ALEXNET, DEFAULT_HEADS,
-          models != null ? models : ai.taco.core.io.ModelsFolder.root());
+          models != null ? models : ai.taco.core.files.ModelsFolder.root());
     } else if (Math.min(a.height(), a.width()) < Lpips.MIN_SIDE) {
       // libtorch would fail inside AlexNet with "Kernel size can't be greater than actual input size".
       LOG.warn("lpips not computed: LPIPS (AlexNet) needs both image sides >= {} pixels, got {}x{}", Lpips.MIN_SIDE,
@@ -109,7 +109,7 @@ public final class MetricsCommand implements TacoCommand {
       }
     }
     Path pieapp = pieappWeights != null ? pieappWeights
-        : (models != null ? models : ai.taco.core.io.ModelsFolder.root()).resolve(DEFAULT_PIEAPP);
+        : (models != null ? models : ai.taco.core.files.ModelsFolder.root()).resolve(DEFAULT_PIEAPP);
     if (pieappWeights != null || Files.isRegularFile(pieapp)) {
       putPieapp(out, a, b, pieapp);
     }
@@ -133,7 +133,7 @@ public final class MetricsCommand implements TacoCommand {
 
   /** The default pair under --models; the heads may also be a one-time safetensors conversion of alex.pth. */
   private List<Path> defaultLpipsWeights() {
-    Path root = models != null ? models : ai.taco.core.io.ModelsFolder.root();
+    Path root = models != null ? models : ai.taco.core.files.ModelsFolder.root();
     Path alex = root.resolve(DEFAULT_ALEXNET);
     Path heads = root.resolve(DEFAULT_HEADS);
     if (!Files.isRegularFile(heads)) {

@@ -1,6 +1,6 @@
 package ai.taco.eval.cli;
 
-import ai.taco.core.io.OutputFiles;
+import ai.taco.core.files.OutputFiles;
 import java.nio.file.Path;
 
 /** Checks an output path before any work is done, so a long run never fails (or clobbers a file) at its very end. */

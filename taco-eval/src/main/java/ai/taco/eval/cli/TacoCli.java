@@ -1,12 +1,12 @@
 package ai.taco.eval.cli;
 
 import ai.djl.engine.EngineException;
-import ai.taco.core.LibTorch;
+import ai.taco.core.nn.LibTorch;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.function.Supplier;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** Entry point of the {@code taco} command-line tool; every subcommand is listed in {@link #SUBCOMMANDS}. */
 @Command(
@@ -32,7 +32,6 @@ public final class TacoCli implements Runnable {
       ai.taco.eval.cli.fetch.FetchCommand::new,
       BenchCodecCommand::new,
       BenchEntropyCommand::new,
-      BenchFuzzCommand::new,
       BenchMetricsCommand::new,
       BenchClipCommand::new,
       BenchTrainCommand::new);
@@ -75,7 +74,7 @@ public final class TacoCli implements Runnable {
     try {
       if (needsEngine(args)) {
         try {
-          LibTorch.disableNnpack();
+          LibTorch.setUpOnce();
         } catch (EngineException e) {
           System.err.println("taco: libtorch did not start (" + rootMessage(e) + "). With a build without the CPU"
               + " native jar (-Pcuda) set PYTORCH_LIBRARY_PATH, PYTORCH_VERSION=2.7.1 and PYTORCH_FLAVOR (README).");

@@ -1,6 +1,6 @@
 package ai.taco.eval.metrics;
 
-import ai.taco.core.TacoException;
+import ai.taco.core.error.TacoException;
 
 /**
  * A metric cannot be computed for the given input: mismatched shapes, an image too small for MS-SSIM, weights that do

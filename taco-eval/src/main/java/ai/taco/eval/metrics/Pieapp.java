@@ -11,8 +11,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.pooling.Pool;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.StateDict;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.weights.StateDict;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -131,7 +131,7 @@ public final class Pieapp implements AutoCloseable {
 
   /**
    * Builds PieAPP over a state dict already in memory. Strict: missing, unexpected or mis-shaped keys are all reported
-   * in one {@link ai.taco.core.io.WeightsException}, before any native memory is allocated.
+   * in one {@link ai.taco.core.error.WeightsException}, before any native memory is allocated.
    */
   public static Pieapp fromStateDict(Map<String, HostTensor> stateDict) {
     Map<String, HostTensor> sd = new LinkedHashMap<>(stateDict);

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.taco.core.CaptionEncoder;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.SafeTensors;
+import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.weights.SafeTensors;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
 import ai.taco.eval.metrics.ImageTooSmallException;
 import ai.taco.eval.metrics.Lpips;

@@ -8,12 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
+import ai.taco.core.weights.SafeTensors;
 import ai.taco.eval.bench.RgbImage;
+import ai.taco.eval.cli.CliTesting.Run;
 import ai.taco.eval.metrics.Pieapp;
 import ai.taco.eval.metrics.PieappTesting;
-import ai.taco.eval.cli.CliTesting.Run;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;

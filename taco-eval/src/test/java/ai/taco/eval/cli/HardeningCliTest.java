@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
-import ai.taco.core.io.SafeTensors;
+import ai.taco.core.image.Images;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
+import ai.taco.core.weights.SafeTensors;
 import ai.taco.eval.cli.CliTesting.Run;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -3,8 +3,8 @@ package ai.taco.eval.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.taco.core.ScaleTable;
-import ai.taco.core.io.TacoFile;
+import ai.taco.core.bitstream.TacoFile;
+import ai.taco.core.latent.ScaleTable;
 import ai.taco.core.testing.Golden;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.ndarray.types.DataType;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.Images;
+import ai.taco.core.image.Images;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.types.DataType;
-import ai.taco.core.io.HostTensor;
-import ai.taco.core.io.SafeTensors;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
+import ai.taco.core.weights.SafeTensors;
 import ai.taco.eval.cli.CliTesting.Run;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

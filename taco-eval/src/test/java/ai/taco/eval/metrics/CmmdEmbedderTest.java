@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.taco.core.clip.ClipVisionModel;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;

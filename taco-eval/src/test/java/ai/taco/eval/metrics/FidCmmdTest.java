@@ -3,7 +3,7 @@ package ai.taco.eval.metrics;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,6 @@
 package ai.taco.eval.metrics;
 
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

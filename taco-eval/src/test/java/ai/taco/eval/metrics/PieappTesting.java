@@ -1,6 +1,6 @@
 package ai.taco.eval.metrics;
 
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 import java.util.Map;
 
 /** Test access, from other packages, to the random PieAPP weights of the reference data. */

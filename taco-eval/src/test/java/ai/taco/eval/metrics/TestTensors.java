@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.taco.core.io.HostTensor;
+import ai.taco.core.tensor.HostTensor;
 
 /** Small conversions for golden tensors in tests. */
 final class TestTensors {

@@ -1,6 +1,6 @@
 package ai.taco.train.data;
 
-import ai.taco.core.TacoException;
+import ai.taco.core.error.TacoException;
 
 /** A training dataset that cannot be used: missing folder or annotation file, malformed JSON, no readable image. */
 public final class DatasetException extends TacoException {

@@ -1,7 +1,7 @@
 package ai.taco.eval.cli.fetch;
 
-import ai.taco.core.io.AtomicFiles;
-import ai.taco.core.io.OutputFiles;
+import ai.taco.core.files.AtomicFiles;
+import ai.taco.core.files.OutputFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

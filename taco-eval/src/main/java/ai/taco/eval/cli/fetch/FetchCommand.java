@@ -1,6 +1,6 @@
 package ai.taco.eval.cli.fetch;
 
-import ai.taco.core.io.ModelsFolder;
+import ai.taco.core.files.ModelsFolder;
 import ai.taco.eval.cli.TacoCommand;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;

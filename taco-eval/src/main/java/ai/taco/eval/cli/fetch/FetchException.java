@@ -1,6 +1,6 @@
 package ai.taco.eval.cli.fetch;
 
-import ai.taco.core.TacoException;
+import ai.taco.core.error.TacoException;
 
 /** A download or catalog problem; the message names the file or entry and what went wrong, in one line. */
 public final class FetchException extends TacoException {
