@@ -3,7 +3,7 @@ package ai.taco.spark;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.SafeTensors;
 import ai.taco.core.testing.Golden;
-import ai.taco.eval.cli.TacoCli;
+import ai.taco.cli.TacoCli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;

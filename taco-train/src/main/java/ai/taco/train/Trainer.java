@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * mode; loss; backward; clip the global gradient norm over all model parameters; main Adam step (all parameters but
  * the quantiles, sorted names); aux loss backward; aux Adam step (quantiles). Per epoch: MultiStepLR step, the test
  * on the evaluation set (if any), the best-so-far test metrics. What is written (train.log, CSVs, the checkpoints:
- * latest, and best per metric as the official code keeps them) and the progress report are {@link TrainingListener}s.
+ * latest, and best per metric as the official code keeps them) are {@link TrainingListener}s; an application adds its
+ * own (the command line: a progress bar).
  *
  * <p>Memory: every step runs in an {@link NDScope}; only the parameters and the optimizer moments outlive it.
  * Determinism: the training-mode noise of the likelihoods is drawn after seeding the engine with (seed, step), and the
@@ -135,9 +136,6 @@ public final class Trainer implements AutoCloseable {
     listeners.add(new TrainingLogs.RunLog(out.resolve(RUN_LOG)));
     listeners.add(new TrainingLogs.CsvLogs(out));
     listeners.add(new TrainingLogs.Checkpoints(out, this::checkpoint));
-    if (options.progressBar()) {
-      listeners.add(new TrainingLogs.Progress());
-    }
   }
 
   public TacoModel model() {

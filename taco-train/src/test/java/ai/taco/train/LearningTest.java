@@ -41,8 +41,7 @@ class LearningTest {
         .withCoefficients(0, 0)
         .withBatch(2, 64, 64)
         .withSteps(100, STEPS)
-        .withSeed(3)
-        .withProgressBar(false);
+        .withSeed(3);
     Batch heldOut;
     Dataset val = Dataset.open(Golden.data("train-sample/coco/val2017"), null);
     try (Loader l = new Loader(val, new Loader.Options(new RandomCrop(64, 64), 4, 99, 1, 1))) {

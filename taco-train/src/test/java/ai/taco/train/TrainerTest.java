@@ -28,8 +28,7 @@ class TrainerTest {
         .withCoefficients(0, 0)
         .withBatch(2, 64, 64)
         .withSteps(3, maxSteps)
-        .withSeed(11)
-        .withProgressBar(false);
+        .withSeed(11);
   }
 
   static Trainer trainer(TrainOptions o, Dataset ds, TrainCheckpoint resume) {
