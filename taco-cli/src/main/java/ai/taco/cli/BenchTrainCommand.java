@@ -5,9 +5,9 @@ import ai.taco.core.TacoConfig;
 import ai.taco.train.RateDistortionLoss;
 import ai.taco.train.TrainOptions;
 import ai.taco.train.Trainer;
-import ai.taco.train.data.Batch;
+import ai.taco.train.data.ImageTextBatch;
 import ai.taco.train.data.CaptionedImage;
-import ai.taco.train.data.Dataset;
+import ai.taco.train.data.CaptionedDataset;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,7 +54,7 @@ public final class BenchTrainCommand implements TacoCommand {
     results.put("cores", Runtime.getRuntime().availableProcessors());
     Path tmp = Files.createTempDirectory("taco-bench-train");
     // The dataset is only used for its size; batches are synthetic.
-    Dataset dummy = new Dataset(List.of(new CaptionedImage(tmp, List.of())), "synthetic", false);
+    CaptionedDataset dummy = new CaptionedDataset(List.of(new CaptionedImage(tmp, List.of())), "synthetic", false);
     for (String preset : presets) {
       TacoConfig config = TacoConfig.preset(preset);
       TrainOptions o = TrainOptions.defaults(preset, tmp.resolve(preset))
@@ -65,7 +65,7 @@ public final class BenchTrainCommand implements TacoCommand {
       for (int i = 0; i < pixels.length; i++) {
         pixels[i] = (float) rng.nextDouble();
       }
-      Batch b = new Batch(0, batchSize, pixels, batchSize, patch[0], patch[1],
+      ImageTextBatch b = new ImageTextBatch(0, batchSize, pixels, batchSize, patch[0], patch[1],
           Collections.nCopies(batchSize, "x"), Collections.nCopies(batchSize, ""));
       List<Double> seconds = new ArrayList<>();
       List<Double> cpuSeconds = new ArrayList<>();

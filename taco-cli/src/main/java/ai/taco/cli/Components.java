@@ -2,17 +2,12 @@ package ai.taco.cli;
 
 import ai.taco.core.CaptionEncoder;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.clip.ClipPreprocess;
 import ai.taco.core.clip.ClipTextEncoder;
 import ai.taco.core.clip.ClipTextModel;
 import ai.taco.core.clip.ClipVisionModel;
-import ai.taco.core.io.HostTensor;
-import ai.taco.metrics.ImageTooSmallException;
 import ai.taco.metrics.Lpips;
-import ai.taco.metrics.MsSsim;
-import ai.taco.metrics.Psnr;
 import ai.taco.train.ReconstructionMetrics;
 import ai.taco.train.CodecEvaluator;
 import ai.taco.train.EpochEvaluator;
@@ -77,7 +72,7 @@ record Components(
       EpochEvaluator evaluator = null;
       if (evalDir != null) {
         evaluator = new CodecEvaluator(CaptionedFolder.load(evalDir, evalCaptions), captions,
-            new TestMetrics(lpips, convention));
+            ReconstructionMetrics.standard(lpips, convention));
       }
       return new Components(captions, perceptual, joint, evaluator, resources);
     } catch (RuntimeException e) {
@@ -108,32 +103,5 @@ record Components(
   public void close() {
     captionEncoder.close();
     closeAll(resources);
-  }
-
-  /**
-   * The per-epoch test's metrics with the implementations {@code taco eval} uses: PSNR, MS-SSIM (NaN for images too
-   * small for its five scales, as the official test skips nothing) and LPIPS (NaN without weights).
-   */
-  record TestMetrics(Lpips lpips, Lpips.InputConvention convention) implements ReconstructionMetrics {
-    @Override
-    public Values measure(HostTensor original, HostTensor reconstruction) {
-      float[] a = original.toFloatArray();
-      float[] b = reconstruction.toFloatArray();
-      int h = (int) original.shape()[2];
-      int w = (int) original.shape()[3];
-      double msSsim;
-      try {
-        msSsim = MsSsim.msSsim(a, b, 1, 3, h, w);
-      } catch (ImageTooSmallException e) {
-        msSsim = Double.NaN;
-      }
-      double lp = Double.NaN;
-      if (lpips != null) {
-        try (NDManager m = NDManager.newBaseManager()) {
-          lp = lpips.distance(original.toNDArray(m), reconstruction.toNDArray(m), convention)[0];
-        }
-      }
-      return new Values(Psnr.psnr(a, b), msSsim, lp);
-    }
   }
 }

@@ -5,7 +5,7 @@ import ai.taco.train.RateDistortionLoss;
 import ai.taco.train.TrainCheckpoint;
 import ai.taco.train.TrainOptions;
 import ai.taco.train.Trainer;
-import ai.taco.train.data.Dataset;
+import ai.taco.train.data.CaptionedDataset;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -130,7 +130,7 @@ public final class TrainCommand implements TacoCommand {
     TacoConfig config = TacoConfig.preset(preset);
     TrainOptions options = new TrainOptions(preset, config, lambda, kp, kj, epochs, learningRate, auxLearningRate,
         batchSize, patchSize[0], patchSize[1], seed, clipMaxNorm, lrEpoch, out, maxSteps, loaderThreads, 2);
-    Dataset data = Dataset.open(dataset, captions);
+    CaptionedDataset data = CaptionedDataset.open(dataset, captions);
     TrainCheckpoint resume = checkpoint == null ? null : TrainCheckpoint.read(checkpoint);
     try (Components c = Components.create(config, clip, lpipsWeights, lpipsConvention, kp, kj, evalDir,
             evalCaptions);

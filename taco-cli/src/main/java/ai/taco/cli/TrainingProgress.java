@@ -1,11 +1,11 @@
 package ai.taco.cli;
 
 import ai.taco.train.Trainer;
-import ai.taco.train.TrainingListener;
+import ai.taco.train.TrainerListener;
 import java.util.Locale;
 
 /** The progress bar (or periodic log lines) over all steps of the run, with the latest loss terms. */
-final class TrainingProgress implements TrainingListener {
+final class TrainingProgress implements TrainerListener {
   private ConsoleProgress progress;
   private long epochStartNanos;
   private int epochImages;

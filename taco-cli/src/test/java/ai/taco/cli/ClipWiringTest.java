@@ -15,7 +15,7 @@ import ai.taco.core.testing.Golden;
 import ai.taco.train.RateDistortionLoss;
 import ai.taco.train.TrainOptions;
 import ai.taco.train.Trainer;
-import ai.taco.train.data.Dataset;
+import ai.taco.train.data.CaptionedDataset;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
@@ -50,7 +50,7 @@ class ClipWiringTest {
 
       TrainOptions o = new TrainOptions("custom", config, 0.0004, 0, 0.0025, 1, 1e-4, 1e-3, 2, 64, 64, 4, 1.0,
           new int[] {45, 48}, dir.resolve("run"), 2, 1, 1);
-      Dataset coco = Dataset.open(Golden.data("train-sample/coco"), null);
+      CaptionedDataset coco = CaptionedDataset.open(Golden.data("train-sample/coco"), null);
       try (Trainer t = new Trainer(o, coco, c.captionEncoder(),
           new RateDistortionLoss(o.lambda(), 0, null, 0.0025, c.joint()), null, null)) {
         List<Trainer.StepMetrics> h = t.run().history();

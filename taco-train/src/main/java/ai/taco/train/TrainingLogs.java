@@ -22,7 +22,7 @@ final class TrainingLogs {
   private TrainingLogs() {}
 
   /** The start-of-run summary, per-epoch lines and the stop note, to SLF4J and appended to {@code out/train.log}. */
-  static final class RunLog implements TrainingListener {
+  static final class RunLog implements TrainerListener {
     private final Path file;
     private PrintWriter writer;
 
@@ -100,7 +100,7 @@ final class TrainingLogs {
   }
 
   /** {@code steps.csv} (one row per step) and {@code epochs.csv} (one row per epoch), appended across resumes. */
-  static final class CsvLogs implements TrainingListener {
+  static final class CsvLogs implements TrainerListener {
     private final Path dir;
     private CsvLog steps;
     private CsvLog epochs;
@@ -146,7 +146,7 @@ final class TrainingLogs {
    * train.py's checkpoint policy: the latest state after every epoch (and when {@code --max-steps} stops a run
    * mid-epoch), and one checkpoint per test metric whenever the epoch improved its best value.
    */
-  static final class Checkpoints implements TrainingListener {
+  static final class Checkpoints implements TrainerListener {
     private final Path dir;
     private final Supplier<TrainCheckpoint> state;
 

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * Three torch-Adam steps on the golden small model's 19 gradients (treated as fixed gradients, scaled differently at
  * each step) must give the parameters an independent double-precision evaluation of torch.optim.Adam's formula gives.
  */
-class AdamTest {
+class TorchAdamTest {
 
   static final double[] STEP_SCALES = {1.0, -0.5, 2.0};
   static final double MAIN_LR = 1e-4; // train.py default --learning-rate
@@ -49,8 +49,8 @@ class AdamTest {
       mainParams.forEach((k, v) -> initial.put(k, v.toFloatArray()));
       auxParams.forEach((k, v) -> initial.put(k, v.toFloatArray()));
 
-      try (Adam main = new Adam(mainParams, MAIN_LR);
-          Adam aux = new Adam(auxParams, AUX_LR)) {
+      try (TorchAdam main = new TorchAdam(mainParams, MAIN_LR);
+          TorchAdam aux = new TorchAdam(auxParams, AUX_LR)) {
         for (double c : STEP_SCALES) {
           main.step(scaled(m, mainGrads, mainParams, c));
           aux.step(scaled(m, auxGrads, auxParams, c));
@@ -65,7 +65,7 @@ class AdamTest {
             e.getValue().toFloatArray(), MAIN_LR));
       }
       worst = Math.max(worst, check(q, initial.get(q), auxGrads.get(q), auxParams.get(q).toFloatArray(), AUX_LR));
-      System.out.println("AdamTest: worst |delta error| / lr = " + worst);
+      System.out.println("TorchAdamTest: worst |delta error| / lr = " + worst);
     }
   }
 

@@ -3,11 +3,15 @@ package ai.taco.train;
 import java.util.List;
 
 /**
- * Observes a {@link Trainer#run()}: the run log, the CSV logs, the checkpoint policy and the progress report are
- * listeners ({@link Trainer#addListener}); the loop itself only trains. Called on the training thread, in the order
- * the listeners were added; an exception from a listener ends the run.
+ * Observes a {@link Trainer#run()}: the run log, the CSV logs and the checkpoint policy are listeners, and an
+ * application adds its own ({@link Trainer#addListener}; the command line: a progress bar); the loop itself only
+ * trains. Called on the training thread, in the order the listeners were added; an exception from a listener ends the
+ * run.
+ *
+ * <p>Not DJL's {@code ai.djl.training.listener.TrainingListener}: that one observes DJL's {@code Trainer} (its
+ * {@code onTrainingBatch(Trainer, BatchData)} hands over DJL's trainer and batch), which this loop does not use.
  */
-public interface TrainingListener {
+public interface TrainerListener {
 
   /** What the run is about to do ({@code resumedAtStep} is 0 for a fresh run). */
   record RunStart(

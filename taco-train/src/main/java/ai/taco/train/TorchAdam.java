@@ -10,8 +10,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Adam with exactly the update of {@code torch.optim.Adam} (weight_decay 0, amsgrad off), which DJL's built-in Adam
- * does not have (it folds the bias corrections differently and counts steps globally; docs/djl-traps.md).
+ * Adam with exactly the update of {@code torch.optim.Adam} (weight_decay 0, amsgrad off), which DJL's built-in
+ * {@code ai.djl.training.optimizer.Adam} does not have (it folds the bias corrections differently and counts steps
+ * globally; docs/djl-traps.md): named after torch so the two are never confused.
  *
  * <p>Per parameter, in torch's order: {@code step += 1; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²;
  * step_size = lr / (1 - b1^step); denom = sqrt(v) / sqrt(1 - b2^step) + eps; p -= step_size · m / denom}.
@@ -20,13 +21,13 @@ import java.util.Map;
  * <p>The moment buffers live in this optimizer's own manager and are unregistered from any open {@link NDScope}, so
  * they survive the per-step scopes of the training loop. Close the optimizer to free them.
  */
-public final class Adam implements AutoCloseable {
+public final class TorchAdam implements AutoCloseable {
 
-  /** torch.optim.Adam default betas[0]. */
+  /** torch.optim.TorchAdam default betas[0]. */
   public static final double DEFAULT_BETA1 = 0.9;
-  /** torch.optim.Adam default betas[1]. */
+  /** torch.optim.TorchAdam default betas[1]. */
   public static final double DEFAULT_BETA2 = 0.999;
-  /** torch.optim.Adam default eps. */
+  /** torch.optim.TorchAdam default eps. */
   public static final double DEFAULT_EPS = 1e-8;
 
   /** Moment estimates of one parameter; {@code step} counts the updates it received (torch keeps it per parameter). */
@@ -44,17 +45,17 @@ public final class Adam implements AutoCloseable {
    * @param params the parameters in the optimizer's order (the official configure_optimizers uses sorted names)
    * @param learningRate initial learning rate
    */
-  public Adam(Map<String, NDArray> params, double learningRate) {
+  public TorchAdam(Map<String, NDArray> params, double learningRate) {
     this(params, learningRate, DEFAULT_BETA1, DEFAULT_BETA2, DEFAULT_EPS);
   }
 
-  public Adam(Map<String, NDArray> params, double learningRate, double beta1, double beta2, double eps) {
+  public TorchAdam(Map<String, NDArray> params, double learningRate, double beta1, double beta2, double eps) {
     if (params.isEmpty()) {
-      throw new IllegalArgumentException("Adam needs at least one parameter");
+      throw new IllegalArgumentException("TorchAdam needs at least one parameter");
     }
     if (!(learningRate >= 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps >= 0)) {
       throw new IllegalArgumentException(
-          "invalid Adam hyper-parameters: lr=" + learningRate + " betas=(" + beta1 + "," + beta2 + ") eps=" + eps);
+          "invalid TorchAdam hyper-parameters: lr=" + learningRate + " betas=(" + beta1 + "," + beta2 + ") eps=" + eps);
     }
     this.params = new LinkedHashMap<>(params);
     this.learningRate = learningRate;
@@ -164,7 +165,7 @@ public final class Adam implements AutoCloseable {
       }
     }
     if (!problems.isEmpty()) {
-      throw new IllegalArgumentException("cannot load Adam state: " + String.join("; ", problems));
+      throw new IllegalArgumentException("cannot load TorchAdam state: " + String.join("; ", problems));
     }
     clearState();
     for (Map.Entry<String, ParamState> e : newState.entrySet()) {
