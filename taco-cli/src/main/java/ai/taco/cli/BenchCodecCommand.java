@@ -107,13 +107,14 @@ public final class BenchCodecCommand implements TacoCommand {
     j.put("runs", runs);
     j.put("warmup", warmup);
     j.put("tile", tile);
-    Tiling tiling = CodecOptions.tiling(tile, subTile);
+    Tiling tiling = ai.taco.eval.CodecSpec.tiling(tile, subTile);
     j.put("sub_tile", tiling.subTile());
     long load0 = System.nanoTime();
     try (TacoCodec codec =
         weights == null
             ? TacoCodec.builder().setRandomWeights(1).optConfig(config).optTiling(tiling).build()
-            : TacoCodec.builder().setWeights(weights).optConfig(config).optTiling(tiling).build()) {
+            : new ai.taco.eval.CodecSpec(weights.toString(), preset, null, null, tile, subTile,
+                ai.taco.eval.CodecSpec.FP32).build()) {
       j.put("load_seconds", (System.nanoTime() - load0) / 1e9);
       j.put("threads", ai.djl.pytorch.jni.JniUtils.getNumThreads()); // the engine is loaded now
       j.put("matmul_peak_gflops", Roofline.matmulPeakGflops());

@@ -1,5 +1,6 @@
 package ai.taco.cli;
 
+import ai.taco.eval.options.CodecOptions;
 import ai.djl.ndarray.NDManager;
 import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
@@ -35,6 +36,8 @@ public final class CompressCommand implements TacoCommand {
 
   @Mixin CodecOptions codec;
 
+  @Mixin OutputOptions output;
+
   @Option(
       names = "--text-embedding",
       paramLabel = "E.safetensors",
@@ -57,13 +60,6 @@ public final class CompressCommand implements TacoCommand {
       description = "taco (container with checksums, docs/bitstream.md; default) or compressai (official TACO .bin).")
   String format;
 
-  @Option(
-      names = "--scale-table",
-      paramLabel = "T",
-      defaultValue = "torch1",
-      description = "Gaussian CDF table variant: torch1 (official code under PyTorch 1.x; default) or torch2.")
-  String scaleTable;
-
   @Spec CommandSpec spec;
 
   public CompressCommand() {}
@@ -73,24 +69,24 @@ public final class CompressCommand implements TacoCommand {
     if (!format.equals("taco") && !format.equals("compressai")) {
       throw new IllegalArgumentException("unknown --format '" + format + "' (taco, compressai)");
     }
-    codec.checkOutput(out, in);
+    output.checkOutput(out, in);
     // 8-bit images as bytes, PNGs row by row (the encoder divides by 255 itself, same bitstream as Images.read).
     HostTensor image = Images.readCompact(in);
     HostTensor features = captionFeatures();
-    try (TacoCodec c = codec.builder().optScaleTable(CodecOptions.scaleTable(scaleTable)).build()) {
+    try (TacoCodec c = codec.spec().build()) {
       long t0 = System.nanoTime();
       byte[] bytes;
       int h;
       int w;
       if (format.equals("taco")) {
         TacoFile f = c.compress(image, features);
-        f.write(out, codec.force);
+        f.write(out, output.force);
         bytes = f.toBytes();
         h = f.height();
         w = f.width();
       } else {
         CodedImage f = c.compress(image, features, EncodeOptions.official());
-        f.write(out, codec.force);
+        f.write(out, output.force);
         bytes = f.toBytes();
         h = f.height();
         w = f.width();

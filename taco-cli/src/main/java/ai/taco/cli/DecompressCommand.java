@@ -1,5 +1,7 @@
 package ai.taco.cli;
 
+import ai.taco.eval.CodecSpec;
+import ai.taco.eval.options.CodecOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.ScaleTable;
 import ai.taco.core.io.BitstreamException;
@@ -29,6 +31,8 @@ public final class DecompressCommand implements TacoCommand {
 
   @Mixin CodecOptions codec;
 
+  @Mixin OutputOptions output;
+
   @Option(names = "--in", required = true, paramLabel = "FILE", description = "Compressed file.")
   Path in;
 
@@ -42,12 +46,6 @@ public final class DecompressCommand implements TacoCommand {
       description = "auto (default: TACO container if it starts with 'TACO', else official .bin), taco or compressai.")
   String format;
 
-  @Option(
-      names = "--scale-table",
-      paramLabel = "T",
-      description = "For official .bin files only (the container records its own): torch1 (default) or torch2.")
-  String scaleTable;
-
   @Spec CommandSpec spec;
 
   public DecompressCommand() {}
@@ -57,7 +55,9 @@ public final class DecompressCommand implements TacoCommand {
     if (!format.equals("auto") && !format.equals("taco") && !format.equals("compressai")) {
       throw new IllegalArgumentException("unknown --format '" + format + "' (auto, taco, compressai)");
     }
-    codec.checkOutput(out, in);
+    output.checkOutput(out, in);
+    CodecSpec codecSpec = codec.spec();
+    String scaleTable = codec.scaleTable();
     ai.taco.core.io.InputFiles.requireRegular(in, "compressed file", BitstreamException::new);
     byte[] bytes = Files.readAllBytes(in);
     boolean taco = format.equals("taco") || (format.equals("auto") && TacoFile.hasMagic(bytes));
@@ -66,23 +66,23 @@ public final class DecompressCommand implements TacoCommand {
     String table;
     if (taco) {
       TacoFile f = TacoFile.read(in);
-      if (scaleTable != null && CodecOptions.scaleTable(scaleTable) != f.scaleTable()) {
+      if (scaleTable != null && codecSpec.table() != f.scaleTable()) {
         throw new IllegalArgumentException(in + " records the " + f.scaleTable().id() + " scale table; --scale-table "
             + scaleTable + " contradicts it");
       }
-      try (TacoCodec c = codec.builder().optScaleTable(f.scaleTable()).build()) {
+      try (TacoCodec c = codecSpec.withScaleTable(f.scaleTable().id()).build()) {
         image = c.decompress(f);
       }
       table = f.scaleTable().id();
     } else {
       CompressAiFile f = CompressAiFile.read(in);
-      ScaleTable t = scaleTable == null ? ScaleTable.defaultTable() : CodecOptions.scaleTable(scaleTable);
-      try (TacoCodec c = codec.builder().optScaleTable(t).build()) {
+      ScaleTable t = codecSpec.table();
+      try (TacoCodec c = codecSpec.build()) {
         image = c.decompress(f);
       }
       table = t.id();
     }
-    PngRows.write(image, out, codec.force); // row by row: no full-size BufferedImage
+    PngRows.write(image, out, output.force); // row by row: no full-size BufferedImage
     long[] s = image.shape();
     ObjectNode j = new ObjectMapper().createObjectNode();
     j.put("in", in.toString());

@@ -1,7 +1,8 @@
 package ai.taco.cli;
 
+import ai.taco.eval.CodecSpec;
+import ai.taco.eval.options.CodecOptions;
 import ai.taco.core.TacoCodec;
-import ai.taco.core.TacoConfig;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
 import ai.taco.core.io.PngRows;
@@ -14,6 +15,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -34,11 +36,11 @@ public final class DemoCommand implements TacoCommand {
   /** Caption features the demo model was trained with: none (all zeros, [1, 38, 512]); see models/demo/README.md. */
   private static final long[] NO_CAPTION_SHAPE = {1, 38, 512};
 
-  @Option(names = "--weights", paramLabel = "W", description = "Weights (default: models/demo/taco-tiny-demo.safetensors).")
-  Path weights;
+  /** The architecture of the bundled demo weights. */
+  private static final String DEMO_PRESET = "tiny";
 
-  @Option(names = "--preset", defaultValue = "tiny", paramLabel = "NAME", description = "Architecture of --weights (default: tiny).")
-  String preset;
+  /** The codec (default weights: models/demo/taco-tiny-demo.safetensors, a tiny TACO). */
+  @Mixin CodecOptions codec;
 
   @Option(names = "--in", paramLabel = "IMG", description = "Image to compress (default: models/demo/kodim23.png).")
   Path in;
@@ -52,7 +54,8 @@ public final class DemoCommand implements TacoCommand {
 
   @Override
   public Integer call() throws Exception {
-    Path w = weights != null ? weights : ModelsFolder.resolve("demo", "taco-tiny-demo.safetensors");
+    boolean bundled = !codec.hasWeights();
+    Path w = bundled ? ModelsFolder.resolve("demo", "taco-tiny-demo.safetensors") : codec.spec().weightsPath();
     Path image = in != null ? in : ModelsFolder.resolve("demo", "kodim23.png");
     if (!Files.isRegularFile(w)) {
       throw new IllegalArgumentException("demo weights not found: " + w + " (see models/demo/README.md)");
@@ -74,7 +77,13 @@ public final class DemoCommand implements TacoCommand {
     int h = (int) s[2];
     int wd = (int) s[3];
     HostTensor noCaption = HostTensor.ofFloats(new float[38 * 512], NO_CAPTION_SHAPE);
-    try (TacoCodec codec = TacoCodec.builder().setWeights(w).optConfig(TacoConfig.preset(preset)).build()) {
+    CodecSpec cs = codec.spec(w);
+    if (bundled && cs.preset() == null) {
+      cs = new CodecSpec(cs.weights(), DEMO_PRESET, cs.scaleTable(), cs.device(), cs.tile(), cs.subTile(),
+          cs.precision());
+    }
+    String preset = cs.preset() == null ? "inferred" : cs.preset();
+    try (TacoCodec codec = cs.build()) {
       long t0 = System.nanoTime();
       TacoFile file = codec.compress(x, noCaption);
       long t1 = System.nanoTime();

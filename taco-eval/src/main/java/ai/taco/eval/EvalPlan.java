@@ -1,8 +1,6 @@
 package ai.taco.eval;
 
 import ai.taco.core.CaptionEncoder;
-import ai.taco.core.ScaleTable;
-import ai.taco.core.TacoConfig;
 import ai.taco.eval.bench.BenchmarkException;
 import ai.taco.eval.bench.Coco30k;
 import ai.taco.eval.bench.EvalRunner;
@@ -50,15 +48,16 @@ public record EvalPlan(Data dataset, Points points, Text text, Metrics metrics, 
   /**
    * The operating points, in run order: one per TACO checkpoint, then the JPEG qualities, then external codecs.
    *
+   * @param taco one TACO codec per checkpoint
    * @param container file whose size is TACO's rate: compressai (the official .bin) or taco
    * @param external {@code NAME[@Q1,...]:ENCODE;DECODE} specifications (docs/benchmarks.md)
    */
-  public record Points(List<String> tacoWeights, String preset, String scaleTable, String container,
-      List<Integer> jpegQualities, List<String> external) implements Serializable {
+  public record Points(List<CodecSpec> taco, String container, List<Integer> jpegQualities, List<String> external)
+      implements Serializable {
     private static final long serialVersionUID = 1L;
 
     public Points {
-      tacoWeights = List.copyOf(tacoWeights);
+      taco = List.copyOf(taco);
       jpegQualities = List.copyOf(jpegQualities);
       external = List.copyOf(external);
     }
@@ -114,9 +113,8 @@ public record EvalPlan(Data dataset, Points points, Text text, Metrics metrics, 
     captionMode();
     metricsOn();
     lpipsConvention();
-    if (!points.tacoWeights().isEmpty()) {
+    if (!points.taco().isEmpty()) {
       container();
-      scaleTable();
     }
     if (dataset.cocoList() != null) {
       cocoPreprocess();
@@ -133,9 +131,8 @@ public record EvalPlan(Data dataset, Points points, Text text, Metrics metrics, 
   /** The operating points in run order; TACO weights load on first use. */
   public List<ImageCodec> openCodecs() {
     List<ImageCodec> codecs = new ArrayList<>();
-    if (!points.tacoWeights().isEmpty()) {
-      codecs.addAll(TacoCodecs.open(paths(points.tacoWeights()),
-          points.preset() == null ? null : TacoConfig.preset(points.preset()), scaleTable(), container()));
+    if (!points.taco().isEmpty()) {
+      codecs.addAll(TacoCodecs.open(points.taco(), container()));
     }
     for (int q : points.jpegQualities()) {
       codecs.add(new JpegCodec(q));
@@ -148,7 +145,7 @@ public record EvalPlan(Data dataset, Points points, Text text, Metrics metrics, 
 
   /** TACO's caption encoder (CLIP, precomputed embeddings or zeros). */
   public CaptionEncoder openCaptionEncoder() {
-    return TacoCodecs.captionEncoder(points.tacoWeights().isEmpty(), path(text.clip()), path(text.textEmbeddings()));
+    return TacoCodecs.captionEncoder(points.taco().isEmpty(), path(text.clip()), path(text.textEmbeddings()));
   }
 
   /** The metrics, their weights loaded. */
@@ -190,14 +187,6 @@ public record EvalPlan(Data dataset, Points points, Text text, Metrics metrics, 
       default -> throw new BenchmarkException("--container must be compressai or taco, got '" + points.container()
           + "'");
     };
-  }
-
-  public ScaleTable scaleTable() {
-    ScaleTable t = ScaleTable.fromId(points.scaleTable());
-    if (t == null) {
-      throw new BenchmarkException("unknown --scale-table '" + points.scaleTable() + "' (torch1, torch2)");
-    }
-    return t;
   }
 
   public Coco30k.Preprocess cocoPreprocess() {

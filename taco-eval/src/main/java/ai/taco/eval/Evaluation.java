@@ -83,7 +83,7 @@ public final class Evaluation {
     for (String r : plan.outputs().references()) {
       refs.addAll(ReferencePoints.read(Path.of(r)));
     }
-    if (!plan.points().tacoWeights().isEmpty() && mode == EvalRunner.CaptionMode.DATASET
+    if (!plan.points().taco().isEmpty() && mode == EvalRunner.CaptionMode.DATASET
         && plan.dataset().captions() == null && plan.dataset().cocoList() == null) {
       throw new BenchmarkException("--captions is required to evaluate TACO in --caption-mode dataset"
           + " (or use --caption-mode empty)");
@@ -158,7 +158,7 @@ public final class Evaluation {
     config.put("codecs", RunManifest.codecs(codecs));
     Map<String, Object> text = new LinkedHashMap<>();
     text.put("caption_mode", mode.name().toLowerCase(Locale.ROOT));
-    if (plan.points().tacoWeights().isEmpty()) {
+    if (plan.points().taco().isEmpty()) {
       text.put("encoder", "none (no codec reads text)");
     } else if (plan.text().clip() != null) {
       text.put("encoder", "clip");

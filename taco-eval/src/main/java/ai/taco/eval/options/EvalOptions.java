@@ -4,6 +4,7 @@ import ai.taco.eval.EvalPlan;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -12,16 +13,8 @@ import picocli.CommandLine.Option;
  */
 public final class EvalOptions {
 
-  @Option(names = "--weights", arity = "1..*", paramLabel = "W",
-      description = "TACO checkpoints (official .pth.tar or safetensors); one rate point each.")
-  List<Path> weights = new ArrayList<>();
-
-  @Option(names = "--preset", description = "TACO size preset: full, small, tiny (default: inferred from the weights).")
-  String preset;
-
-  @Option(names = "--scale-table", defaultValue = "torch1", paramLabel = "torch1|torch2",
-      description = "Gaussian scale-table variant for TACO (docs/bitstream.md), default ${DEFAULT-VALUE}.")
-  String scaleTable;
+  /** The TACO checkpoints (one rate point each) and how to run them. */
+  @Mixin CodecOptions codec;
 
   @Option(names = "--container", defaultValue = "compressai", paramLabel = "compressai|taco",
       description = "File whose size is TACO's rate: the official .bin (default, as the paper) or TACO-J's container.")
@@ -147,8 +140,7 @@ public final class EvalOptions {
   public EvalPlan plan() {
     return new EvalPlan(
         new EvalPlan.Data(str(dataset), datasetName, str(captions), str(cocoList), cocoPreprocess, limit),
-        new EvalPlan.Points(strs(weights), preset, scaleTable, container, noJpeg ? List.of() : jpegQualities,
-            external),
+        new EvalPlan.Points(codec.specs(), container, noJpeg ? List.of() : jpegQualities, external),
         new EvalPlan.Text(captionMode, str(clip), str(textEmbeddings)),
         new EvalPlan.Metrics(metricsOn, strs(lpipsWeights), lpipsInput, str(pieappWeights), str(inception),
             str(cmmdClip)),
