@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference data for TACO-J's KID (ai.taco.eval.metrics.Kid): torch-fidelity's estimator on fixed random features.
+"""Reference data for TACO-J's KID (ai.taco.metrics.Kid): torch-fidelity's estimator on fixed random features.
 
 Runs torch_fidelity.metric_kid.kid_features_to_metric (polynomial kernel (x.y/d + 1)^3, unbiased MMD^2, random
 subsets drawn with numpy's legacy RandomState) and records the subset indices it drew and each subset's MMD^2.

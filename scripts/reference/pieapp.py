@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference data for TACO-J's PieAPP (ai.taco.eval.metrics.Pieapp): piq's PieAPP run on random weights.
+"""Reference data for TACO-J's PieAPP (ai.taco.metrics.Pieapp): piq's PieAPP run on random weights.
 
 PieAPP's score head alone holds 62M weights (fc1_score: 120832 -> 512), too large to commit even as random data. The
 random weights are therefore defined by a counter-based recipe that the Java test rebuilds bit for bit (see

@@ -1,14 +1,14 @@
 package ai.taco.spark;
 
-import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
-import ai.taco.core.TacoConfig;
+import ai.taco.eval.CodecSpec;
+import ai.taco.core.EncodeOptions;
+import ai.taco.core.latent.ScaleTable;
 import ai.taco.core.bitstream.CodedImage;
 import ai.taco.core.bitstream.CompressAiFile;
-import ai.taco.core.bitstream.TacoFile;
-import ai.taco.core.image.Images;
-import ai.taco.core.latent.ScaleTable;
 import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.image.Images;
+import ai.taco.core.bitstream.TacoFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -23,20 +23,14 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class CodecHolder {
 
-  /** (weights, preset, scale table) -> the codec, for the life of the executor JVM. */
-  private static final Map<String, TacoCodec> CODECS = new ConcurrentHashMap<>();
+  /** Codec settings -> the codec, for the life of the executor JVM. */
+  private static final Map<CodecSpec, TacoCodec> CODECS = new ConcurrentHashMap<>();
 
   private CodecHolder() {}
 
   /** The executor's codec for these settings, loaded by the first caller. */
-  static TacoCodec codec(String weights, String preset, String scaleTable) {
-    return CODECS.computeIfAbsent(weights + "\u0000" + preset + "\u0000" + scaleTable,
-        k -> {
-          TacoCodec.Builder b = TacoCodec.builder().setWeights(Path.of(weights))
-              .optScaleTable(ScaleTable.fromId(scaleTable));
-          // Without a preset the architecture is read from the weights, as `taco compress` does.
-          return (preset == null ? b : b.optConfig(TacoConfig.preset(preset))).build();
-        });
+  static TacoCodec codec(CodecSpec spec) {
+    return CODECS.computeIfAbsent(spec, CodecSpec::build);
   }
 
   /** Frees every codec this JVM holds (the driver in local mode, after a job). */
@@ -63,7 +57,7 @@ final class CodecHolder {
    * Decodes a {@code .taco} container (with the scale table it records) or an official {@code .bin} (with
    * {@code scaleTable}, or the default table if null) to PNG bytes, as {@code taco decompress} writes them.
    */
-  static Decompressed decompress(String weights, String preset, String scaleTable, byte[] file) {
+  static Decompressed decompress(CodecSpec spec, String scaleTable, byte[] file) {
     HostTensor y;
     if (TacoFile.hasMagic(file)) {
       TacoFile f = TacoFile.parse(file);
@@ -71,11 +65,11 @@ final class CodecHolder {
         throw new IllegalArgumentException("the file records the " + f.scaleTable().id() + " scale table; --scale-table "
             + scaleTable + " contradicts it");
       }
-      y = codec(weights, preset, f.scaleTable().id()).decompress(f);
+      y = codec(spec.withScaleTable(f.scaleTable().id())).decompress(f);
     } else {
       CompressAiFile f = CompressAiFile.parse(file);
       String table = scaleTable == null ? ScaleTable.defaultTable().id() : scaleTable;
-      y = codec(weights, preset, table).decompress(f);
+      y = codec(spec.withScaleTable(table)).decompress(f);
     }
     long[] s = y.shape();
     int h = Math.toIntExact(s[s.length - 2]);

@@ -3,7 +3,9 @@ package ai.taco.spark;
 import ai.taco.core.CaptionEncoder;
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.eval.bench.BenchmarkException;
+import ai.taco.eval.CodecSpec;
 import ai.taco.eval.bench.TacoCodecs;
+import ai.taco.eval.options.CodecOptions;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Serializable;
@@ -68,21 +70,12 @@ public final class CompressJob implements Callable<Integer> {
 
   @Mixin SparkOptions sparkOptions;
 
-  @Option(names = "--weights", required = true, paramLabel = "W",
-      description = "TACO checkpoint (.pth/.pth.tar or safetensors); every executor must be able to read it.")
-  String weights;
-
-  @Option(names = "--preset", paramLabel = "NAME",
-      description = "Architecture of the weights: full, small or tiny (default: read from the weights' shapes).")
-  String preset;
+  /** The codec, as {@code taco compress} takes it; every executor must be able to read the weights. */
+  @Mixin CodecOptions codec;
 
   @Option(names = "--format", defaultValue = "taco", paramLabel = "FMT",
       description = "taco (container with checksums; default) or compressai (official TACO .bin).")
   String format;
-
-  @Option(names = "--scale-table", defaultValue = "torch1", paramLabel = "T",
-      description = "Gaussian CDF table variant: torch1 (default) or torch2.")
-  String scaleTable;
 
   @Option(names = "--in", required = true, paramLabel = "PATH",
       description = "Folder (searched recursively) or glob of images; .png/.jpg/.jpeg are read.")
@@ -139,7 +132,7 @@ public final class CompressJob implements Callable<Integer> {
     if (count == 0) {
       throw new BenchmarkException("no .png/.jpg/.jpeg images under " + in);
     }
-    Settings s = new Settings(weights, preset, format, scaleTable, clip, textEmbeddings,
+    Settings s = new Settings(codec.spec(), format, clip, textEmbeddings,
         noFiles ? null : filesDir, files, sparkOptions.threadsPerTask(spark.sparkContext()), sparkOptions.failFirstAttemptOf);
     Dataset<Row> result = withCaptions
         .select("path", "name", "caption", "content")
@@ -163,7 +156,7 @@ public final class CompressJob implements Callable<Integer> {
   }
 
   /** What every task needs, sent once with the closure. */
-  record Settings(String weights, String preset, String format, String scaleTable, String clip,
+  record Settings(CodecSpec codec, String format, String clip,
       String textEmbeddings, String filesDir, HadoopFiles files, int threadsPerTask, int failFirstAttemptOf)
       implements Serializable {}
 
@@ -205,7 +198,7 @@ public final class CompressJob implements Callable<Integer> {
           // Not every caption source is documented as thread-safe; caption encoding is a small part of the work.
           text = enc.encodeTensor(name, caption == null ? "" : caption);
         }
-        CodecHolder.Compressed c = CodecHolder.compress(CodecHolder.codec(s.weights(), s.preset(), s.scaleTable()),
+        CodecHolder.Compressed c = CodecHolder.compress(CodecHolder.codec(s.codec()),
             x, text, s.format());
         byte[] file = c.file();
         if (s.filesDir() != null) {

@@ -1,6 +1,8 @@
 package ai.taco.spark;
 
+import ai.taco.eval.CodecSpec;
 import ai.taco.eval.bench.BenchmarkException;
+import ai.taco.eval.options.CodecOptions;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Serializable;
@@ -49,16 +51,8 @@ public final class DecompressJob implements Callable<Integer> {
 
   @Mixin SparkOptions sparkOptions;
 
-  @Option(names = "--weights", required = true, paramLabel = "W", description = "TACO checkpoint the files were made with.")
-  String weights;
-
-  @Option(names = "--preset", paramLabel = "NAME",
-      description = "Architecture of the weights: full, small or tiny (default: read from the weights' shapes).")
-  String preset;
-
-  @Option(names = "--scale-table", paramLabel = "T",
-      description = "For official .bin files: torch1 (default) or torch2; .taco files record their own.")
-  String scaleTable;
+  /** The codec the files were made with, as {@code taco decompress} takes it. */
+  @Mixin CodecOptions codec;
 
   @Option(names = "--in", required = true, paramLabel = "PATH",
       description = "A compress table (OUT/" + CompressJob.TABLE + ") or a folder of .taco/.bin files.")
@@ -95,7 +89,7 @@ public final class DecompressJob implements Callable<Integer> {
     if (count == 0) {
       throw new BenchmarkException("nothing to decompress in " + in);
     }
-    Settings s = new Settings(weights, preset, scaleTable, out, files, sparkOptions.threadsPerTask(spark.sparkContext()),
+    Settings s = new Settings(codec.spec(), codec.scaleTable(), out, files, sparkOptions.threadsPerTask(spark.sparkContext()),
         sparkOptions.failFirstAttemptOf);
     Dataset<Row> result = inputs.repartition(sparkOptions.partitions(spark.sparkContext(), count))
         .mapPartitions(new DecompressPartition(s), Encoders.row(SCHEMA));
@@ -112,7 +106,7 @@ public final class DecompressJob implements Callable<Integer> {
     return 0;
   }
 
-  record Settings(String weights, String preset, String scaleTable, String out, HadoopFiles files,
+  record Settings(CodecSpec codec, String scaleTable, String out, HadoopFiles files,
       int threadsPerTask, int failFirstAttemptOf) implements Serializable {}
 
   /** One partition: each file decoded to a PNG, or a status row with the error. */
@@ -138,7 +132,7 @@ public final class DecompressJob implements Callable<Integer> {
         }
         String png = HadoopFiles.child(s.out(), HadoopFiles.stem(HadoopFiles.fileName(path)) + ".png");
         try {
-          CodecHolder.Decompressed d = CodecHolder.decompress(s.weights(), s.preset(), s.scaleTable(),
+          CodecHolder.Decompressed d = CodecHolder.decompress(s.codec(), s.scaleTable(),
               (byte[]) r.get(1));
           s.files().write(png, d.png());
           out.add(RowFactory.create(path, png, d.height(), d.width(), null));

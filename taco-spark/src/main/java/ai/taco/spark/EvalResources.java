@@ -7,18 +7,17 @@ import ai.taco.eval.bench.ImageCodec;
 import ai.taco.eval.bench.ImageMetric;
 import ai.taco.eval.bench.SetMetric;
 import ai.taco.eval.bench.StandardMetrics;
-import ai.taco.eval.cli.EvalCommand;
+import ai.taco.eval.EvalPlan;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import picocli.CommandLine;
 
 /**
  * What an evaluation's tasks share in one JVM: the operating points, caption encoder and metrics of {@code taco eval}
- * built from the same command line, with their weights loaded once (on first use) and shared by the task threads.
+ * built from the same plan, with their weights loaded once (on first use) and shared by the task threads.
  * In local mode the driver's own instances are registered instead, so nothing is loaded twice.
  */
 final class EvalResources {
@@ -48,9 +47,9 @@ final class EvalResources {
     r.codecs().put(pointIndex, codec);
   }
 
-  /** The job's resources, built from {@code taco eval}'s command line by the first task on this JVM. */
-  static Resources get(String jobKey, String[] evalArgs) {
-    return JOBS.computeIfAbsent(jobKey, k -> build(evalArgs));
+  /** The job's resources, built from its plan by the first task on this JVM. */
+  static Resources get(String jobKey, EvalPlan plan) {
+    return JOBS.computeIfAbsent(jobKey, k -> build(plan));
   }
 
   /** Forgets a job (driver, after the run): instances registered by the driver are closed by their owner. */
@@ -58,19 +57,17 @@ final class EvalResources {
     JOBS.remove(jobKey);
   }
 
-  private static Resources build(String[] evalArgs) {
+  private static Resources build(EvalPlan plan) {
     BUILDS.incrementAndGet();
-    EvalCommand cmd = new EvalCommand();
-    new CommandLine(cmd).parseArgs(evalArgs);
-    StandardMetrics m = cmd.metrics();
+    StandardMetrics m = plan.openMetrics();
     // Kept open for the executor's life: they are the per-JVM weights every later task of the job reuses.
     Map<Integer, ImageCodec> codecs = new ConcurrentHashMap<>();
-    List<ImageCodec> list = cmd.codecs();
+    List<ImageCodec> list = plan.openCodecs();
     for (int i = 0; i < list.size(); i++) {
       codecs.put(i, list.get(i));
     }
-    return new Resources(codecs, cmd.captionEncoder(), m.imageMetrics(), m.setMetrics(),
-        runner(cmd.captionModeOption(), cmd.metricsOnOption()));
+    return new Resources(codecs, plan.openCaptionEncoder(), m.imageMetrics(), m.setMetrics(),
+        runner(plan.captionMode(), plan.metricsOn()));
   }
 
   /**

@@ -39,7 +39,7 @@ public final class SparkOptions {
   int failFirstAttemptOf;
 
   @Option(names = "--executor-loads-weights",
-      description = "Local mode only: tasks load their own codecs and metrics from the command line, as executors on a"
+      description = "Local mode only: tasks load their own codecs and metrics from the plan, as executors on a"
           + " cluster do, instead of sharing the driver's (same JVM).")
   boolean executorLoadsWeights;
 

@@ -1,6 +1,7 @@
 package ai.taco.spark;
 
 import ai.taco.core.CaptionEncoder;
+import ai.taco.eval.EvalPlan;
 import ai.taco.eval.bench.BenchmarkException;
 import ai.taco.eval.bench.EvalDataset;
 import ai.taco.eval.bench.EvalResults;
@@ -32,22 +33,19 @@ final class SparkPairEvaluator implements EvalRunner.PairEvaluator {
   private final SparkOptions options;
   private final Settings settings;
   private final boolean local;
-  private final EvalRunner.CaptionMode captionMode;
-  private final EvalRunner.MetricsOn metricsOn;
+  private final EvalPlan plan;
 
-  /** @param evalArgs {@code taco eval}'s command line: executors build the same codecs and metrics from it */
-  SparkPairEvaluator(SparkContext sc, SparkOptions options, String jobKey, String[] evalArgs,
-      EvalRunner.CaptionMode captionMode, EvalRunner.MetricsOn metricsOn) {
+  /** @param plan the evaluation: executors build the same codecs and metrics from it */
+  SparkPairEvaluator(SparkContext sc, SparkOptions options, String jobKey, EvalPlan plan) {
     this.sc = sc;
-    this.captionMode = captionMode;
-    this.metricsOn = metricsOn;
+    this.plan = plan;
     this.options = options;
     this.local = sc.isLocal() && !options.executorLoadsWeights;
-    this.settings = new Settings(jobKey, evalArgs.clone(), options.threadsPerTask(sc), options.failFirstAttemptOf);
+    this.settings = new Settings(jobKey, plan, options.threadsPerTask(sc), options.failFirstAttemptOf);
   }
 
   /** What every task needs. */
-  record Settings(String jobKey, String[] evalArgs, int threadsPerTask, int failFirstAttemptOf)
+  record Settings(String jobKey, EvalPlan plan, int threadsPerTask, int failFirstAttemptOf)
       implements Serializable {}
 
   /** One image of one point, as sent to a task (paths as strings: every executor must be able to read them). */
@@ -64,8 +62,8 @@ final class SparkPairEvaluator implements EvalRunner.PairEvaluator {
       List<? extends ImageMetric> metrics, List<? extends SetMetric> setMetrics) {
     if (local) {
       // The tasks run in this JVM: they use the driver's instances instead of loading the weights again.
-      EvalResources.register(settings.jobKey(), pointIndex, codec, captions, metrics, setMetrics, captionMode,
-          metricsOn);
+      EvalResources.register(settings.jobKey(), pointIndex, codec, captions, metrics, setMetrics,
+          plan.captionMode(), plan.metricsOn());
     }
     List<Task> tasks = new ArrayList<>();
     for (EvalDataset.Item item : pending) {
@@ -103,7 +101,7 @@ final class SparkPairEvaluator implements EvalRunner.PairEvaluator {
     @Override
     public Iterator<Outcome> call(Iterator<Task> tasks) {
       TaskSetup.beginTask(s.threadsPerTask(), s.failFirstAttemptOf());
-      EvalResources.Resources res = EvalResources.get(s.jobKey(), s.evalArgs());
+      EvalResources.Resources res = EvalResources.get(s.jobKey(), s.plan());
       Set<String> allSet = new HashSet<>();
       res.setMetrics().forEach(m -> allSet.add(m.name()));
       List<Outcome> out = new ArrayList<>();

@@ -1,6 +1,6 @@
 package ai.taco.spark;
 
-import ai.taco.eval.cli.TacoCli;
+import ai.taco.eval.options.OneLineErrors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -23,7 +23,7 @@ public final class TacoSparkCli implements Runnable {
   /** The command line, with one clear error line instead of a stack trace (TACO_DEBUG=1 for one). */
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new TacoSparkCli());
-    cl.setExecutionExceptionHandler(TacoCli.oneLineErrors("taco-spark"));
+    cl.setExecutionExceptionHandler(OneLineErrors.of("taco-spark"));
     return cl;
   }
 

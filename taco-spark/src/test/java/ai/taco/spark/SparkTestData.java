@@ -1,9 +1,9 @@
 package ai.taco.spark;
 
 import ai.taco.core.tensor.HostTensor;
-import ai.taco.core.testing.Golden;
 import ai.taco.core.weights.SafeTensors;
-import ai.taco.eval.cli.TacoCli;
+import ai.taco.core.testing.Golden;
+import ai.taco.cli.TacoCli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;

@@ -12,7 +12,7 @@ import ai.taco.core.bitstream.CompressAiFile;
 import ai.taco.core.image.Images;
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.train.data.CaptionedImage;
-import ai.taco.train.data.Dataset;
+import ai.taco.train.data.CaptionedDataset;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -33,7 +33,7 @@ public final class CodecEvaluator implements EpochEvaluator {
 
   private static final Logger LOG = LoggerFactory.getLogger(CodecEvaluator.class);
 
-  private final Dataset images;
+  private final CaptionedDataset images;
   private final CaptionEncoder captions;
   private final ReconstructionMetrics metrics;
 
@@ -41,7 +41,7 @@ public final class CodecEvaluator implements EpochEvaluator {
    * @param images test images with their captions (a folder + captions JSON: Kodak + kodak_ofa.json in the paper)
    * @param metrics PSNR, MS-SSIM and LPIPS of each reconstruction
    */
-  public CodecEvaluator(Dataset images, CaptionEncoder captions, ReconstructionMetrics metrics) {
+  public CodecEvaluator(CaptionedDataset images, CaptionEncoder captions, ReconstructionMetrics metrics) {
     this.images = images;
     this.captions = captions;
     this.metrics = metrics;

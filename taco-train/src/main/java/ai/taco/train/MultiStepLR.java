@@ -12,12 +12,12 @@ public final class MultiStepLR {
   /** MultiStepLR default gamma, the ×0.1 decay of the paper. */
   public static final double DEFAULT_GAMMA = 0.1;
 
-  private final Adam optimizer;
+  private final TorchAdam optimizer;
   private final int[] milestones;
   private final double gamma;
   private int lastEpoch;
 
-  public MultiStepLR(Adam optimizer, int[] milestones, double gamma) {
+  public MultiStepLR(TorchAdam optimizer, int[] milestones, double gamma) {
     this.optimizer = optimizer;
     this.milestones = milestones.clone();
     Arrays.sort(this.milestones);

@@ -62,7 +62,7 @@ public record TrainCheckpoint(
   public record OptimizerState(
       double learningRate, Map<String, Long> steps, Map<String, HostTensor> expAvg, Map<String, HostTensor> expAvgSq) {
 
-    public static OptimizerState of(Adam adam) {
+    public static OptimizerState of(TorchAdam adam) {
       Map<String, Long> steps = new LinkedHashMap<>();
       Map<String, HostTensor> m = new LinkedHashMap<>();
       Map<String, HostTensor> v = new LinkedHashMap<>();
@@ -77,13 +77,13 @@ public record TrainCheckpoint(
     }
 
     /** Puts this state into {@code adam} (learning rate, steps, moments). */
-    public void restore(Adam adam, NDManager manager) {
+    public void restore(TorchAdam adam, NDManager manager) {
       try (NDManager tmp = manager.newSubManager()) {
-        Map<String, Adam.ParamState> s = new LinkedHashMap<>();
+        Map<String, TorchAdam.ParamState> s = new LinkedHashMap<>();
         for (Map.Entry<String, Long> e : steps.entrySet()) {
           NDArray m = expAvg.get(e.getKey()).toNDArray(tmp);
           NDArray v = expAvgSq.get(e.getKey()).toNDArray(tmp);
-          s.put(e.getKey(), new Adam.ParamState(e.getValue(), m, v));
+          s.put(e.getKey(), new TorchAdam.ParamState(e.getValue(), m, v));
         }
         adam.loadState(s);
       }

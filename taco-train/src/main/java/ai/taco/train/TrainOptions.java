@@ -10,7 +10,6 @@ import java.nio.file.Path;
  * @param maxSteps stop after this many optimizer steps in total (0: no limit), writing a resumable checkpoint
  * @param loaderThreads image decoding threads
  * @param prefetchBatches batches decoded ahead of the training step
- * @param progressBar draw a terminal progress bar (off in tests)
  */
 public record TrainOptions(
     String preset,
@@ -30,14 +29,13 @@ public record TrainOptions(
     Path out,
     long maxSteps,
     int loaderThreads,
-    int prefetchBatches,
-    boolean progressBar) {
+    int prefetchBatches) {
 
   /** The paper's defaults (train.py / Section 4): batch 4, 256×256 crops, Adam 1e-4 / aux 1e-3, ×0.1 at 45, 48. */
   public static TrainOptions defaults(String preset, Path out) {
     return new TrainOptions(
         preset, TacoConfig.preset(preset), 0.0004, 3.5, 0.0025, 50, 1e-4, 1e-3, 4, 256, 256, 100, 1.0,
-        new int[] {45, 48}, out, 0, 2, 2, true);
+        new int[] {45, 48}, out, 0, 2, 2);
   }
 
   public TrainOptions {
@@ -57,37 +55,30 @@ public record TrainOptions(
 
   public TrainOptions withCoefficients(double lpips, double joint) {
     return new TrainOptions(preset, config, lambda, lpips, joint, epochs, learningRate, auxLearningRate, batchSize,
-        patchHeight, patchWidth, seed, clipMaxNorm, lrEpochs, out, maxSteps, loaderThreads, prefetchBatches,
-        progressBar);
+        patchHeight, patchWidth, seed, clipMaxNorm, lrEpochs, out, maxSteps, loaderThreads, prefetchBatches);
   }
 
   public TrainOptions withSteps(int epochs, long maxSteps) {
     return new TrainOptions(preset, config, lambda, lpipsCoefficient, jointCoefficient, epochs, learningRate,
         auxLearningRate, batchSize, patchHeight, patchWidth, seed, clipMaxNorm, lrEpochs, out, maxSteps,
-        loaderThreads, prefetchBatches, progressBar);
+        loaderThreads, prefetchBatches);
   }
 
   public TrainOptions withBatch(int batchSize, int patchHeight, int patchWidth) {
     return new TrainOptions(preset, config, lambda, lpipsCoefficient, jointCoefficient, epochs, learningRate,
         auxLearningRate, batchSize, patchHeight, patchWidth, seed, clipMaxNorm, lrEpochs, out, maxSteps,
-        loaderThreads, prefetchBatches, progressBar);
+        loaderThreads, prefetchBatches);
   }
 
   public TrainOptions withOut(Path out) {
     return new TrainOptions(preset, config, lambda, lpipsCoefficient, jointCoefficient, epochs, learningRate,
         auxLearningRate, batchSize, patchHeight, patchWidth, seed, clipMaxNorm, lrEpochs, out, maxSteps,
-        loaderThreads, prefetchBatches, progressBar);
-  }
-
-  public TrainOptions withProgressBar(boolean on) {
-    return new TrainOptions(preset, config, lambda, lpipsCoefficient, jointCoefficient, epochs, learningRate,
-        auxLearningRate, batchSize, patchHeight, patchWidth, seed, clipMaxNorm, lrEpochs, out, maxSteps,
-        loaderThreads, prefetchBatches, on);
+        loaderThreads, prefetchBatches);
   }
 
   public TrainOptions withSeed(long seed) {
     return new TrainOptions(preset, config, lambda, lpipsCoefficient, jointCoefficient, epochs, learningRate,
         auxLearningRate, batchSize, patchHeight, patchWidth, seed, clipMaxNorm, lrEpochs, out, maxSteps,
-        loaderThreads, prefetchBatches, progressBar);
+        loaderThreads, prefetchBatches);
   }
 }

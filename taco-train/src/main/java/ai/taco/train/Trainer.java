@@ -10,8 +10,8 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import ai.taco.core.TacoModel;
-import ai.taco.train.data.Batch;
-import ai.taco.train.data.Dataset;
+import ai.taco.train.data.ImageTextBatch;
+import ai.taco.train.data.CaptionedDataset;
 import ai.taco.train.data.DatasetException;
 import ai.taco.train.data.Loader;
 import ai.taco.train.data.RandomCrop;
@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * mode; loss; backward; clip the global gradient norm over all model parameters; main Adam step (all parameters but
  * the quantiles, sorted names); aux loss backward; aux Adam step (quantiles). Per epoch: MultiStepLR step, the test
  * on the evaluation set (if any), the best-so-far test metrics. What is written (train.log, CSVs, the checkpoints:
- * latest, and best per metric as the official code keeps them) and the progress report are {@link TrainingListener}s.
+ * latest, and best per metric as the official code keeps them) are {@link TrainerListener}s; an application adds its
+ * own (the command line: a progress bar).
  *
  * <p>Memory: every step runs in an {@link NDScope}; only the parameters and the optimizer moments outlive it.
  * Determinism: the training-mode noise of the likelihoods is drawn after seeding the engine with (seed, step), and the
@@ -65,19 +66,19 @@ public final class Trainer implements AutoCloseable {
   public record Summary(long steps, int epochsCompleted, List<StepMetrics> history, int skippedImages) {}
 
   private final TrainOptions options;
-  private final Dataset dataset;
+  private final CaptionedDataset dataset;
   private final CaptionEncoder captions;
   private final RateDistortionLoss loss;
   private final EpochEvaluator evaluator;
   private final NDManager manager;
   private final TacoModel model;
   private final LinkedHashMap<String, NDArray> params;
-  private final Adam optimizer;
-  private final Adam auxOptimizer;
+  private final TorchAdam optimizer;
+  private final TorchAdam auxOptimizer;
   private final MultiStepLR scheduler;
   private TrainCheckpoint.Progress progress;
   private TrainCheckpoint.BestMetrics best;
-  private final List<TrainingListener> listeners = new ArrayList<>();
+  private final List<TrainerListener> listeners = new ArrayList<>();
   private long skippedSteps;
 
   /**
@@ -86,7 +87,7 @@ public final class Trainer implements AutoCloseable {
    */
   public Trainer(
       TrainOptions options,
-      Dataset dataset,
+      CaptionedDataset dataset,
       CaptionEncoder captions,
       RateDistortionLoss loss,
       EpochEvaluator evaluator,
@@ -109,8 +110,8 @@ public final class Trainer implements AutoCloseable {
     TreeMap<String, NDArray> main = new TreeMap<>();
     TreeMap<String, NDArray> aux = new TreeMap<>();
     params.forEach((k, v) -> (k.endsWith(".quantiles") ? aux : main).put(k, v));
-    this.optimizer = new Adam(main, options.learningRate());
-    this.auxOptimizer = new Adam(aux, options.auxLearningRate());
+    this.optimizer = new TorchAdam(main, options.learningRate());
+    this.auxOptimizer = new TorchAdam(aux, options.auxLearningRate());
     this.scheduler = new MultiStepLR(optimizer, options.lrEpochs(), MultiStepLR.DEFAULT_GAMMA);
     if (resume == null) {
       progress = new TrainCheckpoint.Progress(0, 0, 0, options.seed());
@@ -135,9 +136,6 @@ public final class Trainer implements AutoCloseable {
     listeners.add(new TrainingLogs.RunLog(out.resolve(RUN_LOG)));
     listeners.add(new TrainingLogs.CsvLogs(out));
     listeners.add(new TrainingLogs.Checkpoints(out, this::checkpoint));
-    if (options.progressBar()) {
-      listeners.add(new TrainingLogs.Progress());
-    }
   }
 
   public TacoModel model() {
@@ -151,7 +149,7 @@ public final class Trainer implements AutoCloseable {
   /**
    * Adds a listener after the standard ones (run log, CSV logs, checkpoints, progress), which see each event first.
    */
-  public Trainer addListener(TrainingListener listener) {
+  public Trainer addListener(TrainerListener listener) {
     listeners.add(listener);
     return this;
   }
@@ -178,7 +176,7 @@ public final class Trainer implements AutoCloseable {
   /** Every listener's onFinish; a listener's failure is thrown, or added to the run's own failure. */
   private void finish(Throwable runFailure) {
     RuntimeException failure = null;
-    for (TrainingListener l : listeners) {
+    for (TrainerListener l : listeners) {
       try {
         l.onFinish();
       } catch (RuntimeException e) {
@@ -212,10 +210,10 @@ public final class Trainer implements AutoCloseable {
       if (options.maxSteps() > 0) {
         total = Math.min(total, options.maxSteps());
       }
-      TrainingListener.RunStart start = new TrainingListener.RunStart(options, dataset.description(),
+      TrainerListener.RunStart start = new TrainerListener.RunStart(options, dataset.description(),
           dataset.captioned(), captions.source(), captions.usesCaptions(), loss.lpipsCoefficient(),
           loss.jointCoefficient(), progress.epoch(), progress.position(), progress.step(), total);
-      for (TrainingListener l : listeners) {
+      for (TrainerListener l : listeners) {
         l.onStart(start);
       }
       if (perEpoch == 0) {
@@ -224,7 +222,7 @@ public final class Trainer implements AutoCloseable {
       }
       while (progress.epoch() < options.epochs()) {
         int epoch = progress.epoch();
-        Iterator<Batch> it = loader.epoch(epoch, progress.position());
+        Iterator<ImageTextBatch> it = loader.epoch(epoch, progress.position());
         double sumLoss = 0;
         int n = 0;
         int nonFiniteInARow = 0;
@@ -232,13 +230,13 @@ public final class Trainer implements AutoCloseable {
           if (options.maxSteps() > 0 && progress.step() >= options.maxSteps()) {
             break;
           }
-          Batch b = it.next();
+          ImageTextBatch b = it.next();
           StepMetrics m = step(b, epoch);
           history.add(m);
           progress = new TrainCheckpoint.Progress(epoch, b.endPosition(), progress.step() + 1, options.seed());
           sumLoss += m.loss();
           n++;
-          for (TrainingListener l : listeners) {
+          for (TrainerListener l : listeners) {
             l.onStep(m, b.size());
           }
           nonFiniteInARow = Double.isFinite(m.loss()) && Double.isFinite(m.gradNorm()) ? 0 : nonFiniteInARow + 1;
@@ -249,7 +247,7 @@ public final class Trainer implements AutoCloseable {
           }
         }
         if (options.maxSteps() > 0 && progress.step() >= options.maxSteps() && it.hasNext()) {
-          for (TrainingListener l : listeners) {
+          for (TrainerListener l : listeners) {
             l.onStoppedMidEpoch(epoch, progress.step());
           }
           break;
@@ -264,9 +262,9 @@ public final class Trainer implements AutoCloseable {
           r = evaluator.evaluate(model, epoch, out.resolve("figures").resolve(Integer.toString(epoch + 1)));
         }
         List<String> improved = updateBest(r);
-        TrainingListener.EpochEnd end = new TrainingListener.EpochEnd(epoch, n, n == 0 ? Double.NaN : sumLoss / n,
+        TrainerListener.EpochEnd end = new TrainerListener.EpochEnd(epoch, n, n == 0 ? Double.NaN : sumLoss / n,
             progress.step(), r, improved, epochLearningRate);
-        for (TrainingListener l : listeners) {
+        for (TrainerListener l : listeners) {
           l.onEpochEnd(end);
         }
         if (options.maxSteps() > 0 && progress.step() >= options.maxSteps()) {
@@ -278,7 +276,7 @@ public final class Trainer implements AutoCloseable {
   }
 
   /** One optimizer step on one batch (public for tests and the throughput benchmark). */
-  public StepMetrics step(Batch b, int epoch) {
+  public StepMetrics step(ImageTextBatch b, int epoch) {
     long stepIndex = progress.step();
     try (NDScope scope = new NDScope()) {
       zeroGradients();

@@ -14,7 +14,7 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The listeners every {@link Trainer} starts with: run log, CSV logs, checkpoints, progress. */
+/** The listeners every {@link Trainer} starts with: run log, CSV logs, checkpoints. */
 final class TrainingLogs {
 
   private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
@@ -22,7 +22,7 @@ final class TrainingLogs {
   private TrainingLogs() {}
 
   /** The start-of-run summary, per-epoch lines and the stop note, to SLF4J and appended to {@code out/train.log}. */
-  static final class RunLog implements TrainingListener {
+  static final class RunLog implements TrainerListener {
     private final Path file;
     private PrintWriter writer;
 
@@ -100,7 +100,7 @@ final class TrainingLogs {
   }
 
   /** {@code steps.csv} (one row per step) and {@code epochs.csv} (one row per epoch), appended across resumes. */
-  static final class CsvLogs implements TrainingListener {
+  static final class CsvLogs implements TrainerListener {
     private final Path dir;
     private CsvLog steps;
     private CsvLog epochs;
@@ -146,7 +146,7 @@ final class TrainingLogs {
    * train.py's checkpoint policy: the latest state after every epoch (and when {@code --max-steps} stops a run
    * mid-epoch), and one checkpoint per test metric whenever the epoch improved its best value.
    */
-  static final class Checkpoints implements TrainingListener {
+  static final class Checkpoints implements TrainerListener {
     private final Path dir;
     private final Supplier<TrainCheckpoint> state;
 
@@ -166,46 +166,6 @@ final class TrainingLogs {
     @Override
     public void onStoppedMidEpoch(int epoch, long step) {
       state.get().write(dir.resolve(Trainer.RECENT));
-    }
-  }
-
-  /** The progress bar (or periodic log lines) over all steps of the run, with the latest loss terms. */
-  static final class Progress implements TrainingListener {
-    private ConsoleProgress progress;
-    private long epochStartNanos;
-    private int epochImages;
-
-    @Override
-    public void onStart(RunStart s) {
-      progress = ConsoleProgress.start("train", s.totalSteps(), s.resumedAtStep(), "steps");
-      epochStartNanos = System.nanoTime();
-    }
-
-    @Override
-    public void onEpochEnd(EpochEnd e) {
-      // Images per second of training only: the next epoch's clock starts after the test and the checkpoints.
-      epochImages = 0;
-      epochStartNanos = System.nanoTime();
-    }
-
-    @Override
-    public void onStep(Trainer.StepMetrics m, int images) {
-      epochImages += images;
-      double seconds = (System.nanoTime() - epochStartNanos) / 1e9;
-      progress.setExtraMessage(String.format(Locale.ROOT, " | loss %.4f bpp %.3f mse %.5f%s%s aux %.1f | %.2f img/s",
-          m.loss(), m.bpp(), m.mse(),
-          Double.isNaN(m.lpips()) ? "" : String.format(Locale.ROOT, " lpips %.4f", m.lpips()),
-          Double.isNaN(m.joint()) ? "" : String.format(Locale.ROOT, " joint %.4f", m.joint()),
-          m.auxLoss(), epochImages / seconds));
-      progress.step();
-    }
-
-    @Override
-    public void onFinish() {
-      if (progress != null) {
-        progress.close();
-        progress = null;
-      }
     }
   }
 }

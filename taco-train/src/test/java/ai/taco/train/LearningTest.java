@@ -14,8 +14,8 @@ import ai.taco.core.TacoModel;
 import ai.taco.core.bitstream.CompressAiFile;
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
-import ai.taco.train.data.Batch;
-import ai.taco.train.data.Dataset;
+import ai.taco.train.data.ImageTextBatch;
+import ai.taco.train.data.CaptionedDataset;
 import ai.taco.train.data.Loader;
 import ai.taco.train.data.RandomCrop;
 import java.nio.file.Path;
@@ -36,15 +36,14 @@ class LearningTest {
 
   @Test
   void tinyPresetLossFallsOnSampleImages(@TempDir Path dir) {
-    Dataset train = Dataset.open(Golden.data("train-sample/coco"), null);
+    CaptionedDataset train = CaptionedDataset.open(Golden.data("train-sample/coco"), null);
     TrainOptions o = TrainOptions.defaults("tiny", dir)
         .withCoefficients(0, 0)
         .withBatch(2, 64, 64)
         .withSteps(100, STEPS)
-        .withSeed(3)
-        .withProgressBar(false);
-    Batch heldOut;
-    Dataset val = Dataset.open(Golden.data("train-sample/coco/val2017"), null);
+        .withSeed(3);
+    ImageTextBatch heldOut;
+    CaptionedDataset val = CaptionedDataset.open(Golden.data("train-sample/coco/val2017"), null);
     try (Loader l = new Loader(val, new Loader.Options(new RandomCrop(64, 64), 4, 99, 1, 1))) {
       heldOut = l.epoch(0, 0).next();
     }
@@ -66,7 +65,7 @@ class LearningTest {
    * back and decoded; the reconstruction must equal the eval-mode forward pass (clamped to [0,1] as the decoder
    * returns it).
    */
-  static void assertBitstreamsDecode(TacoModel model, NDManager m, Batch b) {
+  static void assertBitstreamsDecode(TacoModel model, NDManager m, ImageTextBatch b) {
     int plane = 3 * b.height() * b.width();
     try (TacoCodec codec = TacoCodec.builder().setWeights(model.stateDict()).optConfig(model.config()).build();
         NDScope scope = new NDScope()) {
@@ -90,7 +89,7 @@ class LearningTest {
     }
   }
 
-  static double heldOutLoss(TacoModel model, NDManager m, Batch b, RateDistortionLoss loss) {
+  static double heldOutLoss(TacoModel model, NDManager m, ImageTextBatch b, RateDistortionLoss loss) {
     try (NDScope scope = new NDScope()) {
       NDArray x = m.create(b.pixels(), new Shape(b.size(), 3, b.height(), b.width()));
       NDArray text = CaptionEncoder.zeros(model.config().textDim()).encode(m, b.captions());

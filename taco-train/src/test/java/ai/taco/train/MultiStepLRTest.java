@@ -12,7 +12,7 @@ class MultiStepLRTest {
   @Test
   void decaysAtMilestones() {
     try (NDManager m = NDManager.newBaseManager();
-        Adam adam = new Adam(Map.of("w", m.zeros(new ai.djl.ndarray.types.Shape(1))), 1e-4)) {
+        TorchAdam adam = new TorchAdam(Map.of("w", m.zeros(new ai.djl.ndarray.types.Shape(1))), 1e-4)) {
       MultiStepLR s = new MultiStepLR(adam, new int[] {48, 45}, 0.1);
       double[] lrDuringEpoch = new double[50];
       for (int epoch = 0; epoch < 50; epoch++) {

@@ -66,8 +66,8 @@ class TrainCheckpointTest {
       Map<String, NDArray> straight = params(m, 1);
       Map<String, NDArray> first = params(m, 1);
       Path file = dir.resolve("ck.safetensors");
-      try (Adam a = new Adam(select(straight, false), 1e-2);
-          Adam ax = new Adam(select(straight, true), 1e-3)) {
+      try (TorchAdam a = new TorchAdam(select(straight, false), 1e-2);
+          TorchAdam ax = new TorchAdam(select(straight, true), 1e-3)) {
         MultiStepLR s = new MultiStepLR(a, new int[] {2}, 0.1);
         for (int step = 0; step < 5; step++) {
           a.step(select(grads(m, step), false));
@@ -75,8 +75,8 @@ class TrainCheckpointTest {
           s.step();
         }
       }
-      try (Adam a = new Adam(select(first, false), 1e-2);
-          Adam ax = new Adam(select(first, true), 1e-3)) {
+      try (TorchAdam a = new TorchAdam(select(first, false), 1e-2);
+          TorchAdam ax = new TorchAdam(select(first, true), 1e-3)) {
         MultiStepLR s = new MultiStepLR(a, new int[] {2}, 0.1);
         for (int step = 0; step < 2; step++) {
           a.step(select(grads(m, step), false));
@@ -104,8 +104,8 @@ class TrainCheckpointTest {
       assertEquals("test", ck.info().get("preset"));
       Map<String, NDArray> resumed = new LinkedHashMap<>();
       ck.model().forEach((k, v) -> resumed.put(k, v.toNDArray(m)));
-      try (Adam a = new Adam(select(resumed, false), 1e-2);
-          Adam ax = new Adam(select(resumed, true), 1e-3)) {
+      try (TorchAdam a = new TorchAdam(select(resumed, false), 1e-2);
+          TorchAdam ax = new TorchAdam(select(resumed, true), 1e-3)) {
         ck.optimizer().restore(a, m);
         ck.auxOptimizer().restore(ax, m);
         MultiStepLR s = new MultiStepLR(a, new int[] {2}, 0.1);

@@ -10,7 +10,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
-import ai.taco.train.data.Dataset;
+import ai.taco.train.data.CaptionedDataset;
 import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,17 +28,16 @@ class TrainerTest {
         .withCoefficients(0, 0)
         .withBatch(2, 64, 64)
         .withSteps(3, maxSteps)
-        .withSeed(11)
-        .withProgressBar(false);
+        .withSeed(11);
   }
 
-  static Trainer trainer(TrainOptions o, Dataset ds, TrainCheckpoint resume) {
+  static Trainer trainer(TrainOptions o, CaptionedDataset ds, TrainCheckpoint resume) {
     return new Trainer(o, ds, CaptionEncoder.zeros(o.config().textDim()),
         RateDistortionLoss.rateDistortionOnly(o.lambda()), null, resume);
   }
 
-  static TrainingListener recorder(List<String> events) {
-    return new TrainingListener() {
+  static TrainerListener recorder(List<String> events) {
+    return new TrainerListener() {
       Path out;
 
       @Override
@@ -72,7 +71,7 @@ class TrainerTest {
 
   @Test
   void resumedRunEqualsUninterrupted(@TempDir Path dir) {
-    Dataset ds = Dataset.open(Golden.data("train-sample/coco"), null);
+    CaptionedDataset ds = CaptionedDataset.open(Golden.data("train-sample/coco"), null);
     Map<String, HostTensor> straight;
     List<Trainer.StepMetrics> straightHistory;
     try (Trainer t = trainer(tiny(dir.resolve("a"), 4), ds, null)) {
@@ -111,7 +110,7 @@ class TrainerTest {
 
   @Test
   void nativeMemoryIsSteadyAcrossSteps(@TempDir Path dir) throws Exception {
-    Dataset ds = Dataset.open(Golden.data("train-sample/bsds500/train"), null);
+    CaptionedDataset ds = CaptionedDataset.open(Golden.data("train-sample/bsds500/train"), null);
     try (Trainer t = trainer(tiny(dir, 0), ds, null);
         ai.taco.train.data.Loader loader = new ai.taco.train.data.Loader(ds,
             new ai.taco.train.data.Loader.Options(new ai.taco.train.data.RandomCrop(64, 64), 2, 1, 1, 1))) {
@@ -130,13 +129,13 @@ class TrainerTest {
 
   @Test
   void nonFiniteStepIsSkippedNotApplied(@TempDir Path dir) {
-    Dataset ds = Dataset.open(Golden.data("train-sample/bsds500/train"), null);
+    CaptionedDataset ds = CaptionedDataset.open(Golden.data("train-sample/bsds500/train"), null);
     try (Trainer t = trainer(tiny(dir, 0), ds, null)) {
       float[] px = new float[2 * 3 * 64 * 64];
       java.util.Arrays.fill(px, 0.5f);
       px[7] = Float.NaN;
-      ai.taco.train.data.Batch bad =
-          new ai.taco.train.data.Batch(0, 2, px, 2, 64, 64, List.of("a", "b"), List.of("", ""));
+      ai.taco.train.data.ImageTextBatch bad =
+          new ai.taco.train.data.ImageTextBatch(0, 2, px, 2, 64, 64, List.of("a", "b"), List.of("", ""));
       Map<String, HostTensor> before = t.model().stateDict();
       Trainer.StepMetrics m = t.step(bad, 0);
       assertTrue(Double.isNaN(m.gradNorm()), "NaN input must give a NaN gradient norm: " + m);

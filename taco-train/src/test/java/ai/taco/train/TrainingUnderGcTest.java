@@ -3,7 +3,7 @@ package ai.taco.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.taco.core.testing.Golden;
-import ai.taco.train.data.Dataset;
+import ai.taco.train.data.CaptionedDataset;
 import ai.taco.train.data.Loader;
 import ai.taco.train.data.RandomCrop;
 import java.nio.file.Path;
@@ -29,7 +29,7 @@ class TrainingUnderGcTest {
 
   @Test
   void gradientsStayFiniteUnderGarbageCollection(@TempDir Path dir) throws Exception {
-    Dataset ds = Dataset.open(Golden.data("train-sample/coco"), null);
+    CaptionedDataset ds = CaptionedDataset.open(Golden.data("train-sample/coco"), null);
     Thread gc = new Thread(() -> {
       while (!Thread.currentThread().isInterrupted()) {
         System.gc();

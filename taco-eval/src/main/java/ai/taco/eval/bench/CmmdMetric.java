@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.taco.core.clip.ClipVisionModel;
-import ai.taco.eval.metrics.Cmmd;
+import ai.taco.metrics.Cmmd;
 import java.nio.file.Path;
 import java.util.List;
 

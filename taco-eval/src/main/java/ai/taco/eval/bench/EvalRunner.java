@@ -2,7 +2,6 @@ package ai.taco.eval.bench;
 
 import ai.taco.core.CaptionEncoder;
 import ai.taco.core.tensor.HostTensor;
-import ai.taco.train.ConsoleProgress;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +54,7 @@ public final class EvalRunner {
    * @param saveReconstructions write each reconstruction as an 8-bit PNG under {@code reconstructions/} (as the
    *     official {@code save_image} writes it)
    * @param keepBitstreams keep each bitstream under {@code bitstreams/} (they are always written to measure the rate)
-   * @param progress show a progress bar on stderr
+   * @param progress report progress through the {@link #withProgress} reporter, if one was given
    * @param resume keep the results an earlier run of the same configuration recorded in {@code outDir} and compute
    *     only the missing (image, operating point) pairs; otherwise start per_image.csv and the features afresh
    */
@@ -91,9 +90,30 @@ public final class EvalRunner {
         List<? extends ImageMetric> metrics, List<? extends SetMetric> setMetrics);
   }
 
+  /**
+   * Progress of a run, as the application shows it (the command line: a bar on a terminal, else log lines). An
+   * interface so that this library carries no terminal code.
+   */
+  public interface Progress extends AutoCloseable {
+    /** Text shown after the counts (the current codec, setting and image). */
+    void setExtraMessage(String message);
+
+    /** One more unit done. */
+    void step();
+
+    @Override
+    void close();
+
+    /** Starts the report of {@code total} {@code unit}s of a {@code task}, {@code initial} of them already done. */
+    interface Reporter {
+      Progress start(String task, long total, long initial, String unit);
+    }
+  }
+
   private final Options options;
   private final Consumer<EvalResults.ImageResult> afterEachResult;
   private PairEvaluator pairEvaluator;
+  private Progress.Reporter progress;
 
   public EvalRunner(Options options) {
     this(options, r -> {});
@@ -111,6 +131,12 @@ public final class EvalRunner {
   /** Lets {@code evaluator} compute the pairs (this runner still records them and builds the summary). */
   public EvalRunner withPairEvaluator(PairEvaluator evaluator) {
     this.pairEvaluator = evaluator;
+    return this;
+  }
+
+  /** Reports progress through {@code reporter} when {@link Options#progress()} is set (without one: silent). */
+  public EvalRunner withProgress(Progress.Reporter reporter) {
+    this.progress = reporter;
     return this;
   }
 
@@ -176,7 +202,7 @@ public final class EvalRunner {
       boolean anyText = codecs.stream().anyMatch(ImageCodec::usesText);
       String textSource = anyText ? captions.source() : "none (no codec reads text)";
       long already = recorded.values().stream().mapToLong(Map::size).sum();
-      try (ConsoleProgress bar = progressBar((long) codecs.size() * items.size(), already)) {
+      try (Progress bar = progressBar((long) codecs.size() * items.size(), already)) {
         int pointIndex = 0;
         for (Map.Entry<String, ImageCodec> p : points.entrySet()) {
           Map<String, EvalResults.ImageResult> done = recorded.get(p.getKey());
@@ -472,8 +498,8 @@ public final class EvalRunner {
     return safe(codec.name() + "_" + codec.setting());
   }
 
-  private ConsoleProgress progressBar(long total, long already) {
-    return options.progress() ? ConsoleProgress.start("taco eval", total, already, "images") : null;
+  private Progress progressBar(long total, long already) {
+    return options.progress() && progress != null ? progress.start("taco eval", total, already, "images") : null;
   }
 
   /** File-system-safe directory name for an operating point. */

@@ -3,14 +3,14 @@ package ai.taco.eval.bench;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.taco.eval.metrics.Fid;
-import ai.taco.eval.metrics.ImageTooSmallException;
-import ai.taco.eval.metrics.InceptionV3;
-import ai.taco.eval.metrics.Kid;
-import ai.taco.eval.metrics.Lpips;
-import ai.taco.eval.metrics.MsSsim;
-import ai.taco.eval.metrics.Pieapp;
-import ai.taco.eval.metrics.Psnr;
+import ai.taco.metrics.Fid;
+import ai.taco.metrics.ImageTooSmallException;
+import ai.taco.metrics.InceptionV3;
+import ai.taco.metrics.Kid;
+import ai.taco.metrics.Lpips;
+import ai.taco.metrics.MsSsim;
+import ai.taco.metrics.Pieapp;
+import ai.taco.metrics.Psnr;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +21,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * The paper's metrics as {@link ImageMetric}/{@link SetMetric}s over {@code ai.taco.eval.metrics}, opened from the
+ * The paper's metrics as {@link ImageMetric}/{@link SetMetric}s over {@code ai.taco.metrics}, opened from the
  * weights the user has: PSNR and MS-SSIM always, LPIPS with AlexNet-LPIPS weights, PieAPP with PieAPPv0.1 weights,
  * FID and KID with pytorch-fid InceptionV3 weights, CMMD with a CLIP vision tower. What is skipped is said in
  * {@link #notes()}.

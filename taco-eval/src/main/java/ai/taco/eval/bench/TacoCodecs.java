@@ -1,9 +1,9 @@
 package ai.taco.eval.bench;
 
+import ai.taco.eval.CodecSpec;
 import ai.taco.core.CaptionEncoder;
-import ai.taco.core.ClipTextEncoder;
 import ai.taco.core.TacoConfig;
-import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.ClipTextEncoder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,11 +17,10 @@ public final class TacoCodecs {
   private TacoCodecs() {}
 
   /** One codec per checkpoint; each loads its weights on first use and frees them when the runner closes it. */
-  public static List<ImageCodec> open(List<Path> weights, TacoConfig config, ScaleTable table,
-      TacoImageCodec.Container container) {
+  public static List<ImageCodec> open(List<CodecSpec> specs, TacoImageCodec.Container container) {
     List<ImageCodec> out = new ArrayList<>();
-    for (Path w : weights) {
-      out.add(new TacoImageCodec(w, config, table, container));
+    for (CodecSpec s : specs) {
+      out.add(new TacoImageCodec(s, container));
     }
     return out;
   }

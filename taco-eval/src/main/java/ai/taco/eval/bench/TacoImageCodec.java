@@ -1,5 +1,6 @@
 package ai.taco.eval.bench;
 
+import ai.taco.eval.CodecSpec;
 import ai.taco.core.DecodeOptions;
 import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
@@ -30,6 +31,7 @@ public final class TacoImageCodec implements ImageCodec {
     TACO
   }
 
+  private final CodecSpec spec;
   private final Path weights;
   private final TacoConfig config;
   private final ScaleTable scaleTable;
@@ -37,13 +39,14 @@ public final class TacoImageCodec implements ImageCodec {
   private TacoCodec codec;
   private String weightsSha256;
 
-  public TacoImageCodec(Path weights, TacoConfig config, ScaleTable scaleTable, Container container) {
+  public TacoImageCodec(CodecSpec spec, Container container) {
+    this.weights = spec.weightsPath();
     if (!Files.isRegularFile(weights)) {
       throw new BenchmarkException("TACO checkpoint not found: " + weights);
     }
-    this.weights = weights;
-    this.config = config;
-    this.scaleTable = scaleTable;
+    this.spec = spec;
+    this.config = spec.config();
+    this.scaleTable = spec.table();
     this.container = container;
   }
 
@@ -84,8 +87,7 @@ public final class TacoImageCodec implements ImageCodec {
 
   private synchronized TacoCodec codec() {
     if (codec == null) {
-      TacoCodec.Builder b = TacoCodec.builder().setWeights(weights).optScaleTable(scaleTable);
-      codec = (config == null ? b : b.optConfig(config)).build();
+      codec = spec.build();
     }
     return codec;
   }

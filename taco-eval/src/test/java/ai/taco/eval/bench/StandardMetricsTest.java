@@ -6,14 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.testing.Golden;
-import ai.taco.eval.metrics.ImageTooSmallException;
-import ai.taco.eval.metrics.Lpips;
-import ai.taco.eval.metrics.MsSsim;
+import ai.taco.metrics.ImageTooSmallException;
+import ai.taco.metrics.Lpips;
+import ai.taco.metrics.MsSsim;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The adapters that feed RgbImages to ai.taco.eval.metrics, checked against the golden reference values. */
+/** The adapters that feed RgbImages to ai.taco.metrics, checked against the golden reference values. */
 class StandardMetricsTest {
 
   static RgbImage image(HostTensor t) {

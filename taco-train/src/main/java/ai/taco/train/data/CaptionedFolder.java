@@ -30,7 +30,7 @@ public final class CaptionedFolder {
   }
 
   /** The folder's images sorted by file name; {@code captionsJson} may be null (no captions at all). */
-  public static Dataset load(Path dir, Path captionsJson) {
+  public static CaptionedDataset load(Path dir, Path captionsJson) {
     if (!Files.isDirectory(dir)) {
       throw new DatasetException("dataset folder not found: " + dir);
     }
@@ -77,7 +77,7 @@ public final class CaptionedFolder {
               uncaptioned > 0 ? ", " + uncaptioned + " WITHOUT a caption (empty caption)" : "",
               unused > 0 ? ", " + unused + " captions name files not in the folder (ignored)" : "");
     }
-    return new Dataset(out, description, captionsJson != null && uncaptioned < out.size());
+    return new CaptionedDataset(out, description, captionsJson != null && uncaptioned < out.size());
   }
 
   static Map<String, String> readCaptions(Path json) {

@@ -36,7 +36,7 @@ public final class CocoCaptions {
   }
 
   /** The images listed in the annotation file, in its order, with all their captions. */
-  public static Dataset load(Path root) {
+  public static CaptionedDataset load(Path root) {
     for (String split : SPLITS) {
       Path ann = annotationFile(root, split);
       if (Files.isRegularFile(ann)) {
@@ -48,7 +48,7 @@ public final class CocoCaptions {
             + " captions_train2017.json)");
   }
 
-  private static Dataset load(Path annotations, Path imageDir, String split) {
+  private static CaptionedDataset load(Path annotations, Path imageDir, String split) {
     if (!Files.isDirectory(imageDir)) {
       throw new DatasetException("COCO image folder missing: " + imageDir + " (next to " + annotations + ")");
     }
@@ -102,6 +102,6 @@ public final class CocoCaptions {
             total,
             missing > 0 ? ", " + missing + " listed images missing from " + imageDir + " (skipped)" : "",
             uncaptioned > 0 ? ", " + uncaptioned + " images without a caption (empty caption)" : "");
-    return new Dataset(out, description, true);
+    return new CaptionedDataset(out, description, true);
   }
 }

@@ -51,13 +51,13 @@ public final class Loader implements AutoCloseable {
 
   private record Sample(String name, float[] chw, String caption) {}
 
-  private final Dataset dataset;
+  private final CaptionedDataset dataset;
   private final Options options;
   private final ExecutorService pool;
   private final Set<Path> bad = ConcurrentHashMap.newKeySet();
   private final AtomicInteger skipped = new AtomicInteger();
 
-  public Loader(Dataset dataset, Options options) {
+  public Loader(CaptionedDataset dataset, Options options) {
     this.dataset = dataset;
     this.options = options;
     AtomicInteger n = new AtomicInteger();
@@ -99,7 +99,7 @@ public final class Loader implements AutoCloseable {
   }
 
   /** Batches of one epoch, starting {@code startPosition} entries into its permutation (0 for a fresh epoch). */
-  public Iterator<Batch> epoch(int epoch, long startPosition) {
+  public Iterator<ImageTextBatch> epoch(int epoch, long startPosition) {
     return new EpochIterator(epoch, permutation(epoch), (int) startPosition);
   }
 
@@ -139,13 +139,13 @@ public final class Loader implements AutoCloseable {
     }
   }
 
-  private final class EpochIterator implements Iterator<Batch> {
+  private final class EpochIterator implements Iterator<ImageTextBatch> {
     private final int epoch;
     private final int[] perm;
     private final ArrayDeque<Future<Sample>> pending = new ArrayDeque<>();
     private int submitted;
     private int consumed;
-    private Batch next;
+    private ImageTextBatch next;
     private boolean done;
 
     EpochIterator(int epoch, int[] perm, int start) {
@@ -176,16 +176,16 @@ public final class Loader implements AutoCloseable {
     }
 
     @Override
-    public Batch next() {
+    public ImageTextBatch next() {
       if (!hasNext()) {
         throw new NoSuchElementException();
       }
-      Batch b = next;
+      ImageTextBatch b = next;
       next = null;
       return b;
     }
 
-    private Batch compute() {
+    private ImageTextBatch compute() {
       RandomCrop crop = options.crop();
       int bs = options.batchSize();
       int plane = 3 * crop.height() * crop.width();
@@ -215,7 +215,7 @@ public final class Loader implements AutoCloseable {
         names.add(s.name());
         captions.add(s.caption());
       }
-      return new Batch(epoch, consumed, pixels, bs, crop.height(), crop.width(), names, captions);
+      return new ImageTextBatch(epoch, consumed, pixels, bs, crop.height(), crop.width(), names, captions);
     }
   }
 

@@ -31,8 +31,8 @@ class DataTest {
     return ReferenceData.data(rel);
   }
 
-  static List<Batch> take(Iterator<Batch> it, int n) {
-    List<Batch> out = new ArrayList<>();
+  static List<ImageTextBatch> take(Iterator<ImageTextBatch> it, int n) {
+    List<ImageTextBatch> out = new ArrayList<>();
     while (it.hasNext() && out.size() < n) {
       out.add(it.next());
     }
@@ -41,7 +41,7 @@ class DataTest {
 
   @Test
   void cocoLayoutKeepsAllFiveCaptionsAndDrawsOnePerEpoch() {
-    Dataset ds = Dataset.open(data("train-sample/coco"), null);
+    CaptionedDataset ds = CaptionedDataset.open(data("train-sample/coco"), null);
     assertEquals(80, ds.size());
     assertTrue(ds.captioned());
     assertTrue(ds.description().contains("train2017"), ds.description());
@@ -52,9 +52,9 @@ class DataTest {
     Map<String, Set<String>> drawn = new HashMap<>();
     try (Loader loader = new Loader(ds, new Loader.Options(new RandomCrop(32, 32), 8, 7, 2, 2))) {
       for (int epoch = 0; epoch < 4; epoch++) {
-        List<Batch> batches = take(loader.epoch(epoch, 0), 100);
+        List<ImageTextBatch> batches = take(loader.epoch(epoch, 0), 100);
         assertEquals(10, batches.size()); // 80 images / batch 8
-        for (Batch b : batches) {
+        for (ImageTextBatch b : batches) {
           for (int i = 0; i < b.size(); i++) {
             String name = b.names().get(i);
             assertTrue(byName.get(name).contains(b.captions().get(i)), "caption not one of the image's own");
@@ -70,19 +70,19 @@ class DataTest {
 
   @Test
   void folderWithoutCaptionsGivesEmptyCaptionsAndSaysSo() {
-    Dataset ds = Dataset.open(data("train-sample/bsds500/train"), null);
+    CaptionedDataset ds = CaptionedDataset.open(data("train-sample/bsds500/train"), null);
     assertEquals(26, ds.size()); // the BSDS500 sample the repository carries
     assertFalse(ds.captioned());
     assertTrue(ds.description().contains("NO captions"), ds.description());
     try (Loader loader = new Loader(ds, new Loader.Options(new RandomCrop(16, 16), 4, 1, 1, 1))) {
-      Batch b = loader.epoch(0, 0).next();
+      ImageTextBatch b = loader.epoch(0, 0).next();
       assertEquals(List.of("", "", "", ""), b.captions());
     }
   }
 
   @Test
   void folderWithCaptionsJson() {
-    Dataset ds = Dataset.open(data("kodak"), data("captions/kodak_ofa.json"));
+    CaptionedDataset ds = CaptionedDataset.open(data("kodak"), data("captions/kodak_ofa.json"));
     assertEquals(8, ds.size()); // the Kodak images the repository carries, each with its OFA caption
     assertTrue(ds.captioned());
     CaptionedImage first = ds.images().get(0);
@@ -92,15 +92,15 @@ class DataTest {
 
   @Test
   void cocoLayoutRefusesAnExtraCaptionsFile() {
-    assertThrows(DatasetException.class, () -> Dataset.open(data("train-sample/coco"), data("captions/kodak_ofa.json")));
+    assertThrows(DatasetException.class, () -> CaptionedDataset.open(data("train-sample/coco"), data("captions/kodak_ofa.json")));
   }
 
   @Test
   void reproducibleAcrossThreadCountsAndResumable() {
-    Dataset ds = Dataset.open(data("train-sample/coco"), null);
-    List<Batch> a;
-    List<Batch> b;
-    List<Batch> other;
+    CaptionedDataset ds = CaptionedDataset.open(data("train-sample/coco"), null);
+    List<ImageTextBatch> a;
+    List<ImageTextBatch> b;
+    List<ImageTextBatch> other;
     try (Loader one = new Loader(ds, new Loader.Options(new RandomCrop(48, 40), 4, 42, 1, 1));
         Loader three = new Loader(ds, new Loader.Options(new RandomCrop(48, 40), 4, 42, 3, 4));
         Loader otherSeed = new Loader(ds, new Loader.Options(new RandomCrop(48, 40), 4, 43, 2, 2))) {
@@ -108,7 +108,7 @@ class DataTest {
       b = take(three.epoch(1, 0), 6);
       other = take(otherSeed.epoch(1, 0), 1);
       // Resume after batch 3: the next batches are those of the uninterrupted run.
-      List<Batch> resumed = take(three.epoch(1, a.get(2).endPosition()), 3);
+      List<ImageTextBatch> resumed = take(three.epoch(1, a.get(2).endPosition()), 3);
       for (int i = 0; i < 3; i++) {
         assertEquals(a.get(3 + i).names(), resumed.get(i).names());
         assertArrayEquals(a.get(3 + i).pixels(), resumed.get(i).pixels());
@@ -197,11 +197,11 @@ class DataTest {
     Files.write(dir.resolve("b.png"), noise); // not an image at all
     byte[] jpg = Files.readAllBytes(src.resolve("8143.jpg"));
     Files.write(dir.resolve("d.jpg"), java.util.Arrays.copyOf(jpg, 40)); // truncated inside the header
-    Dataset ds = Dataset.open(dir, null);
+    CaptionedDataset ds = CaptionedDataset.open(dir, null);
     assertEquals(4, ds.size());
     try (Loader loader = new Loader(ds, new Loader.Options(new RandomCrop(32, 32), 1, 9, 2, 2))) {
       for (int epoch = 0; epoch < 2; epoch++) {
-        List<Batch> batches = take(loader.epoch(epoch, 0), 10);
+        List<ImageTextBatch> batches = take(loader.epoch(epoch, 0), 10);
         assertEquals(2, batches.size());
         Set<String> names = new HashSet<>();
         batches.forEach(b -> names.addAll(b.names()));
@@ -213,12 +213,12 @@ class DataTest {
 
   @Test
   void missingFolderOrBadJson(@TempDir Path dir) throws IOException {
-    assertThrows(DatasetException.class, () -> Dataset.open(dir.resolve("nope"), null));
-    assertThrows(DatasetException.class, () -> Dataset.open(dir, null)); // no images
+    assertThrows(DatasetException.class, () -> CaptionedDataset.open(dir.resolve("nope"), null));
+    assertThrows(DatasetException.class, () -> CaptionedDataset.open(dir, null)); // no images
     Path json = dir.resolve("c.json");
     Files.writeString(json, "[1,2]");
     Files.copy(data("train-sample/bsds500/train").resolve("2092.jpg"), dir.resolve("a.jpg"));
-    DatasetException e = assertThrows(DatasetException.class, () -> Dataset.open(dir, json));
+    DatasetException e = assertThrows(DatasetException.class, () -> CaptionedDataset.open(dir, json));
     assertTrue(e.getMessage().contains("JSON object"), e.getMessage());
   }
 }

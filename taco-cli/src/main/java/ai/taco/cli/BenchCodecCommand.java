@@ -1,0 +1,307 @@
+package ai.taco.cli;
+
+import ai.taco.core.DecodeOptions;
+import ai.taco.core.EncodeOptions;
+import ai.taco.core.StageListener;
+import ai.taco.core.TacoCodec;
+import ai.taco.core.TacoConfig;
+import ai.taco.core.Tiling;
+import ai.taco.core.bitstream.CodedImage;
+import ai.taco.core.image.Images;
+import ai.taco.core.tensor.HostTensor;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code taco bench}: codec wall time by stage and peak memory, on random weights (timing only). */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description =
+        "Times TACO encode and decode of one image with randomly initialised weights (or --weights): median wall time"
+            + " (and process CPU time) over --runs after --warmup, split by stage (gA, hyper = hA + z coding + hS, context = context models +"
+            + " y entropy coding, gS), per megapixel, the MACs and achieved GFLOP/s of gA and gS next to a measured fp32"
+            + " matmul peak, and the peak RSS of encode and decode; with --layers also by gA / gS step; with --sizes on"
+            + " images of several sizes tiled from the one given. Prints JSON on stdout."
+            + " Set TACO_THREADS for libtorch's intra-op threads.")
+public final class BenchCodecCommand implements TacoCommand {
+  @Option(names = "--preset", defaultValue = "full", description = "full (default), small or tiny.")
+  String preset;
+
+  @Option(names = "--image", required = true, paramLabel = "IMG", description = "Image to code.")
+  Path image;
+
+  @Option(names = "--weights", paramLabel = "W", description = "Weights (default: random, seed 1).")
+  Path weights;
+
+  @Option(names = "--runs", defaultValue = "5", description = "Timed runs (default 5, at least 1).")
+  int runs;
+
+  @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs first (default 1).")
+  int warmup;
+
+  @Option(names = "--layers", description = "Also report every gA and gS step: median wall time, MACs, GFLOP/s.")
+  boolean layers;
+
+  @Option(
+      names = "--tile",
+      paramLabel = "PX",
+      defaultValue = "1024",
+      description = "gA/gS tile edge in pixels (multiple of 16; 0: untiled). Default 1024.")
+  int tile;
+
+  @Option(
+      names = "--sub-tile",
+      paramLabel = "PX",
+      defaultValue = "512",
+      description = "Sub-tile edge of the full-resolution layers (multiple of 16, at most --tile). Default 512.")
+  int subTile;
+
+  @Option(
+      names = "--sizes",
+      split = ",",
+      paramLabel = "WxH",
+      description = "Instead of the image itself, code images of these sizes tiled from it (e.g."
+          + " 768x512,1920x1080,3840x2160,7680x4320), each with its own peak RSS.")
+  List<String> sizes;
+
+  @Spec CommandSpec spec;
+
+  public BenchCodecCommand() {}
+
+  @Override
+  public Integer call() throws IOException {
+    if (runs < 1 || warmup < 0) {
+      throw new IllegalArgumentException("--runs must be >= 1 and --warmup >= 0");
+    }
+    TacoConfig config = TacoConfig.preset(preset);
+    List<int[]> dims = new ArrayList<>();
+    for (String s : sizes == null ? List.<String>of() : sizes) {
+      dims.add(parseSize(s));
+    }
+    // 8-bit images as bytes (the encoder divides by 255 itself, same bitstream): a quarter of the float image's memory.
+    HostTensor source = Images.readCompact(image);
+    Random r = new Random(1);
+    float[] t = new float[CompressCommand.TEXT_TOKENS * config.textDim()];
+    for (int i = 0; i < t.length; i++) {
+      t[i] = (float) r.nextGaussian();
+    }
+    HostTensor text = HostTensor.ofFloats(t, CompressCommand.TEXT_TOKENS, config.textDim());
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode j = json.createObjectNode();
+    j.put("image", image.toString());
+    j.put("preset", preset);
+    j.put("weights", weights == null ? "random" : weights.toString());
+    j.put("runs", runs);
+    j.put("warmup", warmup);
+    j.put("tile", tile);
+    Tiling tiling = ai.taco.eval.CodecSpec.tiling(tile, subTile);
+    j.put("sub_tile", tiling.subTile());
+    long load0 = System.nanoTime();
+    try (TacoCodec codec =
+        weights == null
+            ? TacoCodec.builder().setRandomWeights(1).optConfig(config).optTiling(tiling).build()
+            : new ai.taco.eval.CodecSpec(weights.toString(), preset, null, null, tile, subTile,
+                ai.taco.eval.CodecSpec.FP32).build()) {
+      j.put("load_seconds", (System.nanoTime() - load0) / 1e9);
+      j.put("threads", ai.djl.pytorch.jni.JniUtils.getNumThreads()); // the engine is loaded now
+      j.put("matmul_peak_gflops", Roofline.matmulPeakGflops());
+      if (dims.isEmpty()) {
+        j.setAll(run(codec, config, source, text, json));
+      } else {
+        var all = j.putArray("sizes");
+        source = null; // each size is tiled from the file again: only one synthesised image alive at a time
+        for (int[] d : dims) {
+          HostTensor x = KodakTiling.tile(Images.readCompact(image), d[0], d[1]);
+          all.add(run(codec, config, x, text, json));
+        }
+      }
+      j.put("load_average_1min", loadAverage());
+      j.put("peak_rss_mib", peakRssKib() / 1024.0);
+      spec.commandLine().getOut().println(j.toPrettyString());
+      spec.commandLine().getOut().flush();
+    }
+    return 0;
+  }
+
+  /** Times one image: stages, per-step MACs and GFLOP/s, per-megapixel time and the peak RSS of encode and decode. */
+  private ObjectNode run(TacoCodec codec, TacoConfig config, HostTensor x, HostTensor text, ObjectMapper json)
+      throws IOException {
+    Map<String, List<Double>> enc = new LinkedHashMap<>();
+    Map<String, List<Double>> dec = new LinkedHashMap<>();
+    Map<String, List<Double>> encLayers = new LinkedHashMap<>();
+    Map<String, List<Double>> decLayers = new LinkedHashMap<>();
+    CodedImage file = null;
+    List<Double> encCpu = new ArrayList<>();
+    List<Double> decCpu = new ArrayList<>();
+    long encRss = 0;
+    long decRss = 0;
+    for (int i = 0; i < warmup + runs; i++) {
+      boolean rssReset = resetPeakRss();
+      long c0 = cpuNanos();
+      Timer te = new Timer();
+      file = codec.compress(x, text, EncodeOptions.DEFAULT.withListener(te));
+      long c1 = cpuNanos();
+      encRss = Math.max(encRss, rssReset ? peakRssKib() : -1);
+      rssReset = resetPeakRss();
+      Timer td = new Timer();
+      codec.decompress(file, DecodeOptions.DEFAULT.withListener(td));
+      long c2 = cpuNanos();
+      decRss = Math.max(decRss, rssReset ? peakRssKib() : -1);
+      if (i >= warmup) {
+        te.addTo(enc, encLayers);
+        td.addTo(dec, decLayers);
+        encCpu.add((c1 - c0) / 1e9);
+        decCpu.add((c2 - c1) / 1e9);
+      }
+    }
+    long h = file.height();
+    long w = file.width();
+    long ph = (h + TacoCodec.PAD_MULTIPLE - 1) / TacoCodec.PAD_MULTIPLE * TacoCodec.PAD_MULTIPLE;
+    long pw = (w + TacoCodec.PAD_MULTIPLE - 1) / TacoCodec.PAD_MULTIPLE * TacoCodec.PAD_MULTIPLE;
+    double mp = h * w / 1e6;
+    Map<String, Double> gaMacs = TransformMacs.analysis(config, ph, pw, CompressCommand.TEXT_TOKENS);
+    Map<String, Double> gsMacs = TransformMacs.synthesis(config, ph, pw);
+    ObjectNode j = json.createObjectNode();
+    j.put("height", h);
+    j.put("width", w);
+    j.put("megapixels", mp);
+    j.put("bytes", file.toBytes().length);
+    ObjectNode e = j.putObject("encode_median_seconds");
+    enc.forEach((k, v) -> e.put(k, median(v)));
+    ObjectNode d = j.putObject("decode_median_seconds");
+    dec.forEach((k, v) -> d.put(k, median(v)));
+    double encTotal = median(enc.get("total"));
+    double decTotal = median(dec.get("total"));
+    j.put("encode_seconds_per_megapixel", encTotal / mp);
+    j.put("decode_seconds_per_megapixel", decTotal / mp);
+    j.put("gA_gmac", TransformMacs.total(gaMacs) / 1e9);
+    j.put("gA_gflops", 2 * TransformMacs.total(gaMacs) / 1e9 / median(enc.get("gA")));
+    j.put("gS_gmac", TransformMacs.total(gsMacs) / 1e9);
+    j.put("gS_gflops", 2 * TransformMacs.total(gsMacs) / 1e9 / median(dec.get("gS")));
+    if (layers) {
+      j.set("encode_layers", Roofline.layers(json, encLayers, gaMacs));
+      j.set("decode_layers", Roofline.layers(json, decLayers, gsMacs));
+    }
+    // CPU time of the whole process (all libtorch threads): a load-independent view when the machine is shared.
+    j.put("encode_median_cpu_seconds", median(encCpu));
+    j.put("decode_median_cpu_seconds", median(decCpu));
+    j.put("encode_peak_rss_mib", encRss / 1024.0);
+    j.put("decode_peak_rss_mib", decRss / 1024.0);
+    return j;
+  }
+
+  /** "WxH" as {width, height}. */
+  static int[] parseSize(String s) {
+    String[] p = s.trim().toLowerCase(java.util.Locale.ROOT).split("x");
+    try {
+      if (p.length == 2) {
+        int w = Integer.parseInt(p[0]);
+        int h = Integer.parseInt(p[1]);
+        if (w > 0 && h > 0) {
+          return new int[] {w, h};
+        }
+      }
+    } catch (NumberFormatException ex) {
+      // reported below
+    }
+    throw new IllegalArgumentException("--sizes entry '" + s + "' is not WIDTHxHEIGHT with positive integers");
+  }
+
+  /**
+   * Resets the kernel's peak-RSS counter of this process (writing 5 to /proc/self/clear_refs, Linux 4.0+), so the next
+   * {@link #peakRssKib()} covers only what follows. False where that is impossible.
+   */
+  static boolean resetPeakRss() {
+    try {
+      Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+      return true;
+    } catch (IOException | RuntimeException ex) {
+      return false;
+    }
+  }
+
+  /** Records the time spent in each stage of one call, plus the total. */
+  private static final class Timer implements StageListener {
+    private final long start = System.nanoTime();
+    private final long startCpu = cpuNanos();
+    private final Map<String, Double> seconds = new LinkedHashMap<>();
+    private final Map<String, Double> layerSeconds = new LinkedHashMap<>();
+    private String current;
+    private long since = start;
+    private long sinceCpu = startCpu;
+    /** The previous stage or step event: a step's time runs from there. */
+    private long lastEvent = start;
+
+    @Override
+    public void stage(String name) {
+      long now = System.nanoTime();
+      long cpu = cpuNanos();
+      if (current != null) {
+        seconds.merge(current, (now - since) / 1e9, Double::sum);
+        seconds.merge(current + "_cpu", (cpu - sinceCpu) / 1e9, Double::sum);
+      }
+      current = name.equals("done") ? null : name;
+      since = now;
+      sinceCpu = cpu;
+      lastEvent = now;
+      if (name.equals("done")) {
+        seconds.put("total", (now - start) / 1e9);
+        seconds.put("total_cpu", (cpu - startCpu) / 1e9);
+      }
+    }
+
+    @Override
+    public void step(String name) {
+      long now = System.nanoTime();
+      layerSeconds.merge(name, (now - lastEvent) / 1e9, Double::sum); // tiled: once per tile
+      lastEvent = now;
+    }
+
+    void addTo(Map<String, List<Double>> all, Map<String, List<Double>> allLayers) {
+      seconds.forEach((k, v) -> all.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
+      layerSeconds.forEach((k, v) -> allLayers.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
+    }
+  }
+
+  static double median(List<Double> v) {
+    double[] a = v.stream().mapToDouble(Double::doubleValue).toArray();
+    Arrays.sort(a);
+    return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+  }
+
+  static long cpuNanos() {
+    java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
+  }
+
+  static double loadAverage() {
+    return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+  }
+
+  /** VmHWM of /proc/self/status (peak resident set), in KiB; -1 where unavailable. */
+  static long peakRssKib() throws IOException {
+    Path status = Path.of("/proc/self/status");
+    if (!Files.isReadable(status)) {
+      return -1;
+    }
+    for (String line : Files.readAllLines(status)) {
+      if (line.startsWith("VmHWM:")) {
+        return Long.parseLong(line.replaceAll("[^0-9]", ""));
+      }
+    }
+    return -1;
+  }
+}

@@ -1,0 +1,105 @@
+package ai.taco.eval;
+
+import ai.djl.Device;
+import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.TacoCodec;
+import ai.taco.core.TacoConfig;
+import ai.taco.core.Tiling;
+import ai.taco.core.files.InputFiles;
+import java.io.Serializable;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * How to build one {@link TacoCodec}: the settings every command and job that runs the codec takes, and
+ * {@link #build()}, the one place that turns them into a codec. Serializable (Spark ships it; paths as strings, as
+ * {@link Path} is not serializable) and a plain record for JSON.
+ *
+ * @param weights checkpoint (official .pth/.pth.tar or safetensors with the official key names)
+ * @param preset architecture of the weights: full, small or tiny; null: inferred from the weights' shapes
+ * @param scaleTable Gaussian scale-table id (torch1, torch2); null: {@link ScaleTable#defaultTable()}
+ * @param device DJL device name (cpu, gpu, gpu(1)); null: the engine's default device
+ * @param tile edge of the gA/gS tiles in pixels, a multiple of {@link Tiling#ALIGN}; 0: the whole image at once
+ * @param subTile edge of the sub-tiles of the full-resolution layers (a multiple of {@link Tiling#ALIGN}, at most
+ *     {@code tile})
+ * @param precision the codec's compute precision; only {@value #FP32} exists today (the field is there so that a
+ *     reduced precision can be added without changing every caller)
+ */
+public record CodecSpec(String weights, String preset, String scaleTable, String device, int tile, int subTile,
+    String precision) implements Serializable {
+
+  private static final long serialVersionUID = 1L;
+
+  /** Float32 everywhere, the only precision the codec computes in (and the one its parity is proven in). */
+  public static final String FP32 = "fp32";
+
+  /** The defaults of every command: weights only, architecture inferred, {@link Tiling#DEFAULT}, float32. */
+  public static CodecSpec of(Path weights) {
+    return new CodecSpec(weights.toString(), null, null, null, Tiling.DEFAULT.tile(), Tiling.DEFAULT.subTile(), FP32);
+  }
+
+  public CodecSpec {
+    if (weights == null) {
+      throw new IllegalArgumentException("a codec needs weights (--weights)");
+    }
+    precision = precision == null ? FP32 : precision.toLowerCase(Locale.ROOT);
+    if (!precision.equals(FP32)) {
+      throw new IllegalArgumentException("--precision " + precision + " is not supported (fp32 only)");
+    }
+    if (preset != null) {
+      TacoConfig.preset(preset); // an unknown name fails here, with the presets listed
+    }
+    if (scaleTable != null && ScaleTable.fromId(scaleTable) == null) {
+      throw new IllegalArgumentException("unknown --scale-table '" + scaleTable + "' (torch1, torch2)");
+    }
+    tiling(tile, subTile);
+  }
+
+  /** This spec with another scale table (a file records the one it was coded with). */
+  public CodecSpec withScaleTable(String id) {
+    return new CodecSpec(weights, preset, id, device, tile, subTile, precision);
+  }
+
+  public Path weightsPath() {
+    return Path.of(weights);
+  }
+
+  /** The architecture, or null when it is to be inferred from the weights. */
+  public TacoConfig config() {
+    return preset == null ? null : TacoConfig.preset(preset);
+  }
+
+  /** The scale table ({@link ScaleTable#defaultTable()} when none was named). */
+  public ScaleTable table() {
+    return scaleTable == null ? ScaleTable.defaultTable() : ScaleTable.fromId(scaleTable);
+  }
+
+  public Tiling tiling() {
+    return tiling(tile, subTile);
+  }
+
+  /** Loads the weights and builds the codec: the one builder path of every command and job. */
+  public TacoCodec build() {
+    InputFiles.requireRegular(weightsPath(), "weights file", IllegalArgumentException::new);
+    TacoCodec.Builder b = TacoCodec.builder().setWeights(weightsPath()).optScaleTable(table()).optTiling(tiling());
+    if (preset != null) {
+      b.optConfig(config());
+    }
+    if (device != null) {
+      b.optDevice(Device.fromName(device));
+    }
+    return b.build();
+  }
+
+  /** {@code tile} 0: untiled; else sub-tiles of {@code subTile} pixels, at most the tile. */
+  public static Tiling tiling(int tile, int subTile) {
+    if (tile == 0) {
+      return Tiling.NONE;
+    }
+    if (tile < 0 || tile % Tiling.ALIGN != 0 || subTile <= 0 || subTile % Tiling.ALIGN != 0) {
+      throw new IllegalArgumentException("--tile " + tile + " and --sub-tile " + subTile + " must be positive multiples"
+          + " of " + Tiling.ALIGN + " (--tile 0: untiled)");
+    }
+    return new Tiling(tile, Math.min(tile, subTile));
+  }
+}

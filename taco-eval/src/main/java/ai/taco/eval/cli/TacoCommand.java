@@ -1,6 +1,0 @@
-package ai.taco.eval.cli;
-
-import java.util.concurrent.Callable;
-
-/** A subcommand of the {@code taco} tool: a picocli {@code @Command} class, listed in {@link TacoCli#SUBCOMMANDS}. */
-public interface TacoCommand extends Callable<Integer> {}

@@ -1,0 +1,87 @@
+package ai.taco.eval.options;
+
+import ai.taco.eval.CodecSpec;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/**
+ * The codec options of every command and job that runs TACO (compress, decompress, demo, bench, eval and their Spark
+ * jobs) as a picocli mixin; {@link #spec()} / {@link #specs()} turn them into {@link CodecSpec}s.
+ */
+public final class CodecOptions {
+
+  @Option(names = "--weights", arity = "1..*", paramLabel = "W",
+      description = "TACO checkpoint (official .pth/.pth.tar, 'module.' prefixes allowed, or safetensors with the"
+          + " official key names, docs/weights.md); taco eval takes several, one rate point each.")
+  List<Path> weights = new ArrayList<>();
+
+  @Option(names = "--preset", paramLabel = "NAME",
+      description = "Architecture of the weights: full (the paper's), small or tiny (default: inferred from the"
+          + " weights' shapes).")
+  String preset;
+
+  @Option(names = "--scale-table", paramLabel = "torch1|torch2",
+      description = "Gaussian scale-table variant (docs/bitstream.md); default torch1 (decompress: the one the file"
+          + " records).")
+  String scaleTable;
+
+  @Option(names = "--device", paramLabel = "DEV",
+      description = "DJL device of the codec: cpu, gpu, gpu(1)... (default: the engine's default device).")
+  String device;
+
+  @Option(names = "--tile", paramLabel = "PX", defaultValue = "1024",
+      description = "Run gA/gS over tiles of PX×PX pixels (a multiple of 16; 0: whole image at once). Bounds memory;"
+          + " the result does not depend on it up to float rounding (default 1024, docs/performance.md).")
+  int tile;
+
+  @Option(names = "--sub-tile", paramLabel = "PX", defaultValue = "512",
+      description = "Edge of the sub-tiles the full-resolution layers run in (a multiple of 16, at most --tile;"
+          + " default 512).")
+  int subTile;
+
+  @Option(names = "--precision", paramLabel = "P", defaultValue = CodecSpec.FP32,
+      description = "Compute precision of the codec: fp32 (the only one today).")
+  String precision;
+
+  public CodecOptions() {}
+
+  /** Whether --weights was given. */
+  public boolean hasWeights() {
+    return !weights.isEmpty();
+  }
+
+  /** The raw --scale-table (null when not given). */
+  public String scaleTable() {
+    return scaleTable;
+  }
+
+  /** The raw --preset (null when not given). */
+  public String preset() {
+    return preset;
+  }
+
+  /** The one codec these options describe (exactly one --weights). */
+  public CodecSpec spec() {
+    if (weights.size() != 1) {
+      throw new IllegalArgumentException(weights.isEmpty() ? "--weights is required"
+          : "give one --weights (" + weights.size() + " given)");
+    }
+    return spec(weights.get(0));
+  }
+
+  /** One codec per --weights, in order. */
+  public List<CodecSpec> specs() {
+    List<CodecSpec> out = new ArrayList<>();
+    for (Path w : weights) {
+      out.add(spec(w));
+    }
+    return out;
+  }
+
+  /** The codec of {@code w} with these options (commands with default weights). */
+  public CodecSpec spec(Path w) {
+    return new CodecSpec(w.toString(), preset, scaleTable, device, tile, subTile, precision);
+  }
+}
