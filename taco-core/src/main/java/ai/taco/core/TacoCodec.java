@@ -15,6 +15,7 @@ import ai.taco.core.io.ImageException;
 import ai.taco.core.io.Images;
 import ai.taco.core.io.StateDict;
 import ai.taco.core.io.TacoFile;
+import ai.taco.core.nn.ReducedPrecision;
 import ai.taco.core.io.WeightsException;
 import ai.taco.entropy.EntropyCodingException;
 import java.awt.image.BufferedImage;
@@ -58,6 +59,7 @@ public final class TacoCodec implements AutoCloseable {
 
   private final Device device;
   private final Tiling tiling;
+  private final Precision precision;
   private final NDManager manager;
   private final TacoModel model;
   private final byte[] fingerprint;
@@ -65,9 +67,11 @@ public final class TacoCodec implements AutoCloseable {
   private final CallGate gate = new CallGate();
   private final MemoryBudget budget = MemoryBudget.fromSystem();
 
-  private TacoCodec(Device device, Tiling tiling, NDManager manager, TacoModel model, byte[] fingerprint) {
+  private TacoCodec(
+      Device device, Tiling tiling, Precision precision, NDManager manager, TacoModel model, byte[] fingerprint) {
     this.device = device;
     this.tiling = tiling;
+    this.precision = precision;
     this.manager = manager;
     this.model = model;
     this.fingerprint = fingerprint;
@@ -92,6 +96,7 @@ public final class TacoCodec implements AutoCloseable {
     private ScaleTable scaleTable = ScaleTable.defaultTable();
     private Device device;
     private Tiling tiling = Tiling.DEFAULT;
+    private Precision precision = Precision.FP32;
 
     private Builder() {}
 
@@ -150,6 +155,16 @@ public final class TacoCodec implements AutoCloseable {
     }
 
     /**
+     * The arithmetic of gA and gS ({@link Precision#FP32} by default: the official bitstreams). With {@link
+     * Precision#BF16} their convolutions and matrix products run in bfloat16; hA, hS and the context model stay
+     * float32, so files stay decodable by every decoder and decode to nearly the same pixels (docs/performance.md).
+     */
+    public Builder optPrecision(Precision p) {
+      precision = Objects.requireNonNull(p, "precision");
+      return this;
+    }
+
+    /**
      * Loads the weights and prepares the entropy models.
      *
      * @throws WeightsException if the weights cannot be read, fit no TACO layout, or do not fit the given config
@@ -160,6 +175,10 @@ public final class TacoCodec implements AutoCloseable {
       // A codec's convolutions would otherwise make libtorch print an NNPACK warning per call on CPUs NNPACK does not
       // support; turning it off changes no result (LibTorch).
       LibTorch.disableNnpack();
+      String slow = ReducedPrecision.cpuWarning(precision, d);
+      if (slow != null) {
+        org.slf4j.LoggerFactory.getLogger(TacoCodec.class).warn(slow);
+      }
       if (randomSeed != null) {
         if (config == null) {
           throw new IllegalStateException("random weights need optConfig(...)");
@@ -167,7 +186,7 @@ public final class TacoCodec implements AutoCloseable {
         NDManager m = NDManager.newBaseManager(d);
         try {
           TacoModel model = TacoModel.create(config, m, randomSeed);
-          return new TacoCodec(d, tiling, m, model, Checksums.fingerprint(model.stateDict()));
+          return new TacoCodec(d, tiling, precision, m, model, Checksums.fingerprint(model.stateDict()));
         } catch (RuntimeException e) {
           m.close();
           throw e;
@@ -184,7 +203,7 @@ public final class TacoCodec implements AutoCloseable {
       NDManager m = NDManager.newBaseManager(d);
       try {
         TacoModel model = TacoModel.load(weights, c, m, scaleTable);
-        return new TacoCodec(d, tiling, m, model, Checksums.fingerprint(model.stateDict()));
+        return new TacoCodec(d, tiling, precision, m, model, Checksums.fingerprint(model.stateDict()));
       } catch (RuntimeException e) {
         m.close();
         throw e;
@@ -208,6 +227,11 @@ public final class TacoCodec implements AutoCloseable {
   /** How gA and gS run over large images (see {@link Builder#optTiling}). */
   public Tiling tiling() {
     return tiling;
+  }
+
+  /** The arithmetic of gA and gS (see {@link Builder#optPrecision}). */
+  public Precision precision() {
+    return precision;
   }
 
   /** Fingerprint of the loaded weights, as recorded in {@link TacoFile}. */
@@ -349,7 +373,10 @@ public final class TacoCodec implements AutoCloseable {
           }
         }
       }
-      TacoModel.Compressed c = model.compress(xPadded, t, listener, tiling);
+      TacoModel.Compressed c;
+      try (ReducedPrecision.Scope p = ReducedPrecision.request(precision)) {
+        c = model.compress(xPadded, t, listener, tiling);
+      }
       listener.stage("done");
       TacoModel.Strings s = c.strings();
       return new Encoded(h, w, s.zHeight(), s.zWidth(), s.zString(), s.yString(),
@@ -410,7 +437,9 @@ public final class TacoCodec implements AutoCloseable {
           Checksums.requireSymbols("z (hyperprior)", e.zSymbolsCrc(), latents.zSymbols());
           Checksums.requireSymbols("y (latent)", e.ySymbolsCrc(), latents.ySymbols().symbols());
         }
-        xHat = model.synthesize(latents.yHat(), listener, tiling);
+        try (ReducedPrecision.Scope p = ReducedPrecision.request(precision)) {
+          xHat = model.synthesize(latents.yHat(), listener, tiling);
+        }
       } catch (EntropyCodingException ex) {
         throw new BitstreamException("corrupt or truncated bitstream: " + ex.getMessage(), ex);
       }

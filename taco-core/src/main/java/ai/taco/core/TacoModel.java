@@ -8,6 +8,7 @@ import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.StateDict;
 import ai.taco.core.io.WeightsException;
 import ai.taco.core.nn.ParameterStore;
+import ai.taco.core.nn.ReducedPrecision;
 import ai.taco.core.transform.AnalysisTransform;
 import ai.taco.core.transform.SynthesisTransform;
 import ai.taco.core.transform.TiledAnalysis;
@@ -157,12 +158,12 @@ public final class TacoModel {
 
   /** gA: the one place the analysis transform runs (training and encoding), over tiles when the image is larger. */
   private NDArray analysis(NDArray x, NDArray text, StageListener listener, Tiling tiling) {
-    return TiledAnalysis.forward(gA, tiling, x, text, listener::step);
+    return ReducedPrecision.transform(() -> TiledAnalysis.forward(gA, tiling, x, text, listener::step));
   }
 
   /** gS: the one place the synthesis transform runs (training and decoding), over tiles when the image is larger. */
   private NDArray synthesis(NDArray yHat, StageListener listener, Tiling tiling) {
-    return TiledSynthesis.forward(gS, tiling, yHat, listener::step);
+    return ReducedPrecision.transform(() -> TiledSynthesis.forward(gS, tiling, yHat, listener::step));
   }
 
   /** The transforms themselves, for per-layer parity tests. */

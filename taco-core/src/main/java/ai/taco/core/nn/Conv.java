@@ -2,8 +2,6 @@ package ai.taco.core.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.convolutional.Conv2d;
-import ai.djl.nn.core.Linear;
 
 /**
  * nn.Conv2d with "same" padding k/2 (all TACO convolutions: 5×5 stride 2 downsampling, 3×3 and 1×1 stride 1).
@@ -49,11 +47,10 @@ public final class Conv implements Layer {
       return Scoped.step(() -> {
         NDArray tokens = x.transpose(0, 2, 3, 1).reshape(-1, s.get(1));
         NDArray w = params.get(weight).reshape(outChannels, -1);
-        NDArray y = Linear.linear(tokens, w, params.get(bias)).singletonOrThrow();
+        NDArray y = ReducedPrecision.linear(tokens, w, params.get(bias));
         return ChannelsLast.image(y, s.get(0), s.get(2), s.get(3));
       });
     }
-    return Conv2d.conv2d(x, params.get(weight), params.get(bias), stride, padding, new Shape(1, 1), 1)
-        .singletonOrThrow();
+    return ReducedPrecision.conv2d(x, params.get(weight), params.get(bias), stride, padding, new Shape(1, 1), 1);
   }
 }

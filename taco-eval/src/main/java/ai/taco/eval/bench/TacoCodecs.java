@@ -3,6 +3,7 @@ package ai.taco.eval.bench;
 import ai.taco.core.CaptionEncoder;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.clip.ClipTextEncoder;
+import ai.taco.core.Precision;
 import ai.taco.core.ScaleTable;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,9 +20,15 @@ public final class TacoCodecs {
   /** One codec per checkpoint; each loads its weights on first use and frees them when the runner closes it. */
   public static List<ImageCodec> open(List<Path> weights, TacoConfig config, ScaleTable table,
       TacoImageCodec.Container container) {
+    return open(weights, config, table, container, Precision.FP32);
+  }
+
+  /** As above, gA and gS computed in {@code precision}. */
+  public static List<ImageCodec> open(List<Path> weights, TacoConfig config, ScaleTable table,
+      TacoImageCodec.Container container, Precision precision) {
     List<ImageCodec> out = new ArrayList<>();
     for (Path w : weights) {
-      out.add(new TacoImageCodec(w, config, table, container));
+      out.add(new TacoImageCodec(w, config, table, container, precision));
     }
     return out;
   }

@@ -4,6 +4,7 @@ import ai.taco.core.DecodeOptions;
 import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
+import ai.taco.core.Precision;
 import ai.taco.core.ScaleTable;
 import ai.taco.core.io.CompressAiFile;
 import ai.taco.core.io.HostTensor;
@@ -34,10 +35,18 @@ public final class TacoImageCodec implements ImageCodec {
   private final TacoConfig config;
   private final ScaleTable scaleTable;
   private final Container container;
+  private final Precision precision;
   private TacoCodec codec;
   private String weightsSha256;
 
   public TacoImageCodec(Path weights, TacoConfig config, ScaleTable scaleTable, Container container) {
+    this(weights, config, scaleTable, container, Precision.FP32);
+  }
+
+  /** As above, gA and gS computed in {@code precision} ({@link TacoCodec.Builder#optPrecision}). */
+  public TacoImageCodec(Path weights, TacoConfig config, ScaleTable scaleTable, Container container,
+      Precision precision) {
+    this.precision = precision;
     if (!Files.isRegularFile(weights)) {
       throw new BenchmarkException("TACO checkpoint not found: " + weights);
     }
@@ -74,6 +83,9 @@ public final class TacoImageCodec implements ImageCodec {
     m.put("config", config == null ? "inferred from the weights" : config.toString());
     m.put("scale_table", scaleTable.id());
     m.put("container", container.name().toLowerCase(Locale.ROOT));
+    if (precision != Precision.FP32) {
+      m.put("precision", precision.id()); // absent for fp32: manifests of earlier runs stay comparable
+    }
     return m;
   }
 
@@ -84,7 +96,8 @@ public final class TacoImageCodec implements ImageCodec {
 
   private synchronized TacoCodec codec() {
     if (codec == null) {
-      TacoCodec.Builder b = TacoCodec.builder().setWeights(weights).optScaleTable(scaleTable);
+      TacoCodec.Builder b =
+          TacoCodec.builder().setWeights(weights).optScaleTable(scaleTable).optPrecision(precision);
       codec = (config == null ? b : b.optConfig(config)).build();
     }
     return codec;

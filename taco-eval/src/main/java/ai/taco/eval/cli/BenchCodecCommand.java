@@ -4,6 +4,7 @@ import ai.taco.core.DecodeOptions;
 import ai.taco.core.EncodeOptions;
 import ai.taco.core.StageListener;
 import ai.taco.core.TacoCodec;
+import ai.taco.core.Precision;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.Images;
@@ -77,6 +78,16 @@ public final class BenchCodecCommand implements TacoCommand {
           + " 768x512,1920x1080,3840x2160,7680x4320), each with its own peak RSS.")
   List<String> sizes;
 
+  @Option(
+      names = "--precision",
+      split = ",",
+      paramLabel = "P",
+      defaultValue = "fp32",
+      converter = PrecisionConverter.class,
+      description = "Arithmetic of gA/gS: fp32 (default), bf16, fp16, or a list (fp32,bf16) to time each in this run"
+          + " with the same weights; a list also reports each one's speed-up over the first and its size change.")
+  List<Precision> precisions;
+
   @Spec CommandSpec spec;
 
   public BenchCodecCommand() {}
@@ -109,31 +120,79 @@ public final class BenchCodecCommand implements TacoCommand {
     j.put("tile", tile);
     Tiling tiling = CodecOptions.tiling(tile, subTile);
     j.put("sub_tile", tiling.subTile());
-    long load0 = System.nanoTime();
-    try (TacoCodec codec =
-        weights == null
-            ? TacoCodec.builder().setRandomWeights(1).optConfig(config).optTiling(tiling).build()
-            : TacoCodec.builder().setWeights(weights).optConfig(config).optTiling(tiling).build()) {
-      j.put("load_seconds", (System.nanoTime() - load0) / 1e9);
-      j.put("threads", ai.djl.pytorch.jni.JniUtils.getNumThreads()); // the engine is loaded now
-      j.put("matmul_peak_gflops", Roofline.matmulPeakGflops());
-      if (dims.isEmpty()) {
-        j.setAll(run(codec, config, source, text, json));
-      } else {
-        var all = j.putArray("sizes");
-        source = null; // each size is tiled from the file again: only one synthesised image alive at a time
-        for (int[] d : dims) {
-          HostTensor x = KodakTiling.tile(Images.readCompact(image), d[0], d[1]);
-          all.add(run(codec, config, x, text, json));
+    ObjectNode byPrecision = json.createObjectNode();
+    for (Precision precision : precisions) {
+      ObjectNode p = precisions.size() == 1 ? j : byPrecision.putObject(precision.id());
+      p.put("precision", precision.id());
+      long load0 = System.nanoTime();
+      try (TacoCodec codec =
+          (weights == null
+                  ? TacoCodec.builder().setRandomWeights(1).optConfig(config)
+                  : TacoCodec.builder().setWeights(weights).optConfig(config))
+              .optTiling(tiling).optPrecision(precision).build()) {
+        p.put("load_seconds", (System.nanoTime() - load0) / 1e9);
+        if (precision == precisions.get(0)) {
+          j.put("threads", ai.djl.pytorch.jni.JniUtils.getNumThreads()); // the engine is loaded now
+          j.put("matmul_peak_gflops", Roofline.matmulPeakGflops());
+        }
+        p.put("conv3x3_peak_gflops", Roofline.convPeakGflops(precision));
+        if (dims.isEmpty()) {
+          p.setAll(run(codec, config, source, text, json));
+        } else {
+          var all = p.putArray("sizes");
+          for (int[] d : dims) {
+            // tiled from the file again each time: only one synthesised image alive at a time
+            HostTensor x = KodakTiling.tile(Images.readCompact(image), d[0], d[1]);
+            all.add(run(codec, config, x, text, json));
+          }
         }
       }
-      j.put("load_average_1min", loadAverage());
-      j.put("peak_rss_mib", peakRssKib() / 1024.0);
-      spec.commandLine().getOut().println(j.toPrettyString());
-      spec.commandLine().getOut().flush();
     }
+    if (precisions.size() > 1) {
+      j.set("precisions", byPrecision);
+      j.set("relative_to_" + precisions.get(0).id(), compare(json, byPrecision, precisions));
+    }
+    j.put("load_average_1min", loadAverage());
+    j.put("peak_rss_mib", peakRssKib() / 1024.0);
+    spec.commandLine().getOut().println(j.toPrettyString());
+    spec.commandLine().getOut().flush();
     return 0;
   }
+
+  /** Per later precision: speed-up of gA, gS, encode and decode over the first precision, and the size ratio. */
+  private static ObjectNode compare(ObjectMapper json, ObjectNode byPrecision, List<Precision> precisions) {
+    ObjectNode out = json.createObjectNode();
+    ObjectNode base = (ObjectNode) byPrecision.get(precisions.get(0).id());
+    for (Precision p : precisions.subList(1, precisions.size())) {
+      ObjectNode o = out.putObject(p.id());
+      ObjectNode cur = (ObjectNode) byPrecision.get(p.id());
+      List<ObjectNode[]> pairs = new ArrayList<>();
+      if (base.has("sizes")) {
+        for (int i = 0; i < base.get("sizes").size(); i++) {
+          pairs.add(new ObjectNode[] {(ObjectNode) base.get("sizes").get(i), (ObjectNode) cur.get("sizes").get(i)});
+        }
+      } else {
+        pairs.add(new ObjectNode[] {base, cur});
+      }
+      var arr = o.putArray("sizes");
+      for (ObjectNode[] pair : pairs) {
+        ObjectNode r = arr.addObject();
+        r.put("width", pair[0].get("width").asLong());
+        r.put("height", pair[0].get("height").asLong());
+        r.put("gA_speedup", ratio(pair, "encode_median_seconds", "gA"));
+        r.put("gS_speedup", ratio(pair, "decode_median_seconds", "gS"));
+        r.put("encode_speedup", ratio(pair, "encode_median_seconds", "total"));
+        r.put("decode_speedup", ratio(pair, "decode_median_seconds", "total"));
+        r.put("bytes_ratio", pair[1].get("bytes").asDouble() / pair[0].get("bytes").asDouble());
+      }
+    }
+    return out;
+  }
+
+  private static double ratio(ObjectNode[] pair, String group, String key) {
+    return pair[0].get(group).get(key).asDouble() / pair[1].get(group).get(key).asDouble();
+  }
+
 
   /** Times one image: stages, per-step MACs and GFLOP/s, per-megapixel time and the peak RSS of encode and decode. */
   private ObjectNode run(TacoCodec codec, TacoConfig config, HostTensor x, HostTensor text, ObjectMapper json)

@@ -1,5 +1,6 @@
 package ai.taco.eval.cli;
 
+import ai.taco.core.Precision;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.ScaleTable;
@@ -43,6 +44,16 @@ public final class CodecOptions {
   int subTile;
 
   @Option(
+      names = "--precision",
+      paramLabel = "P",
+      defaultValue = "fp32",
+      converter = PrecisionConverter.class,
+      description = "Arithmetic of gA/gS: fp32 (default; the official bitstreams), bf16 (CPUs with AVX-512 BF16 or"
+          + " AMX), fp16 (CUDA). hA, hS and the entropy models stay fp32, so any decoder reads the file"
+          + " (docs/performance.md).")
+  Precision precision;
+
+  @Option(
       names = "--force",
       description = "Overwrite the output file if it exists.")
   boolean force;
@@ -68,7 +79,7 @@ public final class CodecOptions {
 
   /** A codec builder: the weights, the tiling, and the preset if one was given (else the architecture is inferred). */
   TacoCodec.Builder builder() {
-    TacoCodec.Builder b = TacoCodec.builder().setWeights(weights()).optTiling(tiling());
+    TacoCodec.Builder b = TacoCodec.builder().setWeights(weights()).optTiling(tiling()).optPrecision(precision);
     return preset == null ? b : b.optConfig(TacoConfig.preset(preset));
   }
 

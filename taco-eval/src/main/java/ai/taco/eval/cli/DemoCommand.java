@@ -1,5 +1,6 @@
 package ai.taco.eval.cli;
 
+import ai.taco.core.Precision;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.io.HostTensor;
@@ -46,6 +47,10 @@ public final class DemoCommand implements TacoCommand {
   @Option(names = "--out", paramLabel = "DIR", description = "Folder for the outputs; must not exist yet (default: a new temporary folder).")
   Path out;
 
+  @Option(names = "--precision", defaultValue = "fp32", paramLabel = "P", converter = PrecisionConverter.class,
+      description = "Arithmetic of gA/gS: fp32 (default), bf16 or fp16 (docs/performance.md).")
+  Precision precision;
+
   @Spec CommandSpec spec;
 
   public DemoCommand() {}
@@ -74,7 +79,8 @@ public final class DemoCommand implements TacoCommand {
     int h = (int) s[2];
     int wd = (int) s[3];
     HostTensor noCaption = HostTensor.ofFloats(new float[38 * 512], NO_CAPTION_SHAPE);
-    try (TacoCodec codec = TacoCodec.builder().setWeights(w).optConfig(TacoConfig.preset(preset)).build()) {
+    try (TacoCodec codec = TacoCodec.builder().setWeights(w).optConfig(TacoConfig.preset(preset))
+        .optPrecision(precision).build()) {
       long t0 = System.nanoTime();
       TacoFile file = codec.compress(x, noCaption);
       long t1 = System.nanoTime();
@@ -90,6 +96,7 @@ public final class DemoCommand implements TacoCommand {
       r.put("weights", w.toString());
       r.put("preset", preset);
       r.put("captions_used", false);
+      r.put("precision", precision.id());
       r.put("height", h);
       r.put("width", wd);
       r.put("compressed", compressed.toString());

@@ -2,6 +2,7 @@ package ai.taco.eval.cli;
 
 import ai.taco.core.CaptionEncoder;
 import ai.taco.core.TacoConfig;
+import ai.taco.core.Precision;
 import ai.taco.core.ScaleTable;
 import ai.taco.eval.bench.BenchmarkException;
 import ai.taco.eval.bench.Coco30k;
@@ -153,6 +154,10 @@ public final class EvalCommand implements TacoCommand {
           + " crop, or the full image as the official script feeds it.")
   String cocoPreprocess;
 
+  @Option(names = "--precision", defaultValue = "fp32", paramLabel = "P", converter = PrecisionConverter.class,
+      description = "Arithmetic of the TACO codecs' gA/gS: fp32 (default), bf16 or fp16 (docs/performance.md).")
+  Precision precision;
+
   @Option(names = "--limit", defaultValue = "0", description = "Only the first N images (sorted); 0 = all.")
   int limit;
 
@@ -201,7 +206,8 @@ public final class EvalCommand implements TacoCommand {
         case "taco" -> TacoImageCodec.Container.TACO;
         default -> throw new BenchmarkException("--container must be compressai or taco, got '" + container + "'");
       };
-      codecs.addAll(TacoCodecs.open(weights, preset == null ? null : TacoConfig.preset(preset), ScaleTable.fromId(scaleTable), box));
+      codecs.addAll(TacoCodecs.open(weights, preset == null ? null : TacoConfig.preset(preset), ScaleTable.fromId(scaleTable), box,
+          precision));
     }
     if (!noJpeg) {
       for (int q : jpegQualities) {
