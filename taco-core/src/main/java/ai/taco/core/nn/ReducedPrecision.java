@@ -31,6 +31,12 @@ import java.util.function.Supplier;
  * toType} would cut the autograd graph). DJL only ever sees the float32 result; the bfloat16 intermediate is reported
  * by DJL as UNKNOWN, closed at once and never passed to a DJL call that names a type.
  *
+ * <p>Reduced-precision convolutions always read channels-last input ({@link ChannelsLast#of}, a view for the maps of
+ * gA and gS, which are stored that way): libtorch 2.7.1's bfloat16 convolution gives wrong results (relative errors
+ * of 0.2-0.6, not rounding) for a contiguous NCHW input when the output channels are not a multiple of 16 and the
+ * kernel is larger than 1×1 (oneDNN's blocked format with padded weights; measured here for 16→24 3×3, 192→12 3×3,
+ * 3→8 5×5); channels-last input gives the expected bfloat16 errors for every shape tried (ReducedPrecisionTest).
+ *
  * <p>Which precision applies: a codec or trainer {@link #request requests} one for its calling thread around a whole
  * call; it takes effect only inside {@link #transform} (gA and gS), so hA, hS and the context model stay float32 even
  * within that call. With {@link Precision#FP32} in effect (the default) every method here is exactly the plain DJL
@@ -84,7 +90,8 @@ public final class ReducedPrecision {
     if (p == Precision.FP32) {
       return Conv2d.conv2d(x, w, b, stride, padding, dilation, groups).singletonOrThrow();
     }
-    NDArray low = autocast(p, x, () -> Conv2d.conv2d(x, w, null, stride, padding, dilation, groups)
+    NDArray in = ChannelsLast.of(x);
+    NDArray low = autocast(p, in, () -> Conv2d.conv2d(in, w, null, stride, padding, dilation, groups)
         .singletonOrThrow());
     return b == null ? toFloat32(low) : addClose(low, b.reshape(1, -1, 1, 1));
   }
@@ -97,6 +104,30 @@ public final class ReducedPrecision {
     }
     NDArray low = autocast(p, x, () -> Linear.linear(x, w).singletonOrThrow());
     return addClose(low, b);
+  }
+
+  /**
+   * As {@link #conv2d}, but a reduced-precision result is returned as it is (bias added inside the convolution). Only
+   * for consumers that never name its data type to DJL (ReLU, another operation of this class): DJL reports it as
+   * UNKNOWN, and a DJL call passing that type on (e.g. {@code zeros(shape, x.getDataType())}) would abort the JVM.
+   */
+  public static NDArray conv2dReduced(
+      NDArray x, NDArray w, NDArray b, Shape stride, Shape padding, Shape dilation, int groups) {
+    Precision p = ACTIVE.get();
+    if (p == Precision.FP32) {
+      return Conv2d.conv2d(x, w, b, stride, padding, dilation, groups).singletonOrThrow();
+    }
+    NDArray in = ChannelsLast.of(x);
+    return autocast(p, in, () -> Conv2d.conv2d(in, w, b, stride, padding, dilation, groups).singletonOrThrow());
+  }
+
+  /** As {@link #linear}, the result left in reduced precision (the caveat of {@link #conv2dReduced}). */
+  public static NDArray linearReduced(NDArray x, NDArray w, NDArray b) {
+    Precision p = ACTIVE.get();
+    if (p == Precision.FP32) {
+      return Linear.linear(x, w, b).singletonOrThrow();
+    }
+    return autocast(p, x, () -> Linear.linear(x, w, b).singletonOrThrow());
   }
 
   /** {@code a.matMul(b)}, computed in the active precision. */

@@ -32,10 +32,12 @@ public final class ResidualBottleneck implements Layer {
   public NDArray forward(NDArray x) {
     // Each intermediate is closed as soon as it is consumed (autograd keeps what backward needs), so at full
     // resolution at most two branch-sized maps are alive at a time.
-    NDArray r = reduce.forward(x);
+    // Under reduced precision the two inner maps stay in it (ReLU and the next convolution read it as is); the
+    // expansion returns float32, so the residual sum and everything outside the block are float32.
+    NDArray r = reduce.forwardReduced(x);
     NDArray b = Activation.relu(r);
     r.close();
-    NDArray c = conv.forward(b);
+    NDArray c = conv.forwardReduced(b);
     b.close();
     b = Activation.relu(c);
     c.close();
