@@ -41,10 +41,11 @@ public final class ResidualBottleneck implements Layer {
     b.close();
     b = Activation.relu(c);
     c.close();
-    NDArray out = expand.forward(b);
+    NDArray out = expand.forwardReduced(b);
     b.close();
     // In place on the fresh conv output (its backward needs neither output nor sum): one less feature-map-sized
-    // allocation. Same float sum as the official x + branch(x).
-    return out.addi(x);
+    // allocation. Same float sum as the official x + branch(x). Under reduced precision the sum with the float32 x
+    // is float32 (type promotion): the branch comes back to float32 in the same pass.
+    return ReducedPrecision.addResidual(out, x);
   }
 }

@@ -84,7 +84,9 @@ public final class TransposedConv implements Layer {
         String taps = ":, :, " + py + "::2, " + px + "::2";
         NDArray k = params.derived(weight + "#phase" + py + px,
             () -> params.get(weight).transpose(1, 0, 2, 3).flip(2, 3).get(taps));
-        NDArray y = ReducedPrecision.conv2d(x, k, params.get(bias), new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1);
+        // Under reduced precision the phase stays in it until the copy into the float32 output converts it.
+        NDArray y = ReducedPrecision.conv2dReduced(
+            x, k, params.get(bias), new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1);
         if (py == 1 || px == 1) {
           y = y.get(":, :, " + py + ":, " + px + ":");
         }
