@@ -156,7 +156,7 @@ public final class TacoCodec implements AutoCloseable {
 
     /**
      * The arithmetic of gA and gS ({@link Precision#FP32} by default: the official bitstreams). With {@link
-     * Precision#BF16} their convolutions and matrix products run in bfloat16; hA, hS and the context model stay
+     * Precision#BF16} their convolutions run in bfloat16; hA, hS and the context model stay
      * float32, so files stay decodable by every decoder and decode to nearly the same pixels (docs/performance.md).
      */
     public Builder optPrecision(Precision p) {

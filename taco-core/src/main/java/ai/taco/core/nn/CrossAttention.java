@@ -44,7 +44,7 @@ public final class CrossAttention {
     long batch = query.getShape().get(0);
     long len = query.getShape().get(1);
     int headDim = dim / heads;
-    NDArray q = ReducedPrecision.linear(query, w.get("0:" + dim), b.get("0:" + dim));
+    NDArray q = ai.djl.nn.core.Linear.linear(query, w.get("0:" + dim), b.get("0:" + dim)).singletonOrThrow();
     NDArray qs = Scalars.mul(q.reshape(batch, len, heads, headDim).transpose(0, 2, 1, 3), 1.0 / Math.sqrt(headDim));
     ai.djl.ndarray.NDList scores = new ai.djl.ndarray.NDList();
     for (int c = 0; c < chunks; c++) {
@@ -52,8 +52,9 @@ public final class CrossAttention {
       scores.add(Scoped.step(() -> {
         NDArray kv = keyValueChunk.apply(chunk);
         long src = kv.getShape().get(1);
-        NDArray k = ReducedPrecision.linear(kv, w.get(dim + ":" + 2 * dim), b.get(dim + ":" + 2 * dim));
-        return ReducedPrecision.matMul(qs, k.reshape(batch, src, heads, headDim).transpose(0, 2, 3, 1));
+        NDArray k = ai.djl.nn.core.Linear.linear(kv, w.get(dim + ":" + 2 * dim), b.get(dim + ":" + 2 * dim))
+            .singletonOrThrow();
+        return qs.matMul(k.reshape(batch, src, heads, headDim).transpose(0, 2, 3, 1));
       }));
     }
     NDArray all = scores.size() == 1 ? scores.get(0) : ai.djl.ndarray.NDArrays.concat(scores, -1);
@@ -72,9 +73,9 @@ public final class CrossAttention {
         NDArray kv = keyValueChunk.apply(chunk);
         long src = kv.getShape().get(1);
         size[0] = src;
-        NDArray v = ReducedPrecision.linear(kv, w.get(2 * dim + ":"), b.get(2 * dim + ":"));
+        NDArray v = ai.djl.nn.core.Linear.linear(kv, w.get(2 * dim + ":"), b.get(2 * dim + ":")).singletonOrThrow();
         NDArray a = chunks == 1 ? attn : attn.get(":, :, :, " + from + ":" + (from + src));
-        return ReducedPrecision.matMul(a, v.reshape(batch, src, heads, headDim).transpose(0, 2, 1, 3));
+        return a.matMul(v.reshape(batch, src, heads, headDim).transpose(0, 2, 1, 3));
       });
       offset += size[0];
       if (o == null) {
@@ -92,11 +93,12 @@ public final class CrossAttention {
   public NDArray forward(NDArray query, NDArray keyValue) {
     NDArray w = params.get(inWeight);
     NDArray b = params.get(inBias);
-    NDArray q = ReducedPrecision.linear(query, w.get("0:" + dim), b.get("0:" + dim));
+    NDArray q = ai.djl.nn.core.Linear.linear(query, w.get("0:" + dim), b.get("0:" + dim)).singletonOrThrow();
     NDArray k =
-        ReducedPrecision.linear(keyValue, w.get(dim + ":" + 2 * dim), b.get(dim + ":" + 2 * dim));
+        ai.djl.nn.core.Linear.linear(keyValue, w.get(dim + ":" + 2 * dim), b.get(dim + ":" + 2 * dim))
+            .singletonOrThrow();
     NDArray v =
-        ReducedPrecision.linear(keyValue, w.get(2 * dim + ":"), b.get(2 * dim + ":"));
+        ai.djl.nn.core.Linear.linear(keyValue, w.get(2 * dim + ":"), b.get(2 * dim + ":")).singletonOrThrow();
     long batch = query.getShape().get(0);
     long len = query.getShape().get(1);
     long src = keyValue.getShape().get(1);
@@ -105,8 +107,8 @@ public final class CrossAttention {
     k = k.reshape(batch, src, heads, headDim).transpose(0, 2, 3, 1);
     v = v.reshape(batch, src, heads, headDim).transpose(0, 2, 1, 3);
     // torch scales q by 1/sqrt(head_dim) before the product (F._scaled_dot_product_attention).
-    NDArray attn = ReducedPrecision.matMul(Scalars.mul(q, 1.0 / Math.sqrt(headDim)), k).softmax(-1);
-    NDArray o = ReducedPrecision.matMul(attn, v).transpose(0, 2, 1, 3).reshape(new Shape(batch, len, dim));
+    NDArray attn = Scalars.mul(q, 1.0 / Math.sqrt(headDim)).matMul(k).softmax(-1);
+    NDArray o = attn.matMul(v).transpose(0, 2, 1, 3).reshape(new Shape(batch, len, dim));
     return outProj.forward(o);
   }
 }

@@ -1,6 +1,7 @@
 package ai.taco.core.nn;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.nn.core.Linear;
 
 /** nn.Linear: {@code <prefix>.weight} [out, in], {@code <prefix>.bias} [out]; y = x·Wᵀ + b on the last axis. */
 public final class Dense {
@@ -18,6 +19,6 @@ public final class Dense {
   }
 
   public NDArray forward(NDArray x) {
-    return ReducedPrecision.linear(x, params.get(weight), params.get(bias));
+    return Linear.linear(x, params.get(weight), params.get(bias)).singletonOrThrow();
   }
 }

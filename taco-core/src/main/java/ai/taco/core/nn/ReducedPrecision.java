@@ -16,13 +16,13 @@ import java.nio.file.Path;
 import java.util.function.Supplier;
 
 /**
- * Runs the convolutions and matrix products of gA and gS in bfloat16 (or float16) without DJL ever handling a
- * reduced-precision tensor.
+ * Runs the convolutions of gA and gS (1×1 ones as matrix products) in bfloat16 (or float16) without DJL ever naming a
+ * reduced-precision data type.
  *
  * <p>WHY this route: DJL 0.36's JNI maps only its data types 0-8 to libtorch types and aborts the JVM on any other
  * (BFLOAT16 is 11; docs/djl-traps.md), so no DJL call may name bfloat16. libtorch's automatic mixed precision does the
- * cast itself: with the thread's CPU (or CUDA) autocast switched on, {@code conv2d}, {@code linear} and {@code
- * matmul} cast their float32 inputs to the autocast type and return that type. The switch is thread-local state of
+ * cast itself: with the thread's CPU (or CUDA) autocast switched on, {@code conv2d} and {@code linear} cast their
+ * float32 inputs to the autocast type and return that type. The switch is thread-local state of
  * libtorch ({@code at::autocast::set_autocast_enabled/set_autocast_dtype/set_autocast_cache_enabled}, reached
  * through JNA as {@link ai.taco.core.LibTorch} reaches NNPACK's), set just before one such operation and restored just
  * after it, so every other operation, and every other thread, keeps float32. The operation runs without its bias and
@@ -36,6 +36,10 @@ import java.util.function.Supplier;
  * of 0.2-0.6, not rounding) for a contiguous NCHW input when the output channels are not a multiple of 16 and the
  * kernel is larger than 1×1 (oneDNN's blocked format with padded weights; measured here for 16→24 3×3, 192→12 3×3,
  * 3→8 5×5); channels-last input gives the expected bfloat16 errors for every shape tried (ReducedPrecisionTest).
+ *
+ * <p>The text adapters (Injector, Extractor) stay float32: their matrix products are about 2 % of gA's
+ * multiply-adds and memory-bound (tokens × 38 caption tokens), so casting their operands cost more than bfloat16
+ * saved (gA's first Injector measured 0.9× with them in bfloat16).
  *
  * <p>Which precision applies: a codec or trainer {@link #request requests} one for its calling thread around a whole
  * call; it takes effect only inside {@link #transform} (gA and gS), so hA, hS and the context model stay float32 even
@@ -73,7 +77,7 @@ public final class ReducedPrecision {
     return () -> REQUESTED.set(previous);
   }
 
-  /** Runs {@code body} (gA or gS) with the requested precision in effect for its convolutions and matrix products. */
+  /** Runs {@code body} (gA or gS) with the requested precision in effect for its convolutions. */
   public static <T> T transform(Supplier<T> body) {
     Precision previous = ACTIVE.get();
     ACTIVE.set(REQUESTED.get());
@@ -84,7 +88,7 @@ public final class ReducedPrecision {
     }
   }
 
-  /** The precision this thread's convolutions and matrix products use right now. */
+  /** The precision this thread's convolutions use right now. */
   public static Precision active() {
     return ACTIVE.get();
   }
@@ -134,15 +138,6 @@ public final class ReducedPrecision {
       return Linear.linear(x, w, b).singletonOrThrow();
     }
     return autocast(p, x, () -> Linear.linear(x, w, b).singletonOrThrow());
-  }
-
-  /** {@code a.matMul(b)}, computed in the active precision. */
-  public static NDArray matMul(NDArray a, NDArray b) {
-    Precision p = ACTIVE.get();
-    if (p == Precision.FP32) {
-      return a.matMul(b);
-    }
-    return toFloat32(autocast(p, a, () -> a.matMul(b)));
   }
 
   /**
