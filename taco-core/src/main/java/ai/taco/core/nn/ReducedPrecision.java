@@ -97,13 +97,20 @@ public final class ReducedPrecision {
   public static NDArray conv2d(
       NDArray x, NDArray w, NDArray b, Shape stride, Shape padding, Shape dilation, int groups) {
     Precision p = ACTIVE.get();
-    if (p == Precision.FP32 || w.getShape().get(1) < MIN_REDUCED_IN_CHANNELS) {
+    if (p == Precision.FP32 || staysFloat32(x, w)) {
       return Conv2d.conv2d(x, w, b, stride, padding, dilation, groups).singletonOrThrow();
     }
     NDArray in = ChannelsLast.of(x);
     NDArray low = autocast(p, in, () -> Conv2d.conv2d(in, w, null, stride, padding, dilation, groups)
         .singletonOrThrow());
     return b == null ? toFloat32(low) : addClose(low, b.reshape(1, -1, 1, 1));
+  }
+
+  /** A float32 input of a convolution with few input channels (see {@link #MIN_REDUCED_IN_CHANNELS}). */
+  private static boolean staysFloat32(NDArray x, NDArray w) {
+    // A reduced-precision input (inside a block of a narrow model) must go through autocast: a plain convolution
+    // refuses a bfloat16 input with a float32 bias.
+    return w.getShape().get(1) < MIN_REDUCED_IN_CHANNELS && x.getDataType() == DataType.FLOAT32;
   }
 
   /** {@code Linear.linear(x, w, b)} (y = x·Wᵀ + b on the last axis), computed in the active precision. */
@@ -124,7 +131,7 @@ public final class ReducedPrecision {
   public static NDArray conv2dReduced(
       NDArray x, NDArray w, NDArray b, Shape stride, Shape padding, Shape dilation, int groups) {
     Precision p = ACTIVE.get();
-    if (p == Precision.FP32 || w.getShape().get(1) < MIN_REDUCED_IN_CHANNELS) {
+    if (p == Precision.FP32 || staysFloat32(x, w)) {
       return Conv2d.conv2d(x, w, b, stride, padding, dilation, groups).singletonOrThrow();
     }
     NDArray in = ChannelsLast.of(x);

@@ -86,20 +86,26 @@ class ReducedPrecisionTest {
   void reducedResultStaysBf16UntilAFloat32Operation() {
     try (NDManager m = NDManager.newBaseManager();
         NDScope scope = new NDScope()) {
-      NDArray x = m.randomNormal(new Shape(1, 8, 6, 6));
-      NDArray w = m.randomNormal(0, 0.3f, new Shape(8, 8, 3, 3), DataType.FLOAT32);
+      NDArray x = m.randomNormal(new Shape(1, 16, 6, 6));
+      NDArray w1 = m.randomNormal(0, 0.3f, new Shape(8, 16, 3, 3), DataType.FLOAT32);
+      // 8 input channels: a float32 input would stay float32 (MIN_REDUCED_IN_CHANNELS), a bfloat16 one may not.
+      NDArray w2 = m.randomNormal(0, 0.3f, new Shape(8, 8, 3, 3), DataType.FLOAT32);
       NDArray b = m.randomNormal(new Shape(8));
       Shape one = new Shape(1, 1);
-      NDArray want = Conv2d.conv2d(x, w, b, one, one, one, 1).singletonOrThrow();
-      NDArray low = in(Precision.BF16, () -> ReducedPrecision.conv2dReduced(x, w, b, one, one, one, 1));
+      NDArray want = Conv2d.conv2d(x, w1, b, one, one, one, 1).singletonOrThrow();
+      NDArray low = in(Precision.BF16, () -> ReducedPrecision.conv2dReduced(x, w1, b, one, one, one, 1));
       // DJL 0.36 has no mapping for libtorch's bfloat16 and reports it as UNKNOWN (docs/djl-traps.md).
       assertEquals(DataType.UNKNOWN, low.getDataType());
-      NDArray back = in(Precision.BF16, () -> ReducedPrecision.conv2d(low.getNDArrayInternal().relu(), w, b, one, one,
+      NDArray back = in(Precision.BF16, () -> ReducedPrecision.conv2d(low.getNDArrayInternal().relu(), w2, b, one, one,
           one, 1));
       assertEquals(DataType.FLOAT32, back.getDataType());
-      NDArray wantBack = Conv2d.conv2d(want.getNDArrayInternal().relu(), w, b, one, one, one, 1).singletonOrThrow();
+      NDArray wantBack = Conv2d.conv2d(want.getNDArrayInternal().relu(), w2, b, one, one, one, 1).singletonOrThrow();
       double e = relativeError(back, wantBack);
       assertTrue(e > FP32_RELATIVE_NOISE && e < 2 * BF16_RELATIVE_BOUND, "two bf16 convolutions: " + e);
+      // A float32 input of a narrow convolution stays float32: exactly the plain convolution.
+      NDArray narrow = in(Precision.BF16, () -> ReducedPrecision.conv2d(want, w2, b, one, one, one, 1));
+      assertEquals(0f, narrow.sub(Conv2d.conv2d(want, w2, b, one, one, one, 1).singletonOrThrow()).abs().max()
+          .getFloat());
     }
   }
 
@@ -107,8 +113,8 @@ class ReducedPrecisionTest {
   void gradientsFlowThroughBf16Operations() {
     try (NDManager m = NDManager.newBaseManager();
         NDScope scope = new NDScope()) {
-      NDArray x = m.randomNormal(new Shape(1, 4, 8, 8));
-      NDArray w = m.randomNormal(0, 0.3f, new Shape(6, 4, 3, 3), DataType.FLOAT32);
+      NDArray x = m.randomNormal(new Shape(1, 16, 8, 8));
+      NDArray w = m.randomNormal(0, 0.3f, new Shape(6, 16, 3, 3), DataType.FLOAT32);
       NDArray b = m.randomNormal(new Shape(6));
       Shape one = new Shape(1, 1);
       NDArray[] grads = new NDArray[2];
