@@ -117,10 +117,10 @@ public final class ReducedPrecision {
   public static NDArray linear(NDArray x, NDArray w, NDArray b) {
     Precision p = ACTIVE.get();
     if (p == Precision.FP32) {
-      return Linear.linear(x, w, b).singletonOrThrow();
+      return (b == null ? Linear.linear(x, w) : Linear.linear(x, w, b)).singletonOrThrow();
     }
     NDArray low = autocast(p, x, () -> Linear.linear(x, w).singletonOrThrow());
-    return addClose(low, b);
+    return b == null ? toFloat32(low) : addClose(low, b);
   }
 
   /**
