@@ -4,6 +4,7 @@ import ai.taco.core.DecodeOptions;
 import ai.taco.core.EncodeOptions;
 import ai.taco.core.StageListener;
 import ai.taco.core.TacoCodec;
+import ai.taco.core.Precision;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.Tiling;
 import ai.taco.core.bitstream.CodedImage;
@@ -77,6 +78,16 @@ public final class BenchCodecCommand implements TacoCommand {
           + " 768x512,1920x1080,3840x2160,7680x4320), each with its own peak RSS.")
   List<String> sizes;
 
+  @Option(
+      names = "--precision",
+      split = ",",
+      paramLabel = "P",
+      defaultValue = "fp32",
+      converter = PrecisionConverter.class,
+      description = "Arithmetic of gA/gS: fp32 (default), bf16, fp16, or a list (fp32,bf16) to time each in this run"
+          + " with the same weights; a list also reports each one's speed-up over the first and its size change.")
+  List<Precision> precisions;
+
   @Spec CommandSpec spec;
 
   public BenchCodecCommand() {}
@@ -109,64 +120,146 @@ public final class BenchCodecCommand implements TacoCommand {
     j.put("tile", tile);
     Tiling tiling = ai.taco.eval.CodecSpec.tiling(tile, subTile);
     j.put("sub_tile", tiling.subTile());
-    long load0 = System.nanoTime();
-    try (TacoCodec codec =
-        weights == null
-            ? TacoCodec.builder().setRandomWeights(1).optConfig(config).optTiling(tiling).build()
-            : new ai.taco.eval.CodecSpec(weights.toString(), preset, null, null, tile, subTile,
-                ai.taco.eval.CodecSpec.FP32).build()) {
-      j.put("load_seconds", (System.nanoTime() - load0) / 1e9);
-      j.put("threads", ai.djl.pytorch.jni.JniUtils.getNumThreads()); // the engine is loaded now
-      j.put("matmul_peak_gflops", Roofline.matmulPeakGflops());
+    // One codec per precision (same weights), timed in alternation within each run so that all see the same load.
+    ObjectNode byPrecision = json.createObjectNode();
+    List<ObjectNode> out = new ArrayList<>();
+    List<TacoCodec> codecs = new ArrayList<>();
+    try {
+      for (Precision precision : precisions) {
+        ObjectNode p = precisions.size() == 1 ? j : byPrecision.putObject(precision.id());
+        p.put("precision", precision.id());
+        long load0 = System.nanoTime();
+        codecs.add((weights == null
+                ? TacoCodec.builder().setRandomWeights(1).optConfig(config)
+                    .optTiling(tiling).optPrecision(precision).build()
+                : new ai.taco.eval.CodecSpec(weights.toString(), preset, null, null, tile, subTile, precision.id())
+                    .build()));
+        p.put("load_seconds", (System.nanoTime() - load0) / 1e9);
+        if (codecs.size() == 1) {
+          j.put("threads", ai.djl.pytorch.jni.JniUtils.getNumThreads()); // the engine is loaded now
+          j.put("matmul_peak_gflops", Roofline.matmulPeakGflops());
+        }
+        p.put("conv3x3_peak_gflops", Roofline.convPeakGflops(precision));
+        out.add(p);
+      }
       if (dims.isEmpty()) {
-        j.setAll(run(codec, config, source, text, json));
+        List<ObjectNode> reports = run(codecs, config, source, text, json);
+        for (int k = 0; k < codecs.size(); k++) {
+          out.get(k).setAll(reports.get(k));
+        }
       } else {
-        var all = j.putArray("sizes");
-        source = null; // each size is tiled from the file again: only one synthesised image alive at a time
         for (int[] d : dims) {
+          // tiled from the file again each time: only one synthesised image alive at a time
           HostTensor x = KodakTiling.tile(Images.readCompact(image), d[0], d[1]);
-          all.add(run(codec, config, x, text, json));
+          List<ObjectNode> reports = run(codecs, config, x, text, json);
+          for (int k = 0; k < codecs.size(); k++) {
+            (out.get(k).has("sizes") ? (com.fasterxml.jackson.databind.node.ArrayNode) out.get(k).get("sizes")
+                : out.get(k).putArray("sizes")).add(reports.get(k));
+          }
         }
       }
-      j.put("load_average_1min", loadAverage());
-      j.put("peak_rss_mib", peakRssKib() / 1024.0);
-      spec.commandLine().getOut().println(j.toPrettyString());
-      spec.commandLine().getOut().flush();
+    } finally {
+      codecs.forEach(TacoCodec::close);
     }
+    if (precisions.size() > 1) {
+      j.set("precisions", byPrecision);
+      j.set("relative_to_" + precisions.get(0).id(), compare(json, byPrecision, precisions));
+    }
+    j.put("load_average_1min", loadAverage());
+    j.put("peak_rss_mib", peakRssKib() / 1024.0);
+    spec.commandLine().getOut().println(j.toPrettyString());
+    spec.commandLine().getOut().flush();
     return 0;
   }
 
-  /** Times one image: stages, per-step MACs and GFLOP/s, per-megapixel time and the peak RSS of encode and decode. */
-  private ObjectNode run(TacoCodec codec, TacoConfig config, HostTensor x, HostTensor text, ObjectMapper json)
-      throws IOException {
-    Map<String, List<Double>> enc = new LinkedHashMap<>();
-    Map<String, List<Double>> dec = new LinkedHashMap<>();
-    Map<String, List<Double>> encLayers = new LinkedHashMap<>();
-    Map<String, List<Double>> decLayers = new LinkedHashMap<>();
-    CodedImage file = null;
-    List<Double> encCpu = new ArrayList<>();
-    List<Double> decCpu = new ArrayList<>();
-    long encRss = 0;
-    long decRss = 0;
-    for (int i = 0; i < warmup + runs; i++) {
-      boolean rssReset = resetPeakRss();
-      long c0 = cpuNanos();
-      Timer te = new Timer();
-      file = codec.compress(x, text, EncodeOptions.DEFAULT.withListener(te));
-      long c1 = cpuNanos();
-      encRss = Math.max(encRss, rssReset ? peakRssKib() : -1);
-      rssReset = resetPeakRss();
-      Timer td = new Timer();
-      codec.decompress(file, DecodeOptions.DEFAULT.withListener(td));
-      long c2 = cpuNanos();
-      decRss = Math.max(decRss, rssReset ? peakRssKib() : -1);
-      if (i >= warmup) {
-        te.addTo(enc, encLayers);
-        td.addTo(dec, decLayers);
-        encCpu.add((c1 - c0) / 1e9);
-        decCpu.add((c2 - c1) / 1e9);
+  /** Per later precision: speed-up of gA, gS, encode and decode over the first precision, and the size ratio. */
+  private static ObjectNode compare(ObjectMapper json, ObjectNode byPrecision, List<Precision> precisions) {
+    ObjectNode out = json.createObjectNode();
+    ObjectNode base = (ObjectNode) byPrecision.get(precisions.get(0).id());
+    for (Precision p : precisions.subList(1, precisions.size())) {
+      ObjectNode o = out.putObject(p.id());
+      ObjectNode cur = (ObjectNode) byPrecision.get(p.id());
+      List<ObjectNode[]> pairs = new ArrayList<>();
+      if (base.has("sizes")) {
+        for (int i = 0; i < base.get("sizes").size(); i++) {
+          pairs.add(new ObjectNode[] {(ObjectNode) base.get("sizes").get(i), (ObjectNode) cur.get("sizes").get(i)});
+        }
+      } else {
+        pairs.add(new ObjectNode[] {base, cur});
+      }
+      var arr = o.putArray("sizes");
+      for (ObjectNode[] pair : pairs) {
+        ObjectNode r = arr.addObject();
+        r.put("width", pair[0].get("width").asLong());
+        r.put("height", pair[0].get("height").asLong());
+        r.put("gA_speedup", ratio(pair, "encode_median_seconds", "gA"));
+        r.put("gS_speedup", ratio(pair, "decode_median_seconds", "gS"));
+        r.put("encode_speedup", ratio(pair, "encode_median_seconds", "total"));
+        r.put("decode_speedup", ratio(pair, "decode_median_seconds", "total"));
+        r.put("bytes_ratio", pair[1].get("bytes").asDouble() / pair[0].get("bytes").asDouble());
       }
     }
+    return out;
+  }
+
+  private static double ratio(ObjectNode[] pair, String group, String key) {
+    return pair[0].get(group).get(key).asDouble() / pair[1].get(group).get(key).asDouble();
+  }
+
+
+  /** Times one image: stages, per-step MACs and GFLOP/s, per-megapixel time and the peak RSS of encode and decode. */
+  /** The samples of one codec on one image. */
+  private static final class Samples {
+    final Map<String, List<Double>> enc = new LinkedHashMap<>();
+    final Map<String, List<Double>> dec = new LinkedHashMap<>();
+    final Map<String, List<Double>> encLayers = new LinkedHashMap<>();
+    final Map<String, List<Double>> decLayers = new LinkedHashMap<>();
+    final List<Double> encCpu = new ArrayList<>();
+    final List<Double> decCpu = new ArrayList<>();
+    CodedImage file;
+    long encRss;
+    long decRss;
+  }
+
+  /** Times one image with each codec, the codecs taking turns within every run; one report per codec. */
+  private List<ObjectNode> run(List<TacoCodec> codecs, TacoConfig config, HostTensor x, HostTensor text,
+      ObjectMapper json) throws IOException {
+    List<Samples> all = new ArrayList<>();
+    codecs.forEach(c -> all.add(new Samples()));
+    for (int i = 0; i < warmup + runs; i++) {
+      for (int k = 0; k < codecs.size(); k++) {
+        TacoCodec codec = codecs.get(k);
+        Samples s = all.get(k);
+        boolean rssReset = resetPeakRss();
+        long c0 = cpuNanos();
+        Timer te = new Timer();
+        s.file = codec.compress(x, text, EncodeOptions.DEFAULT.withListener(te));
+        long c1 = cpuNanos();
+        s.encRss = Math.max(s.encRss, rssReset ? peakRssKib() : -1);
+        rssReset = resetPeakRss();
+        Timer td = new Timer();
+        codec.decompress(s.file, DecodeOptions.DEFAULT.withListener(td));
+        long c2 = cpuNanos();
+        s.decRss = Math.max(s.decRss, rssReset ? peakRssKib() : -1);
+        if (i >= warmup) {
+          te.addTo(s.enc, s.encLayers);
+          td.addTo(s.dec, s.decLayers);
+          s.encCpu.add((c1 - c0) / 1e9);
+          s.decCpu.add((c2 - c1) / 1e9);
+        }
+      }
+    }
+    List<ObjectNode> reports = new ArrayList<>();
+    for (Samples s : all) {
+      reports.add(report(s, config, json));
+    }
+    return reports;
+  }
+
+  private ObjectNode report(Samples s, TacoConfig config, ObjectMapper json) throws IOException {
+    Map<String, List<Double>> enc = s.enc;
+    Map<String, List<Double>> dec = s.dec;
+    CodedImage file = s.file;
     long h = file.height();
     long w = file.width();
     long ph = (h + TacoCodec.PAD_MULTIPLE - 1) / TacoCodec.PAD_MULTIPLE * TacoCodec.PAD_MULTIPLE;
@@ -192,14 +285,14 @@ public final class BenchCodecCommand implements TacoCommand {
     j.put("gS_gmac", TransformMacs.total(gsMacs) / 1e9);
     j.put("gS_gflops", 2 * TransformMacs.total(gsMacs) / 1e9 / median(dec.get("gS")));
     if (layers) {
-      j.set("encode_layers", Roofline.layers(json, encLayers, gaMacs));
-      j.set("decode_layers", Roofline.layers(json, decLayers, gsMacs));
+      j.set("encode_layers", Roofline.layers(json, s.encLayers, gaMacs));
+      j.set("decode_layers", Roofline.layers(json, s.decLayers, gsMacs));
     }
     // CPU time of the whole process (all libtorch threads): a load-independent view when the machine is shared.
-    j.put("encode_median_cpu_seconds", median(encCpu));
-    j.put("decode_median_cpu_seconds", median(decCpu));
-    j.put("encode_peak_rss_mib", encRss / 1024.0);
-    j.put("decode_peak_rss_mib", decRss / 1024.0);
+    j.put("encode_median_cpu_seconds", median(s.encCpu));
+    j.put("decode_median_cpu_seconds", median(s.decCpu));
+    j.put("encode_peak_rss_mib", s.encRss / 1024.0);
+    j.put("decode_peak_rss_mib", s.decRss / 1024.0);
     return j;
   }
 

@@ -98,6 +98,7 @@ public final class DemoCommand implements TacoCommand {
       r.put("weights", w.toString());
       r.put("preset", preset);
       r.put("captions_used", false);
+      r.put("precision", cs.precision());
       r.put("height", h);
       r.put("width", wd);
       r.put("compressed", compressed.toString());

@@ -1,6 +1,8 @@
 package ai.taco.cli;
 
+import ai.taco.core.Precision;
 import ai.taco.core.TacoConfig;
+import ai.taco.core.nn.ReducedPrecision;
 import ai.taco.train.RateDistortionLoss;
 import ai.taco.train.TrainCheckpoint;
 import ai.taco.train.TrainOptions;
@@ -89,6 +91,11 @@ public final class TrainCommand implements TacoCommand {
   @Option(names = "--max-steps", defaultValue = "0", description = "stop after N steps in total (0: no limit)")
   long maxSteps;
 
+  @Option(names = "--precision", defaultValue = "fp32", converter = PrecisionConverter.class,
+      description = "arithmetic of gA/gS's convolutions, forward and backward: fp32 (default) or bf16 (experimental;"
+          + " docs/performance.md)")
+  Precision precision;
+
   @Option(names = "--clip", description = "folder with the CLIP ViT-B/32 weights (config.json, tokenizer.json, weights)")
   Path clip;
 
@@ -140,7 +147,11 @@ public final class TrainCommand implements TacoCommand {
       if (!noProgress) {
         trainer.addListener(new TrainingProgress());
       }
-      Trainer.Summary s = trainer.run();
+      Trainer.Summary s;
+      // Steps run on this thread: the request reaches gA/gS of every forward pass (TacoModel), nothing else.
+      try (ReducedPrecision.Scope p = ReducedPrecision.request(precision)) {
+        s = trainer.run();
+      }
       Map<String, Object> result = new LinkedHashMap<>();
       result.put("steps", s.steps());
       result.put("epochs_completed", s.epochsCompleted());

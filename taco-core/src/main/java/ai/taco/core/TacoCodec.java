@@ -17,6 +17,7 @@ import ai.taco.core.error.WeightsException;
 import ai.taco.core.image.Images;
 import ai.taco.core.latent.ScaleTable;
 import ai.taco.core.nn.LibTorch;
+import ai.taco.core.nn.ReducedPrecision;
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.weights.StateDict;
 import ai.taco.entropy.EntropyCodingException;
@@ -62,6 +63,7 @@ public final class TacoCodec implements AutoCloseable {
 
   private final Device device;
   private final Tiling tiling;
+  private final Precision precision;
   private final NDManager manager;
   private final TacoModel model;
   private final byte[] fingerprint;
@@ -69,9 +71,11 @@ public final class TacoCodec implements AutoCloseable {
   private final CallGate gate = new CallGate();
   private final MemoryBudget budget = MemoryBudget.fromSystem();
 
-  private TacoCodec(Device device, Tiling tiling, NDManager manager, TacoModel model, byte[] fingerprint) {
+  private TacoCodec(
+      Device device, Tiling tiling, Precision precision, NDManager manager, TacoModel model, byte[] fingerprint) {
     this.device = device;
     this.tiling = tiling;
+    this.precision = precision;
     this.manager = manager;
     this.model = model;
     this.fingerprint = fingerprint;
@@ -97,6 +101,7 @@ public final class TacoCodec implements AutoCloseable {
     private Device device;
     private Tiling tiling = Tiling.DEFAULT;
     private NDManager parent;
+    private Precision precision = Precision.FP32;
 
     private Builder() {}
 
@@ -164,6 +169,16 @@ public final class TacoCodec implements AutoCloseable {
     }
 
     /**
+     * The arithmetic of gA and gS ({@link Precision#FP32} by default: the official bitstreams). With {@link
+     * Precision#BF16} their convolutions run in bfloat16; hA, hS and the context model stay
+     * float32, so files stay decodable by every decoder and decode to nearly the same pixels (docs/performance.md).
+     */
+    public Builder optPrecision(Precision p) {
+      precision = Objects.requireNonNull(p, "precision");
+      return this;
+    }
+
+    /**
      * Loads the weights and prepares the entropy models.
      *
      * @throws WeightsException if the weights cannot be read, fit no TACO layout, or do not fit the given config
@@ -174,6 +189,10 @@ public final class TacoCodec implements AutoCloseable {
       // the engine; later builds change no process state.
       LibTorch.setUpOnce();
       Device d = device != null ? device : Engine.getInstance().defaultDevice();
+      String slow = ReducedPrecision.cpuWarning(precision, d);
+      if (slow != null) {
+        org.slf4j.LoggerFactory.getLogger(TacoCodec.class).warn(slow);
+      }
       if (randomSeed != null) {
         if (config == null) {
           throw new IllegalStateException("random weights need optConfig(...)");
@@ -181,7 +200,7 @@ public final class TacoCodec implements AutoCloseable {
         NDManager m = parent != null ? parent.newSubManager(d) : NDManager.newBaseManager(d);
         try {
           TacoModel model = TacoModel.create(config, m, randomSeed);
-          return new TacoCodec(d, tiling, m, model, Checksums.fingerprint(model.stateDict()));
+          return new TacoCodec(d, tiling, precision, m, model, Checksums.fingerprint(model.stateDict()));
         } catch (RuntimeException e) {
           m.close();
           throw e;
@@ -198,7 +217,7 @@ public final class TacoCodec implements AutoCloseable {
       NDManager m = parent != null ? parent.newSubManager(d) : NDManager.newBaseManager(d);
       try {
         TacoModel model = TacoModel.load(weights, c, m, scaleTable);
-        return new TacoCodec(d, tiling, m, model, Checksums.fingerprint(model.stateDict()));
+        return new TacoCodec(d, tiling, precision, m, model, Checksums.fingerprint(model.stateDict()));
       } catch (RuntimeException e) {
         m.close();
         throw e;
@@ -222,6 +241,11 @@ public final class TacoCodec implements AutoCloseable {
   /** How gA and gS run over large images (see {@link Builder#optTiling}). */
   public Tiling tiling() {
     return tiling;
+  }
+
+  /** The arithmetic of gA and gS (see {@link Builder#optPrecision}). */
+  public Precision precision() {
+    return precision;
   }
 
   /** Fingerprint of the loaded weights, as recorded in {@link TacoFile}. */
@@ -363,7 +387,10 @@ public final class TacoCodec implements AutoCloseable {
           }
         }
       }
-      TacoModel.Compressed c = model.compress(xPadded, t, listener, tiling);
+      TacoModel.Compressed c;
+      try (ReducedPrecision.Scope p = ReducedPrecision.request(precision)) {
+        c = model.compress(xPadded, t, listener, tiling);
+      }
       listener.stage("done");
       TacoModel.Strings s = c.strings();
       return new Encoded(h, w, s.zHeight(), s.zWidth(), s.zString(), s.yString(),
@@ -424,7 +451,9 @@ public final class TacoCodec implements AutoCloseable {
           Checksums.requireSymbols("z (hyperprior)", e.zSymbolsCrc(), latents.zSymbols());
           Checksums.requireSymbols("y (latent)", e.ySymbolsCrc(), latents.ySymbols().symbols());
         }
-        xHat = model.synthesize(latents.yHat(), listener, tiling);
+        try (ReducedPrecision.Scope p = ReducedPrecision.request(precision)) {
+          xHat = model.synthesize(latents.yHat(), listener, tiling);
+        }
       } catch (EntropyCodingException ex) {
         throw new BitstreamException("corrupt or truncated bitstream: " + ex.getMessage(), ex);
       }

@@ -7,6 +7,7 @@ import ai.taco.core.entropy.Quantization;
 import ai.taco.core.error.WeightsException;
 import ai.taco.core.latent.ScaleTable;
 import ai.taco.core.nn.NamedParameters;
+import ai.taco.core.nn.ReducedPrecision;
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.transform.AnalysisTransform;
 import ai.taco.core.transform.SynthesisTransform;
@@ -158,12 +159,12 @@ public final class TacoModel {
 
   /** gA: the one place the analysis transform runs (training and encoding), over tiles when the image is larger. */
   private NDArray analysis(NDArray x, NDArray text, StageListener listener, Tiling tiling) {
-    return TiledAnalysis.forward(gA, tiling.tile(), tiling.subTile(), x, text, listener::step);
+    return ReducedPrecision.transform(() -> TiledAnalysis.forward(gA, tiling.tile(), tiling.subTile(), x, text, listener::step));
   }
 
   /** gS: the one place the synthesis transform runs (training and decoding), over tiles when the image is larger. */
   private NDArray synthesis(NDArray yHat, StageListener listener, Tiling tiling) {
-    return TiledSynthesis.forward(gS, tiling.tile(), tiling.subTile(), yHat, listener::step);
+    return ReducedPrecision.transform(() -> TiledSynthesis.forward(gS, tiling.tile(), tiling.subTile(), yHat, listener::step));
   }
 
   /** The transforms themselves, for per-layer parity tests. */

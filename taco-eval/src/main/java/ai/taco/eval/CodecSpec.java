@@ -1,14 +1,14 @@
 package ai.taco.eval;
 
 import ai.djl.Device;
-import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.Precision;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.Tiling;
+import ai.taco.core.latent.ScaleTable;
 import ai.taco.core.files.InputFiles;
 import java.io.Serializable;
 import java.nio.file.Path;
-import java.util.Locale;
 
 /**
  * How to build one {@link TacoCodec}: the settings every command and job that runs the codec takes, and
@@ -22,15 +22,14 @@ import java.util.Locale;
  * @param tile edge of the gA/gS tiles in pixels, a multiple of {@link Tiling#ALIGN}; 0: the whole image at once
  * @param subTile edge of the sub-tiles of the full-resolution layers (a multiple of {@link Tiling#ALIGN}, at most
  *     {@code tile})
- * @param precision the codec's compute precision; only {@value #FP32} exists today (the field is there so that a
- *     reduced precision can be added without changing every caller)
+ * @param precision gA/gS arithmetic ({@link Precision#id()}: fp32, bf16, fp16); null: {@value #FP32}
  */
 public record CodecSpec(String weights, String preset, String scaleTable, String device, int tile, int subTile,
     String precision) implements Serializable {
 
   private static final long serialVersionUID = 1L;
 
-  /** Float32 everywhere, the only precision the codec computes in (and the one its parity is proven in). */
+  /** Float32 everywhere: the default, and the precision the codec's parity is proven in. */
   public static final String FP32 = "fp32";
 
   /** The defaults of every command: weights only, architecture inferred, {@link Tiling#DEFAULT}, float32. */
@@ -42,10 +41,7 @@ public record CodecSpec(String weights, String preset, String scaleTable, String
     if (weights == null) {
       throw new IllegalArgumentException("a codec needs weights (--weights)");
     }
-    precision = precision == null ? FP32 : precision.toLowerCase(Locale.ROOT);
-    if (!precision.equals(FP32)) {
-      throw new IllegalArgumentException("--precision " + precision + " is not supported (fp32 only)");
-    }
+    precision = precision == null ? FP32 : Precision.parse(precision).id(); // an unknown name fails here
     if (preset != null) {
       TacoConfig.preset(preset); // an unknown name fails here, with the presets listed
     }
@@ -74,6 +70,10 @@ public record CodecSpec(String weights, String preset, String scaleTable, String
     return scaleTable == null ? ScaleTable.defaultTable() : ScaleTable.fromId(scaleTable);
   }
 
+  public Precision precisionValue() {
+    return Precision.parse(precision);
+  }
+
   public Tiling tiling() {
     return tiling(tile, subTile);
   }
@@ -81,7 +81,8 @@ public record CodecSpec(String weights, String preset, String scaleTable, String
   /** Loads the weights and builds the codec: the one builder path of every command and job. */
   public TacoCodec build() {
     InputFiles.requireRegular(weightsPath(), "weights file", IllegalArgumentException::new);
-    TacoCodec.Builder b = TacoCodec.builder().setWeights(weightsPath()).optScaleTable(table()).optTiling(tiling());
+    TacoCodec.Builder b = TacoCodec.builder().setWeights(weightsPath()).optScaleTable(table()).optTiling(tiling())
+        .optPrecision(precisionValue());
     if (preset != null) {
       b.optConfig(config());
     }

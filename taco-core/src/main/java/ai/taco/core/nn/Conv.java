@@ -2,8 +2,6 @@ package ai.taco.core.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.convolutional.Conv2d;
-import ai.djl.nn.core.Linear;
 
 /**
  * nn.Conv2d with "same" padding k/2 (all TACO convolutions: 5×5 stride 2 downsampling, 3×3 and 1×1 stride 1).
@@ -38,6 +36,19 @@ public final class Conv implements Layer {
 
   @Override
   public NDArray forward(NDArray x) {
+    return forward(x, false);
+  }
+
+  /**
+   * As {@link #forward}, but under reduced precision ({@link ReducedPrecision}) the result stays in that precision
+   * (DJL reports it as UNKNOWN): only for a consumer that is a ReLU and then another convolution, which saves the
+   * casts to and from float32 between them. Under float32 it is {@link #forward}.
+   */
+  NDArray forwardReduced(NDArray x) {
+    return forward(x, true);
+  }
+
+  private NDArray forward(NDArray x, boolean reduced) {
     if (pointwise) {
       // 1×1 convolution as a per-pixel linear layer (addmm X·Wᵀ) on the channels-last token view. libtorch's 1×1
       // conv kernel, and a W·X matmul with few output channels, sum in an order that depends on the intra-op thread
@@ -49,11 +60,14 @@ public final class Conv implements Layer {
       return Scoped.step(() -> {
         NDArray tokens = x.transpose(0, 2, 3, 1).reshape(-1, s.get(1));
         NDArray w = params.get(weight).reshape(outChannels, -1);
-        NDArray y = Linear.linear(tokens, w, params.get(bias)).singletonOrThrow();
+        NDArray y = reduced
+            ? ReducedPrecision.linearReduced(tokens, w, params.get(bias))
+            : ReducedPrecision.linear(tokens, w, params.get(bias));
         return ChannelsLast.image(y, s.get(0), s.get(2), s.get(3));
       });
     }
-    return Conv2d.conv2d(x, params.get(weight), params.get(bias), stride, padding, new Shape(1, 1), 1)
-        .singletonOrThrow();
+    return reduced
+        ? ReducedPrecision.conv2dReduced(x, params.get(weight), params.get(bias), stride, padding, new Shape(1, 1), 1)
+        : ReducedPrecision.conv2d(x, params.get(weight), params.get(bias), stride, padding, new Shape(1, 1), 1);
   }
 }

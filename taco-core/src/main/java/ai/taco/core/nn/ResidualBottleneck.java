@@ -32,17 +32,20 @@ public final class ResidualBottleneck implements Layer {
   public NDArray forward(NDArray x) {
     // Each intermediate is closed as soon as it is consumed (autograd keeps what backward needs), so at full
     // resolution at most two branch-sized maps are alive at a time.
-    NDArray r = reduce.forward(x);
+    // Under reduced precision the two inner maps stay in it (ReLU and the next convolution read it as is); the
+    // expansion returns float32, so the residual sum and everything outside the block are float32.
+    NDArray r = reduce.forwardReduced(x);
     NDArray b = Activation.relu(r);
     r.close();
-    NDArray c = conv.forward(b);
+    NDArray c = conv.forwardReduced(b);
     b.close();
     b = Activation.relu(c);
     c.close();
-    NDArray out = expand.forward(b);
+    NDArray out = expand.forwardReduced(b);
     b.close();
     // In place on the fresh conv output (its backward needs neither output nor sum): one less feature-map-sized
-    // allocation. Same float sum as the official x + branch(x).
-    return out.addi(x);
+    // allocation. Same float sum as the official x + branch(x). Under reduced precision the sum with the float32 x
+    // is float32 (type promotion): the branch comes back to float32 in the same pass.
+    return ReducedPrecision.addResidual(out, x);
   }
 }

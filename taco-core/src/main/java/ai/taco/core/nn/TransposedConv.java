@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.convolutional.Conv2d;
 
 /**
  * nn.ConvTranspose2d as the official {@code deconv(in, out, k, s)}: padding k/2, output_padding s-1. DJL's PyTorch
@@ -85,8 +84,9 @@ public final class TransposedConv implements Layer {
         String taps = ":, :, " + py + "::2, " + px + "::2";
         NDArray k = params.derived(weight + "#phase" + py + px,
             () -> params.get(weight).transpose(1, 0, 2, 3).flip(2, 3).get(taps));
-        NDArray y = Conv2d.conv2d(x, k, params.get(bias), new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1)
-            .singletonOrThrow();
+        // Under reduced precision the phase stays in it until the copy into the float32 output converts it.
+        NDArray y = ReducedPrecision.conv2dReduced(
+            x, k, params.get(bias), new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1);
         if (py == 1 || px == 1) {
           y = y.get(":, :, " + py + ":, " + px + ":");
         }
@@ -99,7 +99,7 @@ public final class TransposedConv implements Layer {
   private NDArray polyphase(NDArray x) {
     NDArray w = params.derived(weight + "#polyphase", this::polyphaseKernel);
     NDArray b = params.derived(bias + "#polyphase", () -> params.get(bias).tile(4));
-    NDArray y = Conv2d.conv2d(x, w, b, new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1).singletonOrThrow();
+    NDArray y = ReducedPrecision.conv2d(x, w, b, new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1);
     long n = x.getShape().get(0);
     long h = x.getShape().get(2);
     long wd = x.getShape().get(3);
@@ -142,12 +142,10 @@ public final class TransposedConv implements Layer {
     int hi = kernel - 1 - pad + outputPadding;
     NDArray w = params.derived(weight + "#flipped", () -> params.get(weight).flip(2, 3).transpose(1, 0, 2, 3));
     if (lo == hi) {
-      return Conv2d.conv2d(z, w, params.get(bias), new Shape(1, 1), new Shape(lo, lo), new Shape(1, 1), 1)
-          .singletonOrThrow();
+      return ReducedPrecision.conv2d(z, w, params.get(bias), new Shape(1, 1), new Shape(lo, lo), new Shape(1, 1), 1);
     }
     z = z.pad(new Shape(lo, hi, lo, hi), 0);
-    return Conv2d.conv2d(z, w, params.get(bias), new Shape(1, 1), new Shape(0, 0), new Shape(1, 1), 1)
-        .singletonOrThrow();
+    return ReducedPrecision.conv2d(z, w, params.get(bias), new Shape(1, 1), new Shape(0, 0), new Shape(1, 1), 1);
   }
 
   /** Puts s-1 zeros after every element along {@code axis} and drops the trailing ones (length (n-1)·s+1). */

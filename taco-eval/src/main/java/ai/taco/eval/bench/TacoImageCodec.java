@@ -2,6 +2,7 @@ package ai.taco.eval.bench;
 
 import ai.taco.eval.CodecSpec;
 import ai.taco.core.DecodeOptions;
+import ai.taco.core.Precision;
 import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
@@ -36,6 +37,7 @@ public final class TacoImageCodec implements ImageCodec {
   private final TacoConfig config;
   private final ScaleTable scaleTable;
   private final Container container;
+  private final Precision precision;
   private TacoCodec codec;
   private String weightsSha256;
 
@@ -48,6 +50,7 @@ public final class TacoImageCodec implements ImageCodec {
     this.config = spec.config();
     this.scaleTable = spec.table();
     this.container = container;
+    this.precision = spec.precisionValue();
   }
 
   @Override
@@ -77,6 +80,9 @@ public final class TacoImageCodec implements ImageCodec {
     m.put("config", config == null ? "inferred from the weights" : config.toString());
     m.put("scale_table", scaleTable.id());
     m.put("container", container.name().toLowerCase(Locale.ROOT));
+    if (precision != Precision.FP32) {
+      m.put("precision", precision.id()); // absent for fp32: manifests of earlier runs stay comparable
+    }
     return m;
   }
 

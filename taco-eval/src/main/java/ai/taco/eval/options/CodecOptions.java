@@ -42,7 +42,9 @@ public final class CodecOptions {
   int subTile;
 
   @Option(names = "--precision", paramLabel = "P", defaultValue = CodecSpec.FP32,
-      description = "Compute precision of the codec: fp32 (the only one today).")
+      description = "Arithmetic of gA/gS: fp32 (default; the official bitstreams), bf16 (CPUs with AVX-512 BF16 or"
+          + " AMX), fp16 (CUDA). hA, hS and the entropy models stay fp32, so any decoder reads the file"
+          + " (docs/performance.md).")
   String precision;
 
   public CodecOptions() {}
