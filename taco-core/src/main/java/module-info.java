@@ -2,7 +2,8 @@
  * TACO on DJL. Exported: {@code ai.taco.core} (TacoCodec and its options, TacoConfig, ScaleTable, CaptionEncoder,
  * TacoModel for training), {@code ai.taco.core.io} (files, images, weights) and {@code ai.taco.core.clip} (CLIP's text
  * and vision towers). Internal: the layers ({@code ai.taco.core.nn}), the TACO transforms ({@code
- * ai.taco.core.transform}) and the entropy models ({@code ai.taco.core.entropy}).
+ * ai.taco.core.transform}) and the latent path ({@code ai.taco.core.latent}: hyperprior, context model, entropy
+ * models).
  */
 module ai.taco.core {
   requires transitive ai.djl.api;

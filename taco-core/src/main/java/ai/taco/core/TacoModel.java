@@ -3,10 +3,12 @@ package ai.taco.core;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.taco.core.entropy.Quantization;
 import ai.taco.core.io.HostTensor;
 import ai.taco.core.io.StateDict;
 import ai.taco.core.io.WeightsException;
+import ai.taco.core.latent.ContextModel;
+import ai.taco.core.latent.Hyperprior;
+import ai.taco.core.latent.Quantization;
 import ai.taco.core.nn.ParameterStore;
 import ai.taco.core.transform.AnalysisTransform;
 import ai.taco.core.transform.SynthesisTransform;
@@ -36,6 +38,7 @@ public final class TacoModel {
   private final SynthesisTransform gS;
   private final Hyperprior hyperprior;
   private final ContextModel contextModel;
+  private final ScaleTable scaleTable;
 
   /** Declares every network in the official registration order: g_a, g_s, h_a, h_s, then the context model's. */
   private TacoModel(TacoConfig config, ScaleTable table) {
@@ -43,8 +46,9 @@ public final class TacoModel {
     this.store = new ParameterStore();
     this.gA = new AnalysisTransform(store, config.n(), config.m(), config.textDim(), config.heads());
     this.gS = new SynthesisTransform(store, config.n(), config.m());
-    this.hyperprior = new Hyperprior(store, config);
-    this.contextModel = new ContextModel(store, config, table);
+    this.scaleTable = table;
+    this.hyperprior = new Hyperprior(store, config.n(), config.m());
+    this.contextModel = new ContextModel(store, config.m(), config.sliceChannels(), table.id());
   }
 
   /**
@@ -119,7 +123,7 @@ public final class TacoModel {
   }
 
   public ScaleTable scaleTable() {
-    return contextModel.scaleTable();
+    return scaleTable;
   }
 
   /** Trainable parameters under their official names (live arrays), including {@code entropy_bottleneck.quantiles}. */
