@@ -61,12 +61,16 @@ public final class TacoCodec implements AutoCloseable {
   private final NDManager manager;
   private final TacoModel model;
   private final byte[] fingerprint;
+  /** Limit on an image's W×H, encoding and decoding (0: none; {@link Builder#optMaxPixels}). */
+  private final long maxPixels;
   // Hardening: close() waits for running calls; native memory reserved per call before allocating.
   private final CallGate gate = new CallGate();
   private final MemoryBudget budget = MemoryBudget.fromSystem();
 
-  private TacoCodec(Device device, Tiling tiling, NDManager manager, TacoModel model, byte[] fingerprint) {
+  private TacoCodec(
+      Device device, Tiling tiling, long maxPixels, NDManager manager, TacoModel model, byte[] fingerprint) {
     this.device = device;
+    this.maxPixels = maxPixels;
     this.tiling = tiling;
     this.manager = manager;
     this.model = model;
@@ -92,6 +96,7 @@ public final class TacoCodec implements AutoCloseable {
     private ScaleTable scaleTable = ScaleTable.defaultTable();
     private Device device;
     private Tiling tiling = Tiling.DEFAULT;
+    private long maxPixels = Images.DEFAULT_MAX_PIXELS;
 
     private Builder() {}
 
@@ -150,6 +155,19 @@ public final class TacoCodec implements AutoCloseable {
     }
 
     /**
+     * The largest W×H the codec encodes or decodes ({@link Images#DEFAULT_MAX_PIXELS}, Pillow's decompression-bomb
+     * threshold, by default; 0: no limit beyond {@link TacoCodec#MAX_PIXELS}). A larger image, or a file declaring
+     * one, is refused before anything is allocated.
+     */
+    public Builder optMaxPixels(long pixels) {
+      if (pixels < 0) {
+        throw new IllegalArgumentException("maxPixels must be >= 0 (0: no limit), got " + pixels);
+      }
+      maxPixels = pixels;
+      return this;
+    }
+
+    /**
      * Loads the weights and prepares the entropy models.
      *
      * @throws WeightsException if the weights cannot be read, fit no TACO layout, or do not fit the given config
@@ -167,7 +185,7 @@ public final class TacoCodec implements AutoCloseable {
         NDManager m = NDManager.newBaseManager(d);
         try {
           TacoModel model = TacoModel.create(config, m, randomSeed);
-          return new TacoCodec(d, tiling, m, model, Checksums.fingerprint(model.stateDict()));
+          return new TacoCodec(d, tiling, maxPixels, m, model, Checksums.fingerprint(model.stateDict()));
         } catch (RuntimeException e) {
           m.close();
           throw e;
@@ -184,7 +202,7 @@ public final class TacoCodec implements AutoCloseable {
       NDManager m = NDManager.newBaseManager(d);
       try {
         TacoModel model = TacoModel.load(weights, c, m, scaleTable);
-        return new TacoCodec(d, tiling, m, model, Checksums.fingerprint(model.stateDict()));
+        return new TacoCodec(d, tiling, maxPixels, m, model, Checksums.fingerprint(model.stateDict()));
       } catch (RuntimeException e) {
         m.close();
         throw e;
@@ -300,6 +318,9 @@ public final class TacoCodec implements AutoCloseable {
     long[] is = image.shape();
     double pixels = is.length < 2 ? 0 : MemoryBudget.paddedPixels(is[is.length - 2], is[is.length - 1], PAD_MULTIPLE);
     String what = "encoding a " + (is.length < 2 ? "?" : is[is.length - 2] + "x" + is[is.length - 1]) + " image";
+    if (is.length >= 2) {
+      Images.requireWithinLimit("image", is[is.length - 1], is[is.length - 2], maxPixels);
+    }
     try (CallGate.Call call = gate.enter("this TacoCodec");
         MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels, tiling), what)) {
       return NativeMemory.mapAllocationFailures(what, () -> encodeUnguarded(image, text, listener));
@@ -380,6 +401,7 @@ public final class TacoCodec implements AutoCloseable {
   HostTensor decode(Encoded e, boolean verify, boolean clamp, StageListener listener) {
     double pixels = (double) e.zHeight() * PAD_MULTIPLE * e.zWidth() * PAD_MULTIPLE;
     String what = "decoding a " + e.height() + "x" + e.width() + " image (latent " + e.zHeight() + "x" + e.zWidth() + ")";
+    Images.requireWithinLimit("coded image", e.width(), e.height(), maxPixels);
     try (CallGate.Call call = gate.enter("this TacoCodec");
         MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels, tiling), what)) {
       return NativeMemory.mapAllocationFailures(what, () -> decodeUnguarded(e, verify, clamp, listener));

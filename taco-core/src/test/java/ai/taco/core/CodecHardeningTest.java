@@ -138,8 +138,9 @@ class CodecHardeningTest {
     System.setProperty(MemoryBudget.PROPERTY, "64m");
     // Untiled, so the estimate is the per-pixel one the messages below quote.
     try (TacoCodec codec =
-        TacoCodec.builder().setRandomWeights(1).optConfig(TacoConfig.TINY).optTiling(Tiling.NONE).build()) {
-      // A forged official .bin declaring 16384x16384 (z 256x256): 2^28 px x 128 B = 32 GiB.
+        TacoCodec.builder().setRandomWeights(1).optConfig(TacoConfig.TINY).optTiling(Tiling.NONE).optMaxPixels(0)
+            .build()) {
+      // No pixel limit here, so the budget is what refuses. A forged official .bin declaring 16384x16384 (z 256x256): 2^28 px x 128 B = 32 GiB.
       CompressAiFile forged = CompressAiFile.of(16384, 16384, 256, 256, new byte[16], new byte[16]);
       InsufficientMemoryException e =
           assertThrows(InsufficientMemoryException.class, () -> codec.decompress(forged));

@@ -43,6 +43,13 @@ public final class CodecOptions {
   int subTile;
 
   @Option(
+      names = "--max-pixels",
+      paramLabel = "N",
+      description = "Refuse images (and coded files) above N pixels (W×H), from the header, before decoding anything;"
+          + " 0 = no limit (default ${DEFAULT-VALUE}: Pillow's decompression-bomb threshold).")
+  long maxPixels = ai.taco.core.io.Images.DEFAULT_MAX_PIXELS;
+
+  @Option(
       names = "--force",
       description = "Overwrite the output file if it exists.")
   boolean force;
@@ -68,7 +75,7 @@ public final class CodecOptions {
 
   /** A codec builder: the weights, the tiling, and the preset if one was given (else the architecture is inferred). */
   TacoCodec.Builder builder() {
-    TacoCodec.Builder b = TacoCodec.builder().setWeights(weights()).optTiling(tiling());
+    TacoCodec.Builder b = TacoCodec.builder().setWeights(weights()).optTiling(tiling()).optMaxPixels(maxPixels);
     return preset == null ? b : b.optConfig(TacoConfig.preset(preset));
   }
 

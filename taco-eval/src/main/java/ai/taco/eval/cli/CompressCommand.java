@@ -75,7 +75,7 @@ public final class CompressCommand implements TacoCommand {
     }
     codec.checkOutput(out, in);
     // 8-bit images as bytes, PNGs row by row (the encoder divides by 255 itself, same bitstream as Images.read).
-    HostTensor image = Images.readCompact(in);
+    HostTensor image = Images.readCompact(in, codec.maxPixels);
     HostTensor features = captionFeatures();
     try (TacoCodec c = codec.builder().optScaleTable(CodecOptions.scaleTable(scaleTable)).build()) {
       long t0 = System.nanoTime();
