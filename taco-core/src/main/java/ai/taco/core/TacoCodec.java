@@ -65,7 +65,7 @@ public final class TacoCodec implements AutoCloseable {
   private final long maxPixels;
   // Hardening: close() waits for running calls; native memory reserved per call before allocating.
   private final CallGate gate = new CallGate();
-  private final MemoryBudget budget = MemoryBudget.fromSystem();
+  private final MemoryBudget budget = MemoryBudget.shared();
 
   private TacoCodec(
       Device device, Tiling tiling, long maxPixels, NDManager manager, TacoModel model, byte[] fingerprint) {

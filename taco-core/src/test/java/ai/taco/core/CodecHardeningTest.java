@@ -56,6 +56,35 @@ class CodecHardeningTest {
     }
   }
 
+  /**
+   * One budget per JVM: a call of one codec sees the reservation of a call of another codec running at the same time
+   * (the inner call is made from the outer one's stage listener, so both are in flight, deterministically).
+   */
+  @Test
+  void everyCodecReservesFromTheJvmsOneBudget() {
+    assertTrue(MemoryBudget.shared() == MemoryBudget.shared());
+    HostTensor image = image(64, 64, 0.5f);
+    double one = MemoryBudget.estimate(TacoConfig.TINY, 64 * 64);
+    long[] seen = new long[2];
+    try (TacoCodec a = TacoCodec.builder().setRandomWeights(1).optConfig(TacoConfig.TINY).optTiling(Tiling.NONE).build();
+        TacoCodec b = TacoCodec.builder().setRandomWeights(2).optConfig(TacoConfig.TINY).optTiling(Tiling.NONE).build()) {
+      long before = MemoryBudget.shared().reservedBytes();
+      StageListener inner = stage -> seen[1] = Math.max(seen[1], MemoryBudget.shared().reservedBytes() - before);
+      boolean[] nested = {false};
+      StageListener outer = stage -> {
+        seen[0] = Math.max(seen[0], MemoryBudget.shared().reservedBytes() - before);
+        if (!nested[0]) {
+          nested[0] = true;
+          b.compress(image, caption(), EncodeOptions.DEFAULT.withListener(inner));
+        }
+      };
+      a.compress(image, caption(), EncodeOptions.DEFAULT.withListener(outer));
+      assertEquals(before, MemoryBudget.shared().reservedBytes(), "both reservations released");
+    }
+    assertEquals((long) Math.ceil(one), seen[0]);
+    assertEquals(2 * (long) Math.ceil(one), seen[1]);
+  }
+
   @Test
   void reservationsBeyondTheBudgetAreRefusedAndConcurrentOnesWait() throws Exception {
     MemoryBudget b = new MemoryBudget(100L << 20);
