@@ -374,7 +374,7 @@ public final class TacoCodec implements AutoCloseable {
       listener.stage("done");
       TacoModel.Strings s = c.strings();
       return new Encoded(h, w, s.zHeight(), s.zWidth(), s.zString(), s.yString(),
-          Checksums.symbols(c.zSymbols()), Checksums.symbols(c.ySymbols().symbols()));
+          Checksums.symbols(c.zSymbols()), c.ySymbols().crc());
     }
   }
 
@@ -430,7 +430,7 @@ public final class TacoCodec implements AutoCloseable {
         // Checked before gS runs: a file that decodes to other symbols is refused without paying for the synthesis.
         if (verify) {
           Checksums.requireSymbols("z (hyperprior)", e.zSymbolsCrc(), latents.zSymbols());
-          Checksums.requireSymbols("y (latent)", e.ySymbolsCrc(), latents.ySymbols().symbols());
+          Checksums.requireSymbolsCrc("y (latent)", e.ySymbolsCrc(), latents.ySymbols().crc());
         }
         xHat = model.synthesize(latents.yHat(), listener, tiling);
       } catch (EntropyCodingException ex) {

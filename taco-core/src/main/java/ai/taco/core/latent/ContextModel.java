@@ -29,8 +29,9 @@ import java.util.Set;
  * non-anchors with the local (spatial) context of the decoded anchors as well; a {@link GaussianConditional} with those
  * scales and means gives likelihoods (training) or CDF indexes (coding).
  *
- * <p>One slice loop ({@link #slices}) serves training, encoding and decoding; they differ only in how one half is
- * quantized ({@link Halves}). The checkerboard split ({@link Checkerboard}) and the two per-slice networks ({@link
+ * <p>Training ({@link #forward}) runs the official full-grid slice loop ({@link #slices}). Coding ({@link #compress},
+ * {@link #decompress}) runs the same networks per band of latent rows ({@link #code}), so its maps stay the size of a
+ * band, and feeds the ONE rANS stream in the official order. The checkerboard split ({@link Checkerboard}) and the two per-slice networks ({@link
  * ChannelContext}, {@link EntropyParameters}) exist only for this model and live here with it.
  */
 public final class ContextModel {
@@ -122,7 +123,7 @@ public final class ContextModel {
 
   // ---------------------------------------------------------------------------------------------- the slice loop
 
-  /** How one checkerboard half of one slice is quantized: the only difference between training and coding. */
+  /** How one checkerboard half of one slice is quantized in the full-grid loop (training). */
   private interface Halves {
     /**
      * What the entropy-parameter network of a half sees, from the channel concatenation of {@code parts}: the full
@@ -220,95 +221,311 @@ public final class ContextModel {
 
   // ---------------------------------------------------------------------------------------------- coding
 
-  /** Symbols and CDF indexes of the y coder, in coding order. */
-  public record CodedSymbols(int[] symbols, int[] indexes) {}
+  /**
+   * Latent positions per band of the coding path. The networks of one slice run over a band of latent rows at a time
+   * (with the rows their receptive fields need), so their maps are bounded by a band instead of growing with the
+   * image: 2^16 positions is one band up to 4K (latent 240 wide), 7 bands at 100 megapixels. Within a band the values
+   * are those of the whole-image pass up to float summation order, and encoder and decoder cut the same bands.
+   */
+  static final int BAND_POSITIONS = 1 << 16;
 
-  /** Gives the symbols of one squeezed half from its CDF indexes (and means): quantization or rANS decoding. */
-  private interface SymbolSource {
-    int[] symbols(int slice, boolean anchor, int[] indexes, float[] means);
-  }
+  /** Latent positions per band of this model ({@link #BAND_POSITIONS}; smaller in tests, to cut small latents). */
+  private int bandPositions = BAND_POSITIONS;
 
-  /** Coding halves: parameters on the squeezed half only, symbols from {@code source}, collected in coding order. */
-  private Halves coding(NDManager m, int h, int w, SymbolSource source, SymbolSink sink) {
-    return new Halves() {
-      @Override
-      public NDArray select(NDList parts, boolean anchor) {
-        // The entropy-parameter networks are per-pixel (1×1 convolutions), so evaluating them on the squeezed half the
-        // coder needs gives the same values as the official full-grid evaluation at half the cost.
-        return Checkerboard.squeezeConcat(parts, anchor);
-      }
+  /** Rows above and below a band that the channel context's three 5×5 convolutions read. */
+  private static final int CHANNEL_HALO = 6;
 
-      @Override
-      public NDArray code(int slice, boolean anchor, NDArray scales, NDArray means) {
-        int ch = sliceChannels[slice];
-        float[] mu = floats(means);
-        int[] indexes = gaussianConditional.buildIndexes(floats(scales));
-        int[] symbols = source.symbols(slice, anchor, indexes, mu);
-        sink.add(symbols, indexes);
-        float[] hat = new float[ch * h * w];
-        scatterSqueezed(GaussianConditional.dequantize(symbols, mu), ch, h, w, anchor, hat);
-        return m.create(hat, new Shape(1, ch, h, w));
-      }
-
-      @Override
-      public boolean freesIntermediates() {
-        return true;
-      }
-    };
-  }
-
-  /** The coded y: ONE rANS string and its symbols. */
-  public record Coded(byte[] yString, CodedSymbols symbols) {}
+  /** Rows above and below a band that the local context's 5×5 convolution reads. */
+  private static final int LOCAL_HALO = 2;
 
   /**
-   * Codes y [1,M,h,w] into ONE rANS string in the order slice 0 anchors, slice 0 non-anchors, slice 1 anchors, …, each
-   * block the squeezed [C_s,h,w/2] tensor row-major (official TACO.compress). Arrays built from host values are
-   * created in {@code manager}.
+   * The coded y symbols in coding order, as the container's checksum sees them: their CRC32C (little-endian int32s),
+   * accumulated block by block, and (only when asked, for tests) the symbols and CDF indexes themselves.
    */
-  public Coded compress(NDArray y, NDArray hyper, NDManager manager) {
+  public static final class SymbolLog {
+    private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    private final boolean record;
+    private java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(0);
+    private int[] symbols = new int[0];
+    private int[] indexes = new int[0];
+    private int count;
+
+    private SymbolLog(boolean record) {
+      this.record = record;
+    }
+
+    void add(int[] s, int[] idx, int n) {
+      if (bytes.capacity() < 4 * n) {
+        bytes = java.nio.ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+      }
+      bytes.clear();
+      bytes.asIntBuffer().put(s, 0, n);
+      crc.update(bytes.array(), 0, 4 * n);
+      if (record) {
+        if (count + n > symbols.length) {
+          int size = Math.max(count + n, 2 * symbols.length);
+          symbols = java.util.Arrays.copyOf(symbols, size);
+          indexes = java.util.Arrays.copyOf(indexes, size);
+        }
+        System.arraycopy(s, 0, symbols, count, n);
+        System.arraycopy(idx, 0, indexes, count, n);
+      }
+      count += n;
+    }
+
+    /** CRC32C of the symbols as little-endian int32s in coding order (what {@code TacoFile} records). */
+    public int crc() {
+      return (int) crc.getValue();
+    }
+
+    /** Number of symbols coded. */
+    public int count() {
+      return count;
+    }
+
+    /** The symbols in coding order (only if recorded). */
+    public int[] symbols() {
+      requireRecorded();
+      return java.util.Arrays.copyOf(symbols, count);
+    }
+
+    /** Their CDF indexes (only if recorded). */
+    public int[] indexes() {
+      requireRecorded();
+      return java.util.Arrays.copyOf(indexes, count);
+    }
+
+    private void requireRecorded() {
+      if (!record) {
+        throw new IllegalStateException("symbols were not recorded (only their checksum)");
+      }
+    }
+  }
+
+  /** The coded y: ONE rANS string and its symbols' log. */
+  public record Coded(byte[] yString, SymbolLog symbols) {}
+
+  /** ŷ decoded from one y string, and the decoded symbols' log. */
+  public record Decoded(NDArray yHat, SymbolLog symbols) {}
+
+  /**
+   * Codes y [1,M,h,w] into ONE rANS string in the official order (TACO.compress): slice 0 anchors, slice 0
+   * non-anchors, slice 1 anchors, …, each block the squeezed [C_s,h,w/2] half channel by channel, row-major.
+   *
+   * <p>That order is why the rANS coder itself cannot run in bands: a block spans every row of the image, rANS codes
+   * its symbols last to first, and the last block (the last slice's non-anchors) is known only once every slice before
+   * it is coded over the whole image, so the coder buffers one step per symbol until the end (the decoder, reading
+   * forwards, needs a whole block's CDF indexes before its first symbol). What is banded: the networks of each slice
+   * (channel context, entropy parameters, local context) run per band of latent rows; a half's CDF indexes are kept
+   * as bytes and its means inside ŷ's host array until the half is coded, channel by channel.
+   *
+   * @param record keep the symbols and indexes themselves, not only their checksum (tests)
+   */
+  public Coded compress(NDArray y, NDArray hyper, NDManager manager, boolean record) {
     int h = (int) y.getShape().get(2);
     int w = (int) y.getShape().get(3);
     Checkerboard.requireEven(h, w);
-    CodedSymbols coded = symbols(y, hyper, manager, h, w);
-    return new Coded(RansEncoder.encode(coded.symbols(), coded.indexes(), gaussianConditional.cdfTables()), coded);
+    SymbolLog log = new SymbolLog(record);
+    RansEncoder encoder = new RansEncoder(latentChannels * h * w);
+    // The host copy of y is one slice at a time (the slice being coded), not the whole latent.
+    float[][] ySlice = new float[1][];
+    int[] ySliceIndex = {-1};
+    code(hyper, manager, h, w, log, (slice, anchor, c, idx, hat) -> {
+      if (ySliceIndex[0] != slice) {
+        ySlice[0] = null;
+        int start = sliceStart[slice];
+        try (NDScope scope = new NDScope()) {
+          ySlice[0] = floats(y.get(":, " + start + ":" + (start + sliceChannels[slice])));
+        }
+        ySliceIndex[0] = slice;
+      }
+      int[] symbols = new int[idx.length];
+      int half = w / 2;
+      int plane = (sliceStart[slice] + c) * h * w;
+      int yPlane = c * h * w;
+      for (int r = 0, k = 0; r < h; r++) {
+        for (int j = 0; j < half; j++, k++) {
+          int q = Checkerboard.position(anchor, r, j, w);
+          // CompressAI quantize(y, "symbols", means): round half to even of y - means in float32.
+          symbols[k] = (int) Math.rint(ySlice[0][yPlane + q] - hat[plane + q]);
+        }
+      }
+      encoder.encodeWithIndexes(symbols, idx, gaussianConditional.cdfTables());
+      return symbols;
+    });
+    return new Coded(encoder.flush(), log);
+  }
+
+  /** {@link #compress(NDArray, NDArray, NDManager, boolean)} keeping only the symbols' checksum. */
+  public Coded compress(NDArray y, NDArray hyper, NDManager manager) {
+    return compress(y, hyper, manager, false);
   }
 
   /**
-   * The symbols and CDF indexes of y in coding order. A method of its own so that y's host copy and ŷ are gone before
-   * the rANS coder buffers one step per symbol (at 100 megapixels each of them is 0.5 GB).
-   */
-  private CodedSymbols symbols(NDArray y, NDArray hyper, NDManager manager, int h, int w) {
-    float[] yHost = floats(y);
-    SymbolSink sink = new SymbolSink(h * w * latentChannels);
-    NDArray yHat = slices(hyper, coding(manager, h, w, (slice, anchor, indexes, means) -> {
-      int ch = sliceChannels[slice];
-      float[] ys = new float[ch * h * (w / 2)];
-      gatherSqueezed(yHost, sliceStart[slice] * h * w, ch, h, w, anchor, ys);
-      return GaussianConditional.quantizeSymbols(ys, means);
-    }, sink));
-    yHat.close();
-    return sink.result();
-  }
-
-  /** ŷ decoded from one y string, and the decoded symbols. */
-  public record Decoded(NDArray yHat, CodedSymbols symbols) {}
-
-  /**
-   * Decodes ŷ [1,M,h,w] from one y string given the hyper parameters (official TACO.decompress).
+   * Decodes ŷ [1,M,h,w] from one y string given the hyper parameters (official TACO.decompress), in the bands of
+   * {@link #compress}.
    *
+   * @param record keep the symbols and indexes themselves, not only their checksum (tests)
    * @throws EntropyCodingException if the string is damaged (including bytes left over after the last symbol)
    */
-  public Decoded decompress(byte[] yString, NDArray hyper, int h, int w, NDManager manager) {
+  public Decoded decompress(byte[] yString, NDArray hyper, int h, int w, NDManager manager, boolean record) {
+    Checkerboard.requireEven(h, w);
     RansDecoder decoder = new RansDecoder(yString);
-    SymbolSink sink = new SymbolSink(h * w * latentChannels);
-    NDArray yHat = slices(hyper, coding(manager, h, w,
-        (slice, anchor, indexes, means) -> decoder.decodeStream(indexes, gaussianConditional.cdfTables()), sink));
+    SymbolLog log = new SymbolLog(record);
+    float[] hat = code(hyper, manager, h, w, log,
+        (slice, anchor, c, idx, yHat) -> decoder.decodeStream(idx, gaussianConditional.cdfTables()));
     // A valid y string is used up exactly (the encoder's flushed state is read last); anything else means the
     // bytes were damaged, which the official .bin format would otherwise decode into a plausible-looking image.
     if (!decoder.isComplete()) {
       throw new EntropyCodingException("corrupt y string: its bytes do not end where the decoded symbols do");
     }
-    return new Decoded(yHat, sink.result());
+    return new Decoded(manager.create(hat, new Shape(1, latentChannels, h, w)), log);
+  }
+
+  /** {@link #decompress(byte[], NDArray, int, int, NDManager, boolean)} keeping only the symbols' checksum. */
+  public Decoded decompress(byte[] yString, NDArray hyper, int h, int w, NDManager manager) {
+    return decompress(yString, hyper, h, w, manager, false);
+  }
+
+  /** Sets the band size (tests: several bands over a small latent). */
+  void bandPositions(int positions) {
+    bandPositions = positions;
+  }
+
+  /** Gives the symbols of one channel of one squeezed half: quantization (encoder) or rANS decoding (decoder). */
+  private interface ChannelCoder {
+    /**
+     * @param indexes the channel's CDF indexes, squeezed row-major
+     * @param hat ŷ's host array [M,h,w], holding the means at this half's positions of the channel
+     * @return the symbols, in the order of {@code indexes}
+     */
+    int[] symbols(int slice, boolean anchor, int channel, int[] indexes, float[] hat);
+  }
+
+  /**
+   * The coding slice loop: per slice, the anchor half then the non-anchor half, each as (1) its networks band by band,
+   * writing the CDF indexes (bytes) and the means (into ŷ's host array), then (2) its symbols channel by channel in
+   * stream order, turning the means into ŷ = symbol + mean. Returns ŷ's host array [M,h,w].
+   */
+  private float[] code(NDArray hyper, NDManager manager, int h, int w, SymbolLog log, ChannelCoder coder) {
+    float[] hat = new float[latentChannels * h * w];
+    int bandRows = Math.max(2, Math.min(h, (bandPositions / w) & ~1));
+    int half = w / 2;
+    for (int s = 0; s < sliceChannels.length; s++) {
+      int ch = sliceChannels[s];
+      byte[] indexes = new byte[ch * h * half];
+      // With one band the channel context of the anchors serves the non-anchors too (no second pass).
+      NDArray[] cachedContext = new NDArray[1];
+      for (boolean anchor : new boolean[] {true, false}) {
+        for (int r0 = 0; r0 < h; r0 += bandRows) {
+          int r1 = Math.min(h, r0 + bandRows);
+          band(hyper, manager, hat, indexes, s, anchor, r0, r1, h, w, r1 - r0 == h ? cachedContext : null);
+        }
+        int[] idx = new int[h * half];
+        for (int c = 0; c < ch; c++) {
+          for (int k = 0; k < idx.length; k++) {
+            idx[k] = indexes[c * idx.length + k];
+          }
+          int[] symbols = coder.symbols(s, anchor, c, idx, hat);
+          log.add(symbols, idx, symbols.length);
+          int plane = (sliceStart[s] + c) * h * w;
+          for (int r = 0, k = 0; r < h; r++) {
+            for (int j = 0; j < half; j++, k++) {
+              int p = plane + Checkerboard.position(anchor, r, j, w);
+              hat[p] = (float) symbols[k] + hat[p]; // symbols + means in float32 (GaussianConditional.dequantize)
+            }
+          }
+        }
+      }
+      if (cachedContext[0] != null) {
+        cachedContext[0].close();
+      }
+    }
+    return hat;
+  }
+
+  /**
+   * The networks of one half of slice {@code s} over latent rows [r0, r1): channel context (from ŷ of the slices
+   * before), for the non-anchors also the local context of the decoded anchors, and the entropy parameters on the
+   * squeezed half; writes the half's CDF indexes into {@code indexes} and its means into {@code hat}.
+   */
+  private void band(NDArray hyper, NDManager manager, float[] hat, byte[] indexes, int s, boolean anchor, int r0,
+      int r1, int h, int w, NDArray[] cachedContext) {
+    int ch = sliceChannels[s];
+    int half = w / 2;
+    try (NDScope scope = new NDScope()) {
+      NDArray hyperBand = r0 == 0 && r1 == h ? hyper : hyper.get(":, :, " + r0 + ":" + r1 + ", :");
+      NDArray channelCtx = null;
+      if (s > 0) {
+        if (cachedContext != null && cachedContext[0] != null) {
+          channelCtx = cachedContext[0];
+        } else {
+          int a = Math.max(0, r0 - CHANNEL_HALO);
+          int b = Math.min(h, r1 + CHANNEL_HALO);
+          NDArray decoded = rows(manager, hat, 0, sliceStart[s], h, w, a, b, null);
+          NDArray ctx = Scoped.step(() -> channelContext[s].forward(decoded));
+          channelCtx = a == r0 && b == r1 ? ctx : ctx.get(":, :, " + (r0 - a) + ":" + (r1 - a) + ", :");
+          if (cachedContext != null) {
+            // One band (a == r0, b == r1): kept past this scope for the non-anchor half; the slice loop frees it.
+            NDScope.unregister(channelCtx);
+            cachedContext[0] = channelCtx;
+          }
+        }
+      }
+      NDList parts = new NDList();
+      if (!anchor) {
+        int a = Math.max(0, r0 - LOCAL_HALO);
+        int b = Math.min(h, r1 + LOCAL_HALO);
+        NDArray anchors = rows(manager, hat, sliceStart[s], ch, h, w, a, b, Boolean.TRUE);
+        NDArray local = Scoped.step(() -> localContext[s].forward(anchors));
+        parts.add(a == r0 && b == r1 ? local : local.get(":, :, " + (r0 - a) + ":" + (r1 - a) + ", :"));
+      }
+      if (channelCtx != null) {
+        parts.add(channelCtx);
+      }
+      parts.add(hyperBand);
+      EntropyParameters net = anchor ? anchorParams[s] : nonAnchorParams[s];
+      // The entropy-parameter networks are per-pixel (1×1 convolutions), so evaluating them on the squeezed half the
+      // coder needs gives the same values as the official full-grid evaluation at half the cost.
+      NDList p = Scoped.step(() -> net.forward(Checkerboard.squeezeConcat(parts, anchor))).split(2, 1);
+      float[] scales = floats(p.get(0));
+      float[] means = floats(p.get(1));
+      int[] bandIndexes = gaussianConditional.buildIndexes(scales);
+      for (int c = 0, k = 0; c < ch; c++) {
+        int plane = (sliceStart[s] + c) * h * w;
+        for (int r = r0; r < r1; r++) {
+          for (int j = 0; j < half; j++, k++) {
+            indexes[(c * h + r) * half + j] = (byte) bandIndexes[k];
+            hat[plane + Checkerboard.position(anchor, r, j, w)] = means[k];
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Channels [c0, c0+n) of ŷ's host array, rows [a, b), as a [1,n,b-a,w] array; {@code anchorsOnly} TRUE keeps only
+   * anchor positions (zeros elsewhere: the non-anchor positions may already hold means).
+   */
+  private static NDArray rows(NDManager manager, float[] hat, int c0, int n, int h, int w, int a, int b,
+      Boolean anchorsOnly) {
+    int rows = b - a;
+    float[] out = new float[n * rows * w];
+    for (int c = 0; c < n; c++) {
+      int src = ((c0 + c) * h + a) * w;
+      int dst = c * rows * w;
+      if (anchorsOnly == null) {
+        System.arraycopy(hat, src, out, dst, rows * w);
+      } else {
+        for (int r = a; r < b; r++) {
+          for (int j = 0; j < w / 2; j++) {
+            int p = Checkerboard.position(true, r, j, w);
+            out[dst + p - a * w] = hat[(c0 + c) * h * w + p];
+          }
+        }
+      }
+    }
+    return manager.create(out, new Shape(1, n, rows, w));
   }
 
   /**
@@ -330,62 +547,6 @@ public final class ContextModel {
       float[] out = new float[values.remaining()];
       values.get(out);
       return out;
-    }
-  }
-
-  /** Collects [C,H,W] values at anchor (or non-anchor) positions in squeezed row-major order. */
-  static void gatherSqueezed(float[] src, int base, int ch, int h, int w, boolean anchor, float[] dst) {
-    int k = 0;
-    int half = w / 2;
-    for (int c = 0; c < ch; c++) {
-      int plane = base + c * h * w;
-      for (int r = 0; r < h; r++) {
-        for (int j = 0; j < half; j++) {
-          dst[k++] = src[plane + Checkerboard.position(anchor, r, j, w)];
-        }
-      }
-    }
-  }
-
-  /** Inverse of {@link #gatherSqueezed} into a [C,H,W] array (other positions untouched). */
-  static void scatterSqueezed(float[] src, int ch, int h, int w, boolean anchor, float[] dst) {
-    int k = 0;
-    int half = w / 2;
-    for (int c = 0; c < ch; c++) {
-      int plane = c * h * w;
-      for (int r = 0; r < h; r++) {
-        for (int j = 0; j < half; j++) {
-          dst[plane + Checkerboard.position(anchor, r, j, w)] = src[k++];
-        }
-      }
-    }
-  }
-
-  /** Symbol/index blocks in coding order, written straight into the final arrays (no second copy of either). */
-  private static final class SymbolSink {
-    private final int[] symbols;
-    private final int[] indexes;
-    private int filled;
-
-    SymbolSink(int expected) {
-      symbols = new int[expected];
-      indexes = new int[expected];
-    }
-
-    void add(int[] s, int[] i) {
-      if (s.length != i.length || filled + s.length > symbols.length) {
-        throw new IllegalStateException("symbol blocks exceed the latent's " + symbols.length + " symbols");
-      }
-      System.arraycopy(s, 0, symbols, filled, s.length);
-      System.arraycopy(i, 0, indexes, filled, i.length);
-      filled += s.length;
-    }
-
-    CodedSymbols result() {
-      if (filled != symbols.length) {
-        throw new IllegalStateException("coded " + filled + " of the latent's " + symbols.length + " symbols");
-      }
-      return new CodedSymbols(symbols, indexes);
     }
   }
 
