@@ -1,12 +1,12 @@
 /**
- * TACO on DJL. Exported, the API (24 public types): {@code ai.taco.core} (TacoCodec and its builder and options,
- * TacoConfig, Tiling, CaptionEncoder and its CLIP implementation ClipTextEncoder, TacoTranslatorFactory for DJL's
- * Criteria, TacoModel for training), {@code
- * ai.taco.core.error} (TacoException and the errors users catch), {@code ai.taco.core.tensor} (HostTensor), {@code
- * ai.taco.core.image} (Images), {@code ai.taco.core.bitstream} (TacoFile, CompressAiFile) and {@code
- * ai.taco.core.latent} (ScaleTable). Not exported (public only for TACO-J's other modules on the class path): the
- * weights readers ({@code weights}), file safety ({@code files}), CLIP's towers ({@code clip}), the layers ({@code
- * nn}), the transforms ({@code transform}) and the entropy models ({@code entropy}).
+ * TACO on DJL. Exported, the API (at most 25 public types): {@code ai.taco.core} (TacoCodec and its builder and
+ * options, Precision, TacoConfig, Tiling, CaptionEncoder and its CLIP implementation ClipTextEncoder,
+ * TacoTranslatorFactory for DJL's Criteria, TacoModel for training), {@code ai.taco.core.error} (TacoException and the
+ * errors users catch), {@code ai.taco.core.tensor} (HostTensor), {@code ai.taco.core.image} (Images) and {@code
+ * ai.taco.core.bitstream} (TacoFile, CompressAiFile, ScaleTable). Not exported (public only for TACO-J's other modules
+ * on the class path): the weights readers ({@code weights}), file safety ({@code files}), CLIP's towers ({@code
+ * clip}), the layers ({@code nn}), the transforms ({@code transform}) and the latent path ({@code latent}:
+ * hyperprior, context model, entropy models).
  */
 module ai.taco.core {
   requires transitive ai.djl.api;
@@ -26,5 +26,4 @@ module ai.taco.core {
   exports ai.taco.core.tensor;
   exports ai.taco.core.image;
   exports ai.taco.core.bitstream;
-  exports ai.taco.core.latent;
 }

@@ -71,7 +71,7 @@ public final class CompressCommand implements TacoCommand {
     }
     output.checkOutput(out, in);
     // 8-bit images as bytes, PNGs row by row (the encoder divides by 255 itself, same bitstream as Images.read).
-    HostTensor image = Images.readCompact(in);
+    HostTensor image = Images.readCompact(in, codec.maxPixels());
     HostTensor features = captionFeatures();
     try (TacoCodec c = codec.spec().build()) {
       long t0 = System.nanoTime();

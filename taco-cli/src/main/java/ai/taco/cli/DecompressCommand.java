@@ -3,7 +3,7 @@ package ai.taco.cli;
 import ai.taco.eval.CodecSpec;
 import ai.taco.eval.options.CodecOptions;
 import ai.taco.core.TacoCodec;
-import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.bitstream.ScaleTable;
 import ai.taco.core.error.BitstreamException;
 import ai.taco.core.bitstream.CompressAiFile;
 import ai.taco.core.tensor.HostTensor;

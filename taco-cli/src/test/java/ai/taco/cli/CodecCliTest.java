@@ -116,4 +116,70 @@ class CodecCliTest {
     assertTrue(r[2].startsWith("taco: "), r[2]);
     assertTrue(!Files.exists(tmp.resolve("z.png")));
   }
+
+  /**
+   * --max-pixels: a small PNG declaring 16384×16384 is refused by default from its header, naming the size and the
+   * option; a limit just below an image refuses it (compress and decompress), the image's own size lets it through.
+   */
+  @Test
+  void maxPixelsRefusesAboveAndLetsTheImageThroughAtItsSize() throws Exception {
+    Path bomb = tmp.resolve("bomb.png");
+    Files.write(bomb, blackPng(16384));
+    String[] r = run("compress", "--weights", tmp.resolve("unused.pth").toString(), "--in", bomb.toString(), "--out",
+        tmp.resolve("bomb.taco").toString());
+    assertEquals("2", r[0], r[2]);
+    assertTrue(r[2].contains("16384x16384") && r[2].contains("--max-pixels") && r[2].strip().lines().count() == 1,
+        r[2]);
+
+    String weights = Golden.golden("taco-small/checkpoint.pth.tar").toString();
+    String emb = embedding("taco-small/img1_128x192.safetensors").toString();
+    String img = Golden.golden("taco-small/img1_128x192.png").toString();
+    Path bin = tmp.resolve("img1.bin");
+    r = run("compress", "--weights", weights, "--preset", "small", "--text-embedding", emb, "--in", img, "--out",
+        bin.toString(), "--format", "compressai", "--max-pixels", String.valueOf(128 * 192 - 1));
+    assertEquals("2", r[0], r[2]);
+    assertTrue(r[2].contains("192x128") && r[2].contains("limit of 24575 pixels"), r[2]);
+    r = run("compress", "--weights", weights, "--preset", "small", "--text-embedding", emb, "--in", img, "--out",
+        bin.toString(), "--format", "compressai", "--max-pixels", String.valueOf(128 * 192));
+    assertEquals("0", r[0], r[2]);
+    assertArrayEquals(Files.readAllBytes(Golden.golden("taco-small/img1_128x192.bin")), Files.readAllBytes(bin));
+
+    Path png = tmp.resolve("img1.png");
+    r = run("decompress", "--weights", weights, "--preset", "small", "--in", bin.toString(), "--out", png.toString(),
+        "--max-pixels", "1000");
+    assertEquals("2", r[0], r[2]);
+    assertTrue(r[2].contains("192x128") && r[2].contains("limit of 1000 pixels"), r[2]);
+    r = run("decompress", "--weights", weights, "--preset", "small", "--in", bin.toString(), "--out", png.toString(),
+        "--max-pixels", "0");
+    assertEquals("0", r[0], r[2]);
+  }
+
+  /** A valid all-black 1-bit grayscale PNG of side×side: a few hundred kB for 16384 (its rows deflate to nothing). */
+  private static byte[] blackPng(int side) throws java.io.IOException {
+    java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+    png.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+    java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(13).putInt(side).putInt(side).put(new byte[] {1, 0, 0, 0, 0});
+    chunk(png, "IHDR", ihdr.array());
+    java.io.ByteArrayOutputStream idat = new java.io.ByteArrayOutputStream();
+    byte[] row = new byte[1 + (side + 7) / 8];
+    try (java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(idat)) {
+      for (int y = 0; y < side; y++) {
+        z.write(row);
+      }
+    }
+    chunk(png, "IDAT", idat.toByteArray());
+    chunk(png, "IEND", new byte[0]);
+    return png.toByteArray();
+  }
+
+  private static void chunk(java.io.ByteArrayOutputStream out, String type, byte[] data) throws java.io.IOException {
+    byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(t);
+    crc.update(data);
+    out.write(java.nio.ByteBuffer.allocate(4).putInt(data.length).array());
+    out.write(t);
+    out.write(data);
+    out.write(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+  }
 }

@@ -33,7 +33,11 @@ final class Checksums {
    * @param what "z (hyperprior)" or "y (latent)"
    */
   static void requireSymbols(String what, int expected, int[] decoded) {
-    int actual = symbols(decoded);
+    requireSymbolsCrc(what, expected, symbols(decoded));
+  }
+
+  /** As {@link #requireSymbols} given the decoded symbols' CRC32C (accumulated while decoding). */
+  static void requireSymbolsCrc(String what, int expected, int actual) {
     if (actual != expected) {
       throw new BitstreamException(String.format(
           "decoded %s symbols differ from the encoded ones (checksum %08x, expected %08x): corrupt file, or a decoder"

@@ -14,6 +14,11 @@ import java.util.Locale;
  *
  * <p>The budget is the {@code taco.memoryBudget} system property ({@code 8g}, {@code 512m}, or bytes) if set, else
  * the machine's (or container's) physical memory less the JVM's maximum heap and {@link #RESERVE_BYTES}.
+ *
+ * <p>Native memory is one pool per process, so there is ONE budget per JVM ({@link #shared()}), which every codec
+ * reserves from: two codecs (or two Spark tasks in one executor) cannot each claim the whole machine. It is the one
+ * piece of process-wide state of the codec, for the same reason as {@link LibTorch}'s settings: the resource it guards
+ * is process-wide. Its size is read at every reservation, so the property may be set any time before a call.
  */
 final class MemoryBudget {
   /** System property overriding the default budget. */
@@ -32,29 +37,43 @@ final class MemoryBudget {
   /** Kept free for libtorch itself, the weights and the JVM outside its heap. */
   static final long RESERVE_BYTES = 1L << 30;
 
-  private final long budget;
+  /** The JVM's one budget, sized from the system at each reservation (see the class comment). */
+  private static final MemoryBudget SHARED = new MemoryBudget(MemoryBudget::systemBytes);
+
+  /** The budget's size in bytes, asked at each reservation. */
+  private final java.util.function.LongSupplier budget;
   private long reserved;
 
+  /** A budget of fixed size (tests); codecs use {@link #shared()}. */
   MemoryBudget(long budgetBytes) {
     if (budgetBytes <= 0) {
       throw new IllegalArgumentException("memory budget must be positive: " + budgetBytes);
     }
-    this.budget = budgetBytes;
+    this.budget = () -> budgetBytes;
+  }
+
+  private MemoryBudget(java.util.function.LongSupplier budget) {
+    this.budget = budget;
+  }
+
+  /** The JVM's one budget, shared by every codec in it. */
+  static MemoryBudget shared() {
+    return SHARED;
   }
 
   /** The budget from {@link #PROPERTY}, else from the physical memory (see the class comment). */
-  static MemoryBudget fromSystem() {
+  static long systemBytes() {
     String p = System.getProperty(PROPERTY);
     if (p != null && !p.isBlank()) {
-      return new MemoryBudget(parseBytes(p));
+      return parseBytes(p);
     }
     long physical = physicalMemory();
     long heap = Runtime.getRuntime().maxMemory();
-    return new MemoryBudget(Math.max(RESERVE_BYTES, physical - heap - RESERVE_BYTES));
+    return Math.max(RESERVE_BYTES, physical - heap - RESERVE_BYTES);
   }
 
   long bytes() {
-    return budget;
+    return budget.getAsLong();
   }
 
   /** Total physical memory as the JVM sees it (container limits included), or Long.MAX_VALUE if unknown. */
@@ -155,15 +174,17 @@ final class MemoryBudget {
    * @throws InsufficientMemoryException if {@code bytes} alone exceeds the budget
    */
   Reservation reserve(double bytes, String what) {
-    if (!(bytes <= budget)) {
+    long limit = bytes();
+    if (!(bytes <= limit)) {
       throw new InsufficientMemoryException(String.format(Locale.ROOT,
           "%s needs about %s of native memory, more than the budget of %s (set -D%s=SIZE to change it)", what,
-          human(bytes), human(budget), PROPERTY));
+          human(bytes), human(limit), PROPERTY));
     }
     long b = (long) Math.ceil(bytes);
     synchronized (this) {
       boolean interrupted = false;
-      while (reserved + b > budget) {
+      // A call alone always proceeds (it passed the check above); the size may change between reservations.
+      while (reserved > 0 && reserved + b > bytes()) {
         try {
           wait();
         } catch (InterruptedException e) {

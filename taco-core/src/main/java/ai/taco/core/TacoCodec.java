@@ -15,7 +15,7 @@ import ai.taco.core.error.ImageException;
 import ai.taco.core.error.TacoException;
 import ai.taco.core.error.WeightsException;
 import ai.taco.core.image.Images;
-import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.bitstream.ScaleTable;
 import ai.taco.core.nn.LibTorch;
 import ai.taco.core.nn.ReducedPrecision;
 import ai.taco.core.tensor.HostTensor;
@@ -67,13 +67,17 @@ public final class TacoCodec implements AutoCloseable {
   private final NDManager manager;
   private final TacoModel model;
   private final byte[] fingerprint;
+  /** Limit on an image's W×H, encoding and decoding (0: none; {@link Builder#optMaxPixels}). */
+  private final long maxPixels;
   // Hardening: close() waits for running calls; native memory reserved per call before allocating.
   private final CallGate gate = new CallGate();
-  private final MemoryBudget budget = MemoryBudget.fromSystem();
+  private final MemoryBudget budget = MemoryBudget.shared();
 
   private TacoCodec(
-      Device device, Tiling tiling, Precision precision, NDManager manager, TacoModel model, byte[] fingerprint) {
+      Device device, Tiling tiling, Precision precision, long maxPixels, NDManager manager, TacoModel model,
+      byte[] fingerprint) {
     this.device = device;
+    this.maxPixels = maxPixels;
     this.tiling = tiling;
     this.precision = precision;
     this.manager = manager;
@@ -102,6 +106,7 @@ public final class TacoCodec implements AutoCloseable {
     private Tiling tiling = Tiling.DEFAULT;
     private NDManager parent;
     private Precision precision = Precision.FP32;
+    private long maxPixels = Images.DEFAULT_MAX_PIXELS;
 
     private Builder() {}
 
@@ -179,6 +184,19 @@ public final class TacoCodec implements AutoCloseable {
     }
 
     /**
+     * The largest W×H the codec encodes or decodes ({@link Images#DEFAULT_MAX_PIXELS}, Pillow's decompression-bomb
+     * threshold, by default; 0: no limit beyond {@link TacoCodec#MAX_PIXELS}). A larger image, or a file declaring
+     * one, is refused before anything is allocated.
+     */
+    public Builder optMaxPixels(long pixels) {
+      if (pixels < 0) {
+        throw new IllegalArgumentException("maxPixels must be >= 0 (0: no limit), got " + pixels);
+      }
+      maxPixels = pixels;
+      return this;
+    }
+
+    /**
      * Loads the weights and prepares the entropy models.
      *
      * @throws WeightsException if the weights cannot be read, fit no TACO layout, or do not fit the given config
@@ -200,7 +218,7 @@ public final class TacoCodec implements AutoCloseable {
         NDManager m = parent != null ? parent.newSubManager(d) : NDManager.newBaseManager(d);
         try {
           TacoModel model = TacoModel.create(config, m, randomSeed);
-          return new TacoCodec(d, tiling, precision, m, model, Checksums.fingerprint(model.stateDict()));
+          return new TacoCodec(d, tiling, precision, maxPixels, m, model, Checksums.fingerprint(model.stateDict()));
         } catch (RuntimeException e) {
           m.close();
           throw e;
@@ -217,7 +235,7 @@ public final class TacoCodec implements AutoCloseable {
       NDManager m = parent != null ? parent.newSubManager(d) : NDManager.newBaseManager(d);
       try {
         TacoModel model = TacoModel.load(weights, c, m, scaleTable);
-        return new TacoCodec(d, tiling, precision, m, model, Checksums.fingerprint(model.stateDict()));
+        return new TacoCodec(d, tiling, precision, maxPixels, m, model, Checksums.fingerprint(model.stateDict()));
       } catch (RuntimeException e) {
         m.close();
         throw e;
@@ -338,6 +356,9 @@ public final class TacoCodec implements AutoCloseable {
     long[] is = image.shape();
     double pixels = is.length < 2 ? 0 : MemoryBudget.paddedPixels(is[is.length - 2], is[is.length - 1], PAD_MULTIPLE);
     String what = "encoding a " + (is.length < 2 ? "?" : is[is.length - 2] + "x" + is[is.length - 1]) + " image";
+    if (is.length >= 2) {
+      Images.requireWithinLimit("image", is[is.length - 1], is[is.length - 2], maxPixels);
+    }
     try (CallGate.Call call = gate.enter("this TacoCodec");
         MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels, tiling), what)) {
       return NativeMemory.mapAllocationFailures(what, () -> encodeUnguarded(image, text, listener));
@@ -394,7 +415,7 @@ public final class TacoCodec implements AutoCloseable {
       listener.stage("done");
       TacoModel.Strings s = c.strings();
       return new Encoded(h, w, s.zHeight(), s.zWidth(), s.zString(), s.yString(),
-          Checksums.symbols(c.zSymbols()), Checksums.symbols(c.ySymbols().symbols()));
+          Checksums.symbols(c.zSymbols()), c.ySymbols().crc());
     }
   }
 
@@ -421,6 +442,7 @@ public final class TacoCodec implements AutoCloseable {
   HostTensor decode(Encoded e, boolean verify, boolean clamp, StageListener listener) {
     double pixels = (double) e.zHeight() * PAD_MULTIPLE * e.zWidth() * PAD_MULTIPLE;
     String what = "decoding a " + e.height() + "x" + e.width() + " image (latent " + e.zHeight() + "x" + e.zWidth() + ")";
+    Images.requireWithinLimit("coded image", e.width(), e.height(), maxPixels);
     try (CallGate.Call call = gate.enter("this TacoCodec");
         MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels, tiling), what)) {
       return NativeMemory.mapAllocationFailures(what, () -> decodeUnguarded(e, verify, clamp, listener));
@@ -449,7 +471,7 @@ public final class TacoCodec implements AutoCloseable {
         // Checked before gS runs: a file that decodes to other symbols is refused without paying for the synthesis.
         if (verify) {
           Checksums.requireSymbols("z (hyperprior)", e.zSymbolsCrc(), latents.zSymbols());
-          Checksums.requireSymbols("y (latent)", e.ySymbolsCrc(), latents.ySymbols().symbols());
+          Checksums.requireSymbolsCrc("y (latent)", e.ySymbolsCrc(), latents.ySymbols().crc());
         }
         try (ReducedPrecision.Scope p = ReducedPrecision.request(precision)) {
           xHat = model.synthesize(latents.yHat(), listener, tiling);

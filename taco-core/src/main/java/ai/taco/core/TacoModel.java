@@ -3,9 +3,11 @@ package ai.taco.core;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.taco.core.entropy.Quantization;
+import ai.taco.core.bitstream.ScaleTable;
 import ai.taco.core.error.WeightsException;
-import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.latent.ContextModel;
+import ai.taco.core.latent.Hyperprior;
+import ai.taco.core.latent.Quantization;
 import ai.taco.core.nn.NamedParameters;
 import ai.taco.core.nn.ReducedPrecision;
 import ai.taco.core.tensor.HostTensor;
@@ -38,6 +40,7 @@ public final class TacoModel {
   private final SynthesisTransform gS;
   private final Hyperprior hyperprior;
   private final ContextModel contextModel;
+  private final ScaleTable scaleTable;
 
   /** Declares every network in the official registration order: g_a, g_s, h_a, h_s, then the context model's. */
   private TacoModel(TacoConfig config, ScaleTable table) {
@@ -45,8 +48,9 @@ public final class TacoModel {
     this.store = new NamedParameters();
     this.gA = new AnalysisTransform(store, config.n(), config.m(), config.textDim(), config.heads());
     this.gS = new SynthesisTransform(store, config.n(), config.m());
-    this.hyperprior = new Hyperprior(store, config);
-    this.contextModel = new ContextModel(store, config, table);
+    this.scaleTable = table;
+    this.hyperprior = new Hyperprior(store, config.n(), config.m());
+    this.contextModel = new ContextModel(store, config.m(), config.sliceChannels(), table.id());
   }
 
   /**
@@ -121,7 +125,7 @@ public final class TacoModel {
   }
 
   public ScaleTable scaleTable() {
-    return contextModel.scaleTable();
+    return scaleTable;
   }
 
   /** Trainable parameters under their official names (live arrays), including {@code entropy_bottleneck.quantiles}. */
@@ -236,9 +240,9 @@ public final class TacoModel {
    * One coded image: its strings and the symbols as coded, which the container's checksums are computed from.
    *
    * @param zSymbols z symbols in coding order (channel-major)
-   * @param ySymbols y symbols and CDF indexes in coding order
+   * @param ySymbols the y symbols' checksum in coding order (and, if recorded, the symbols and CDF indexes)
    */
-  record Compressed(Strings strings, int[] zSymbols, ContextModel.CodedSymbols ySymbols) {}
+  record Compressed(Strings strings, int[] zSymbols, ContextModel.SymbolLog ySymbols) {}
 
   /**
    * The official {@code compress} for ONE image: z coded by the EntropyBottleneck, y in ONE rANS string in the order
@@ -246,6 +250,11 @@ public final class TacoModel {
    * Closes {@code x} once gA has run (its only reader).
    */
   Compressed compress(NDArray x, NDArray text, StageListener listener, Tiling tiling) {
+    return compress(x, text, listener, tiling, false);
+  }
+
+  /** As {@link #compress(NDArray, NDArray, StageListener, Tiling)}, recording the y symbols themselves (tests). */
+  Compressed compress(NDArray x, NDArray text, StageListener listener, Tiling tiling, boolean recordSymbols) {
     checkInput(x, text);
     if (x.getShape().get(0) != 1) {
       throw new IllegalArgumentException("compress codes one image at a time, got batch " + x.getShape().get(0));
@@ -257,7 +266,7 @@ public final class TacoModel {
     listener.stage("hyper");
     Hyperprior.Coded z = hyperprior.compress(y, m);
     listener.stage("context");
-    ContextModel.Coded c = contextModel.compress(y, z.params(), m);
+    ContextModel.Coded c = contextModel.compress(y, z.params(), m, recordSymbols);
     return new Compressed(new Strings(c.yString(), z.zString(), z.zHeight(), z.zWidth()), z.zSymbols(), c.symbols());
   }
 
@@ -265,15 +274,21 @@ public final class TacoModel {
    * The decoded latents of one image: ŷ [1,M,4·zh,4·zw] and the decoded symbols (for the container's checksums), before
    * the synthesis transform runs, so a caller can refuse them without paying for gS.
    */
-  record Latents(NDArray yHat, int[] zSymbols, ContextModel.CodedSymbols ySymbols) {}
+  record Latents(NDArray yHat, int[] zSymbols, ContextModel.SymbolLog ySymbols) {}
 
   /** The entropy-decoding half of the official {@code decompress} (no text needed). */
   Latents decodeLatents(Strings strings, NDManager manager, StageListener listener) {
+    return decodeLatents(strings, manager, listener, false);
+  }
+
+  /** As {@link #decodeLatents(Strings, NDManager, StageListener)}, recording the y symbols themselves (tests). */
+  Latents decodeLatents(Strings strings, NDManager manager, StageListener listener, boolean recordSymbols) {
     listener.stage("hyper");
     Hyperprior.Decoded z = hyperprior.decompress(strings.zString(), strings.zHeight(), strings.zWidth(), manager);
     listener.stage("context");
     ContextModel.Decoded y =
-        contextModel.decompress(strings.yString(), z.params(), 4 * strings.zHeight(), 4 * strings.zWidth(), manager);
+        contextModel.decompress(strings.yString(), z.params(), 4 * strings.zHeight(), 4 * strings.zWidth(), manager,
+            recordSymbols);
     return new Latents(y.yHat(), z.zSymbols(), y.symbols());
   }
 

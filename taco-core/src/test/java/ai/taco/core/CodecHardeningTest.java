@@ -2,7 +2,7 @@ package ai.taco.core;
 
 import ai.taco.core.error.InsufficientMemoryException;
 import ai.taco.core.error.TacoException;
-import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.bitstream.ScaleTable;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -57,6 +57,35 @@ class CodecHardeningTest {
     for (String bad : new String[] {"", "-1g", "0", "12x", "99999999999t"}) {
       assertThrows(TacoException.class, () -> MemoryBudget.parseBytes(bad), bad);
     }
+  }
+
+  /**
+   * One budget per JVM: a call of one codec sees the reservation of a call of another codec running at the same time
+   * (the inner call is made from the outer one's stage listener, so both are in flight, deterministically).
+   */
+  @Test
+  void everyCodecReservesFromTheJvmsOneBudget() {
+    assertTrue(MemoryBudget.shared() == MemoryBudget.shared());
+    HostTensor image = image(64, 64, 0.5f);
+    double one = MemoryBudget.estimate(TacoConfig.TINY, 64 * 64);
+    long[] seen = new long[2];
+    try (TacoCodec a = TacoCodec.builder().setRandomWeights(1).optConfig(TacoConfig.TINY).optTiling(Tiling.NONE).build();
+        TacoCodec b = TacoCodec.builder().setRandomWeights(2).optConfig(TacoConfig.TINY).optTiling(Tiling.NONE).build()) {
+      long before = MemoryBudget.shared().reservedBytes();
+      StageListener inner = stage -> seen[1] = Math.max(seen[1], MemoryBudget.shared().reservedBytes() - before);
+      boolean[] nested = {false};
+      StageListener outer = stage -> {
+        seen[0] = Math.max(seen[0], MemoryBudget.shared().reservedBytes() - before);
+        if (!nested[0]) {
+          nested[0] = true;
+          b.compress(image, caption(), EncodeOptions.DEFAULT.withListener(inner));
+        }
+      };
+      a.compress(image, caption(), EncodeOptions.DEFAULT.withListener(outer));
+      assertEquals(before, MemoryBudget.shared().reservedBytes(), "both reservations released");
+    }
+    assertEquals((long) Math.ceil(one), seen[0]);
+    assertEquals(2 * (long) Math.ceil(one), seen[1]);
   }
 
   @Test
@@ -141,8 +170,9 @@ class CodecHardeningTest {
     System.setProperty(MemoryBudget.PROPERTY, "64m");
     // Untiled, so the estimate is the per-pixel one the messages below quote.
     try (TacoCodec codec =
-        TacoCodec.builder().setRandomWeights(1).optConfig(TacoConfig.TINY).optTiling(Tiling.NONE).build()) {
-      // A forged official .bin declaring 16384x16384 (z 256x256): 2^28 px x 128 B = 32 GiB.
+        TacoCodec.builder().setRandomWeights(1).optConfig(TacoConfig.TINY).optTiling(Tiling.NONE).optMaxPixels(0)
+            .build()) {
+      // No pixel limit here, so the budget is what refuses. A forged official .bin declaring 16384x16384 (z 256x256): 2^28 px x 128 B = 32 GiB.
       CompressAiFile forged = CompressAiFile.of(16384, 16384, 256, 256, new byte[16], new byte[16]);
       InsufficientMemoryException e =
           assertThrows(InsufficientMemoryException.class, () -> codec.decompress(forged));

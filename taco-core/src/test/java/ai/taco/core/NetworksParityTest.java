@@ -29,10 +29,10 @@ class NetworksParityTest {
       model.gA().forward(g.get("x"), g.get("text_embeddings"), trace);
       worst = Math.max(worst, compare(report, "g_a", trace, g));
       trace.clear();
-      model.hyperprior().hA.forward(g.get("y"), trace);
+      model.hyperprior().hA().forward(g.get("y"), trace);
       worst = Math.max(worst, compare(report, "h_a", trace, g));
       trace.clear();
-      model.hyperprior().hS.forward(g.get("forward.z_hat"), trace);
+      model.hyperprior().hS().forward(g.get("forward.z_hat"), trace);
       worst = Math.max(worst, compare(report, "h_s", trace, g));
       trace.clear();
       model.gS().forward(g.get("forward.y_hat"), trace);

@@ -121,8 +121,11 @@ class TacoModelParityTest {
   private void compress(String file) {
     Map<String, HostTensor> g = Golden.tensors(file);
     try (NDScope scope = new NDScope()) {
-      TacoModel.Compressed c = model.compress(nd(g, "x"), nd(g, "text_embeddings"), StageListener.NONE, Tiling.NONE);
+      TacoModel.Compressed c =
+          model.compress(nd(g, "x"), nd(g, "text_embeddings"), StageListener.NONE, Tiling.NONE, true);
       TacoModel.Strings s = c.strings();
+      // The checksum accumulated block by block equals the container's CRC of the whole symbol array.
+      assertEquals(Checksums.symbols(g.get("compress.y_symbols").toIntArray()), c.ySymbols().crc(), "y symbols CRC");
       assertArrayEquals(g.get("compress.y_symbols").toIntArray(), c.ySymbols().symbols(), "y symbols");
       assertArrayEquals(g.get("compress.y_indexes").toIntArray(), c.ySymbols().indexes(), "y CDF indexes");
       long[] shape = g.get("compress.shape").toLongArray();
@@ -145,7 +148,7 @@ class TacoModelParityTest {
                 g.get("compress.z_string").toByteArray(),
                 (int) shape[0],
                 (int) shape[1]);
-        TacoModel.Latents latents = model.decodeLatents(s, manager, StageListener.NONE);
+        TacoModel.Latents latents = model.decodeLatents(s, manager, StageListener.NONE, true);
         NDArray xHat = model.synthesize(latents.yHat(), StageListener.NONE, Tiling.NONE);
         assertArrayEquals(g.get("compress.y_symbols").toIntArray(), latents.ySymbols().symbols(), "decoded y symbols");
         double e = maxAbs(xHat, nd(g, "decompress.x_hat"));

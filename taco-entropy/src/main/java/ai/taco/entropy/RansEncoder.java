@@ -38,6 +38,15 @@ public final class RansEncoder {
   public RansEncoder() {}
 
   /**
+   * An encoder whose step buffer starts at {@code expectedSymbols} steps (one per symbol; bypass nibbles add a few),
+   * for a caller that knows how many symbols it will buffer: one array of the final size instead of doubling from 64,
+   * which for 126 M symbols held the old and the new 0.5-1 GB arrays at the same time.
+   */
+  public RansEncoder(int expectedSymbols) {
+    steps = new long[Math.max(64, expectedSymbols)];
+  }
+
+  /**
    * Encodes {@code symbols} with the tables named by {@code indexes} in one stream (CompressAI's
    * {@code RansEncoder().encode_with_indexes}).
    *
@@ -45,10 +54,7 @@ public final class RansEncoder {
    *     its table's range to be bypass-coded
    */
   public static byte[] encode(int[] symbols, int[] indexes, CdfTables tables) {
-    RansEncoder encoder = new RansEncoder();
-    // One step per symbol (bypass nibbles add a few): sized once, not doubled from 64, which at 100 megapixels (126 M
-    // symbols) held the old and the new 0.5-1 GB step arrays at the same time.
-    encoder.steps = new long[Math.max(64, symbols.length)];
+    RansEncoder encoder = new RansEncoder(symbols.length);
     encoder.encodeWithIndexes(symbols, indexes, tables);
     return encoder.flush();
   }

@@ -5,8 +5,9 @@ import ai.taco.core.Precision;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.Tiling;
-import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.bitstream.ScaleTable;
 import ai.taco.core.files.InputFiles;
+import ai.taco.core.image.Images;
 import java.io.Serializable;
 import java.nio.file.Path;
 
@@ -22,10 +23,12 @@ import java.nio.file.Path;
  * @param tile edge of the gA/gS tiles in pixels, a multiple of {@link Tiling#ALIGN}; 0: the whole image at once
  * @param subTile edge of the sub-tiles of the full-resolution layers (a multiple of {@link Tiling#ALIGN}, at most
  *     {@code tile})
+ * @param maxPixels largest W×H the codec takes, images and coded files alike ({@code Images.DEFAULT_MAX_PIXELS} by
+ *     default; 0: no limit; {@link TacoCodec.Builder#optMaxPixels})
  * @param precision gA/gS arithmetic ({@link Precision#id()}: fp32, bf16, fp16); null: {@value #FP32}
  */
 public record CodecSpec(String weights, String preset, String scaleTable, String device, int tile, int subTile,
-    String precision) implements Serializable {
+    String precision, long maxPixels) implements Serializable {
 
   private static final long serialVersionUID = 1L;
 
@@ -37,7 +40,16 @@ public record CodecSpec(String weights, String preset, String scaleTable, String
     return new CodecSpec(weights.toString(), null, null, null, Tiling.DEFAULT.tile(), Tiling.DEFAULT.subTile(), FP32);
   }
 
+  /** A spec with the default pixel limit ({@link Images#DEFAULT_MAX_PIXELS}). */
+  public CodecSpec(String weights, String preset, String scaleTable, String device, int tile, int subTile,
+      String precision) {
+    this(weights, preset, scaleTable, device, tile, subTile, precision, Images.DEFAULT_MAX_PIXELS);
+  }
+
   public CodecSpec {
+    if (maxPixels < 0) {
+      throw new IllegalArgumentException("--max-pixels must be >= 0 (0: no limit), got " + maxPixels);
+    }
     if (weights == null) {
       throw new IllegalArgumentException("a codec needs weights (--weights)");
     }
@@ -53,7 +65,7 @@ public record CodecSpec(String weights, String preset, String scaleTable, String
 
   /** This spec with another scale table (a file records the one it was coded with). */
   public CodecSpec withScaleTable(String id) {
-    return new CodecSpec(weights, preset, id, device, tile, subTile, precision);
+    return new CodecSpec(weights, preset, id, device, tile, subTile, precision, maxPixels);
   }
 
   public Path weightsPath() {
@@ -82,7 +94,7 @@ public record CodecSpec(String weights, String preset, String scaleTable, String
   public TacoCodec build() {
     InputFiles.requireRegular(weightsPath(), "weights file", IllegalArgumentException::new);
     TacoCodec.Builder b = TacoCodec.builder().setWeights(weightsPath()).optScaleTable(table()).optTiling(tiling())
-        .optPrecision(precisionValue());
+        .optPrecision(precisionValue()).optMaxPixels(maxPixels);
     if (preset != null) {
       b.optConfig(config());
     }

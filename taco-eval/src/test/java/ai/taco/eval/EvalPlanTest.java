@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.bitstream.ScaleTable;
 import ai.taco.core.Tiling;
 import ai.taco.eval.bench.BenchmarkException;
 import ai.taco.eval.bench.EvalRunner;
@@ -101,8 +101,9 @@ class EvalPlanTest {
   @Test
   void codecSpecRefusesWhatItCannotBuild() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> new CodecSpec("w", null, null, null, 1024, 512, "bf16"));
-    assertTrue(e.getMessage().contains("fp32 only"), e.getMessage());
+        () -> new CodecSpec("w", null, null, null, 1024, 512, "fp8"));
+    assertTrue(e.getMessage().contains("fp8") && e.getMessage().contains("bf16"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> new CodecSpec("w", null, null, null, 0, 0, null, -1));
     e = assertThrows(IllegalArgumentException.class, () -> new CodecSpec("w", null, "torch3", null, 1024, 512, null));
     assertTrue(e.getMessage().contains("torch3"), e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> new CodecSpec("w", null, null, null, 1000, 512, null));

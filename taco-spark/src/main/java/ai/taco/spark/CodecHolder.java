@@ -3,7 +3,7 @@ package ai.taco.spark;
 import ai.taco.core.TacoCodec;
 import ai.taco.eval.CodecSpec;
 import ai.taco.core.EncodeOptions;
-import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.bitstream.ScaleTable;
 import ai.taco.core.bitstream.CodedImage;
 import ai.taco.core.bitstream.CompressAiFile;
 import ai.taco.core.tensor.HostTensor;

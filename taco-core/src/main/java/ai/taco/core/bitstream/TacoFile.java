@@ -2,7 +2,7 @@ package ai.taco.core.bitstream;
 
 import ai.taco.core.error.BitstreamException;
 import ai.taco.core.files.AtomicFiles;
-import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.bitstream.ScaleTable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;

@@ -59,6 +59,14 @@ public final class Images {
    */
   static final long MAX_COMPACT_PIXELS = Integer.MAX_VALUE / 3L;
 
+  /**
+   * Default limit on an image's W×H, checked from its header before any pixel is decoded: Pillow's
+   * decompression-bomb error threshold ({@code 2 * Image.MAX_IMAGE_PIXELS} = 2 × 89,478,485), so a file Pillow
+   * opens is accepted here too, a 100-megapixel photograph codes, and a tiny file declaring 16384×16384 (268 million
+   * pixels, minutes of work and many GiB) is refused. 0 in any {@code maxPixels} parameter means no limit.
+   */
+  public static final long DEFAULT_MAX_PIXELS = 2 * 89_478_485L;
+
   private Images() {}
 
   /**
@@ -68,7 +76,12 @@ public final class Images {
    *     corrupt or truncated, or has a zero or over-large size
    */
   public static HostTensor read(Path file) {
-    return read(file, false);
+    return read(file, false, DEFAULT_MAX_PIXELS);
+  }
+
+  /** {@link #read(Path)} with a limit on W×H ({@code 0}: none), checked from the header before decoding. */
+  public static HostTensor read(Path file, long maxPixels) {
+    return read(file, false, maxPixels);
   }
 
   /**
@@ -85,14 +98,22 @@ public final class Images {
    *     #MAX_COMPACT_PIXELS} pixels) instead of its float planes'
    */
   public static HostTensor readCompact(Path file) {
-    return read(file, true);
+    return read(file, true, DEFAULT_MAX_PIXELS);
   }
 
-  private static HostTensor read(Path file, boolean compact) {
+  /** {@link #readCompact(Path)} with a limit on W×H ({@code 0}: none), checked from the header before decoding. */
+  public static HostTensor readCompact(Path file, long maxPixels) {
+    return read(file, true, maxPixels);
+  }
+
+  private static HostTensor read(Path file, boolean compact, long maxPixels) {
+    if (maxPixels < 0) {
+      throw new IllegalArgumentException("maxPixels must be >= 0 (0: no limit), got " + maxPixels);
+    }
     try {
       requireNonEmptyFile(file);
-      HostTensor png = PngReader.read(file, compact);
-      return png != null ? png : toTensor(file, decode(file, compact), compact);
+      HostTensor png = PngReader.read(file, compact, maxPixels);
+      return png != null ? png : toTensor(file, decode(file, compact, maxPixels), compact);
     } catch (OutOfMemoryError e) {
       // One big allocation (the decoded raster or the planes) that this heap cannot hold: report, not crash.
       throw new ImageException(file + ": image too large for this JVM's heap (" + (Runtime.getRuntime().maxMemory() >> 20)
@@ -187,7 +208,7 @@ public final class Images {
      * @param bits bits per sample of the rows {@link #row} will get (8 for bytes)
      */
     static Planes allocate(Path file, int w, int h, boolean compact, int bits) {
-      requireHoldable(file, w, h, compact);
+      requireHoldable(file, w, h, compact, 0); // the caller's pixel limit was checked at the header
       if (compact && bits != 8) {
         throw new IllegalArgumentException("byte planes hold 8-bit samples, not " + bits + "-bit");
       }
@@ -219,14 +240,19 @@ public final class Images {
     }
   }
 
-  /** Refuses an image whose planes (bytes if {@code compact}, else floats) cannot be held, naming size and limit. */
-  static void requireHoldable(Path file, int w, int h, boolean compact) {
+  /**
+   * Refuses an image whose planes (bytes if {@code compact}, else floats) cannot be held, or that is above {@code
+   * maxPixels} (0: no limit), naming size and limit.
+   */
+  static void requireHoldable(Path file, int w, int h, boolean compact, long maxPixels) {
     long max = compact ? MAX_COMPACT_PIXELS : MAX_PIXELS;
     if (w > MAX_SIDE || h > MAX_SIDE || (long) w * h > max) {
       throw new ImageException(file + ": image of " + w + "x" + h + " (" + (long) w * h + " pixels) is too large: at"
           + " most " + MAX_SIDE + " per side and " + max + " pixels (its " + (compact ? "8-bit" : "float32")
           + " planes must fit one 2 GiB buffer); tile or downscale it");
     }
+    // After the hard limit: raising this one would not help an image that cannot be held.
+    requireWithinLimit(file + ": image", w, h, maxPixels);
   }
 
   /**
@@ -282,7 +308,21 @@ public final class Images {
   }
 
   /** javax.imageio's decoding, refusing (before decoding) a size whose planes, compact or not, cannot be held. */
-  private static BufferedImage decode(Path file, boolean compact) {
+  /**
+   * Refuses a declared W×H above {@code maxPixels} ({@code 0}: no limit) with one line naming the size, the limit and
+   * how to raise it.
+   *
+   * @param what the subject of the message, e.g. {@code "photo.png: image"}
+   */
+  public static void requireWithinLimit(String what, long w, long h, long maxPixels) {
+    if (maxPixels > 0 && (double) w * h > maxPixels) {
+      throw new ImageException(what + " of " + w + "x" + h + " (" + Math.round((double) w * h) + " pixels) is above the"
+          + " limit of " + maxPixels + " pixels; raise it with --max-pixels N (0 = no limit) or"
+          + " TacoCodec.Builder.optMaxPixels / Images.read*(file, maxPixels)");
+    }
+  }
+
+  private static BufferedImage decode(Path file, boolean compact, long maxPixels) {
     try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
       if (in == null) {
         throw new ImageException(file + ": cannot open");
@@ -301,7 +341,7 @@ public final class Images {
         if (w <= 0 || h <= 0) {
           throw new ImageException(file + ": image has zero size (" + w + "x" + h + ")");
         }
-        requireHoldable(file, w, h, compact);
+        requireHoldable(file, w, h, compact, maxPixels);
         BufferedImage image = reader.read(0);
         // A truncated JPEG decodes with a warning ("Premature end of JPEG file") and grey filler: refuse it.
         if (!warnings.isEmpty()) {

@@ -63,6 +63,8 @@ final class PngReader {
   private final Path file;
   private final Source in;
   private final boolean compact;
+  /** Limit on W×H checked at the IHDR ({@code 0}: none). */
+  private final long maxPixels;
   private int width;
   private int height;
   private int bitDepth;
@@ -70,10 +72,16 @@ final class PngReader {
   private byte[] palette;
   private boolean transparency;
 
-  private PngReader(Path file, Source in, boolean compact) {
+  private PngReader(Path file, Source in, boolean compact, long maxPixels) {
     this.file = file;
     this.in = in;
     this.compact = compact;
+    this.maxPixels = maxPixels;
+  }
+
+  /** {@link #read(Path, boolean, long)} with the default pixel limit ({@link Images#DEFAULT_MAX_PIXELS}). */
+  static HostTensor read(Path file, boolean compact) {
+    return read(file, compact, Images.DEFAULT_MAX_PIXELS);
   }
 
   /**
@@ -84,14 +92,14 @@ final class PngReader {
    *     javax.imageio to read)
    * @throws ImageException if the file is a PNG that is corrupt, truncated, malformed or too large
    */
-  static HostTensor read(Path file, boolean compact) {
+  static HostTensor read(Path file, boolean compact, long maxPixels) {
     try (InputStream s = Files.newInputStream(file)) {
       Source src = new Source(file, new BufferedInputStream(s, BUFFER), Files.size(file));
       byte[] sig = new byte[SIGNATURE.length];
       if (src.readUpTo(sig) < sig.length || !Arrays.equals(sig, SIGNATURE)) {
         return null;
       }
-      return new PngReader(file, src, compact).decode();
+      return new PngReader(file, src, compact, maxPixels).decode();
     } catch (IOException e) {
       throw new ImageException(file + ": cannot read (" + InputFiles.reason(e) + ")", e);
     }
@@ -181,7 +189,7 @@ final class PngReader {
     width = (int) w;
     height = (int) ht;
     // Checked before the interlace fallback too: the size limit holds whichever decoder runs.
-    Images.requireHoldable(file, width, height, compact && bitDepth <= 8);
+    Images.requireHoldable(file, width, height, compact && bitDepth <= 8, maxPixels);
     return interlace != ADAM7;
   }
 

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.bitstream.ScaleTable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;

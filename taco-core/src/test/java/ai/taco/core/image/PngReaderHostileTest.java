@@ -166,7 +166,7 @@ class PngReaderHostileTest {
     ImageException f = assertThrows(ImageException.class, () -> Images.read(p));
     assertTrue(f.getMessage().contains(Images.MAX_PIXELS + " pixels"), f.getMessage());
     assertRefused(rgbPng(PngCraft.ihdr(16384, 16384, 16, 2, 0), stream), "16k-16bit", Images.MAX_PIXELS + " pixels");
-    Images.requireHoldable(p, 16384, 16384, true);
+    Images.requireHoldable(p, 16384, 16384, true, 0);
   }
 
   @Test

@@ -13,13 +13,13 @@ import java.util.zip.GZIPOutputStream;
 
 /**
  * One-off tool that produced {@code src/main/resources/ai/taco/core/latent/scale_table_torch{1,2}.bin.gz} from the
- * reference outputs in {@code ../shared/golden/entropy/} (CompressAI 1.2.6 {@code GaussianConditional.update_scale_table}
+ * reference outputs in the reference data folder {@code entropy/} (CompressAI 1.2.6 {@code GaussianConditional.update_scale_table}
  * under PyTorch 1.13 and 2.13). The tables are format constants of the reference, which is why they are shipped as data
  * rather than recomputed with platform float math. {@link ScaleTableTest} proves the shipped resources equal these files.
  *
  * <p>Run from the repository root (exact commands in {@code docs/bitstream.md}, "Gaussian scale tables"):
  * <pre>java -cp "taco-core/target/test-classes:taco-core/target/classes:$(cat /tmp/cp.txt)" \
- *     ai.taco.core.latent.ScaleTableResourceGenerator ../shared/golden/entropy \
+ *     ai.taco.core.latent.ScaleTableResourceGenerator taco-test-fixtures/src/test/resources/reference/entropy \
  *     taco-core/src/main/resources/ai/taco/core/latent</pre>
  */
 public final class ScaleTableResourceGenerator {
@@ -46,8 +46,8 @@ public final class ScaleTableResourceGenerator {
     int width = cdfNode.get("shape").get(1).asInt();
     try (OutputStream fo = Files.newOutputStream(dst);
         DataOutputStream o = new DataOutputStream(new GZIPOutputStream(fo))) {
-      o.writeInt(ScaleTable.RESOURCE_MAGIC);
-      o.writeInt(ScaleTable.RESOURCE_VERSION);
+      o.writeInt(GaussianConditional.RESOURCE_MAGIC);
+      o.writeInt(GaussianConditional.RESOURCE_VERSION);
       o.writeInt(scaleBits.length);
       for (int v : scaleBits) {
         o.writeInt(v);

@@ -8,7 +8,7 @@ import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.bitstream.CompressAiFile;
 import ai.taco.core.bitstream.TacoFile;
-import ai.taco.core.latent.ScaleTable;
+import ai.taco.core.bitstream.ScaleTable;
 import ai.taco.core.tensor.HostTensor;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package ai.taco.eval.options;
 
+import ai.taco.core.image.Images;
 import ai.taco.eval.CodecSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,7 +48,17 @@ public final class CodecOptions {
           + " (docs/performance.md).")
   String precision;
 
+  @Option(names = "--max-pixels", paramLabel = "N",
+      description = "Refuse images (and coded files) above N pixels (W×H), from the header, before decoding anything;"
+          + " 0 = no limit (default ${DEFAULT-VALUE}: Pillow's decompression-bomb threshold).")
+  long maxPixels = Images.DEFAULT_MAX_PIXELS;
+
   public CodecOptions() {}
+
+  /** The --max-pixels limit (0: none), for reading the input image before a codec exists. */
+  public long maxPixels() {
+    return maxPixels;
+  }
 
   /** Whether --weights was given. */
   public boolean hasWeights() {
@@ -84,6 +95,6 @@ public final class CodecOptions {
 
   /** The codec of {@code w} with these options (commands with default weights). */
   public CodecSpec spec(Path w) {
-    return new CodecSpec(w.toString(), preset, scaleTable, device, tile, subTile, precision);
+    return new CodecSpec(w.toString(), preset, scaleTable, device, tile, subTile, precision, maxPixels);
   }
 }

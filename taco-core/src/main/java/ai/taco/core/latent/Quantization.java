@@ -1,4 +1,4 @@
-package ai.taco.core.entropy;
+package ai.taco.core.latent;
 
 /**
  * How an entropy model turns a continuous latent into its quantized stand-in during {@code forward}. Names follow

@@ -1,16 +1,13 @@
-package ai.taco.core;
+package ai.taco.core.latent;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.taco.core.entropy.EntropyBottleneck;
-import ai.taco.core.entropy.GaussianConditional;
-import ai.taco.core.entropy.Quantization;
-import ai.taco.core.nn.NamedParameters;
 import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.weights.StateDict;
+import ai.taco.core.nn.NamedParameters;
 import ai.taco.core.transform.HyperAnalysis;
 import ai.taco.core.transform.HyperSynthesis;
-import ai.taco.core.weights.StateDict;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -21,7 +18,7 @@ import java.util.Set;
  * in the model's one {@link NamedParameters}; the bottleneck's own parameters and CompressAI buffers are exposed under
  * the official {@code entropy_bottleneck.} prefix.
  */
-final class Hyperprior {
+public final class Hyperprior {
   /** State-dict prefix of the entropy bottleneck. */
   static final String EB = "entropy_bottleneck.";
 
@@ -29,7 +26,7 @@ final class Hyperprior {
    * CompressAI buffers of the entropy bottleneck a state dict may carry. They are not loaded: the CDFs are recomputed
    * by {@link #update()} and the rest are constants of the code.
    */
-  static final Set<String> BUFFER_KEYS =
+  public static final Set<String> BUFFER_KEYS =
       Set.of(
           EB + "_offset",
           EB + "_quantized_cdf",
@@ -37,56 +34,66 @@ final class Hyperprior {
           EB + "target",
           EB + "likelihood_lower_bound.bound");
 
-  final HyperAnalysis hA;
-  final HyperSynthesis hS;
+  private final HyperAnalysis hA;
+  private final HyperSynthesis hS;
   private EntropyBottleneck entropyBottleneck;
   private final int channels;
 
-  /** Declares hA and hS in {@code store} (official order: h_a, then h_s). */
-  Hyperprior(NamedParameters store, TacoConfig config) {
-    channels = config.n();
-    hA = new HyperAnalysis(store, config.n(), config.m());
-    hS = new HyperSynthesis(store, config.n(), config.m());
+  /** Declares hA and hS in {@code store} (official order: h_a, then h_s); {@code n}, {@code m}: TacoConfig's N, M. */
+  public Hyperprior(NamedParameters store, int n, int m) {
+    channels = n;
+    hA = new HyperAnalysis(store, n, m);
+    hS = new HyperSynthesis(store, n, m);
+  }
+
+  /** hA, for per-layer parity tests. */
+  public HyperAnalysis hA() {
+    return hA;
+  }
+
+  /** hS, for per-layer parity tests. */
+  public HyperSynthesis hS() {
+    return hS;
   }
 
   /** Expected shapes of the bottleneck's state-dict entries (with prefix). */
-  Map<String, long[]> bottleneckShapes() {
+  public Map<String, long[]> bottleneckShapes() {
     Map<String, long[]> out = new LinkedHashMap<>();
     EntropyBottleneck.shapes(channels).forEach((k, v) -> out.put(EB + k, v));
     return out;
   }
 
   /** Loads the bottleneck's parameters from an official state dict (already checked by the caller). */
-  void loadBottleneck(Map<String, HostTensor> stateDict, NDManager manager) {
+  public void loadBottleneck(Map<String, HostTensor> stateDict, NDManager manager) {
     entropyBottleneck = EntropyBottleneck.load(channels, StateDict.withPrefix(stateDict, EB), manager);
   }
 
   /** A freshly initialised bottleneck (CompressAI's initialisers). */
-  void createBottleneck(NDManager manager, long seed) {
+  public void createBottleneck(NDManager manager, long seed) {
     entropyBottleneck = EntropyBottleneck.create(channels, manager, seed);
   }
 
   /** The bottleneck's parameters under their official names. */
-  Map<String, NDArray> parameters() {
+  public Map<String, NDArray> parameters() {
     Map<String, NDArray> out = new LinkedHashMap<>();
     entropyBottleneck.parameters().forEach((k, v) -> out.put(EB + k, v));
     return out;
   }
 
   /** The bottleneck's state-dict entries (parameters and CompressAI buffers). */
-  Map<String, HostTensor> stateDict() {
+  public Map<String, HostTensor> stateDict() {
     Map<String, HostTensor> out = new LinkedHashMap<>();
     entropyBottleneck.stateDict().forEach((k, v) -> out.put(EB + k, v));
     return out;
   }
 
   /** Rebuilds the bottleneck's CDF tables from the current quantiles (CompressAI {@code update(force=True)}). */
-  void update() {
+  public void update() {
     entropyBottleneck.update();
   }
 
   /** The bottleneck's auxiliary loss (fits the quantiles). */
-  NDArray auxLoss() {
+  public NDArray auxLoss() {
     return entropyBottleneck.loss();
   }
 
@@ -94,9 +101,9 @@ final class Hyperprior {
    * Training/evaluation pass: z, its likelihoods (noisy in {@code mode} NOISE, rounded in DEQUANTIZE), ẑ with a
    * straight-through rounding around the medians (official TACO feeds that to hS) and the hyper parameters.
    */
-  record Forward(NDArray z, NDArray zHat, NDArray zLikelihoods, NDArray params) {}
+  public record Forward(NDArray z, NDArray zHat, NDArray zLikelihoods, NDArray params) {}
 
-  Forward forward(NDArray y, Quantization mode) {
+  public Forward forward(NDArray y, Quantization mode) {
     NDArray z = hA.forward(y);
     NDList zOut = entropyBottleneck.forward(z, mode);
     NDArray medians = entropyBottleneck.medians().reshape(1, -1, 1, 1);
@@ -105,10 +112,10 @@ final class Hyperprior {
   }
 
   /** The coded z: its string, latent size, symbols in coding order (channel-major) and the decoder-side parameters. */
-  record Coded(byte[] zString, int zHeight, int zWidth, int[] zSymbols, NDArray params) {}
+  public record Coded(byte[] zString, int zHeight, int zWidth, int[] zSymbols, NDArray params) {}
 
   /** Codes z = hA(y) and returns the hyper parameters exactly as the decoder will compute them (from decoded ẑ). */
-  Coded compress(NDArray y, NDManager manager) {
+  public Coded compress(NDArray y, NDManager manager) {
     NDArray z = hA.forward(y);
     int zh = (int) z.getShape().get(2);
     int zw = (int) z.getShape().get(3);
@@ -119,9 +126,9 @@ final class Hyperprior {
   }
 
   /** The decoded z symbols (channel-major) and the hyper parameters. */
-  record Decoded(int[] zSymbols, NDArray params) {}
+  public record Decoded(int[] zSymbols, NDArray params) {}
 
-  Decoded decompress(byte[] zString, int zHeight, int zWidth, NDManager manager) {
+  public Decoded decompress(byte[] zString, int zHeight, int zWidth, NDManager manager) {
     NDArray zHat = entropyBottleneck.decompress(new byte[][] {zString}, zHeight, zWidth, manager);
     // ẑ = symbol + median in float32, so rint(ẑ - median) gives the symbol back exactly.
     int[] symbols = symbols(zHat.toFloatArray(), zHeight * zWidth);

@@ -1,4 +1,4 @@
-package ai.taco.core.entropy;
+package ai.taco.core.latent;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

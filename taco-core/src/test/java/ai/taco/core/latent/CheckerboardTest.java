@@ -1,4 +1,4 @@
-package ai.taco.core.transform;
+package ai.taco.core.latent;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,7 +22,7 @@ class CheckerboardTest {
     try (NDManager m = NDManager.newBaseManager()) {
       NDArray nd = m.create(x, new Shape(1, c, h, w));
       for (boolean anchor : new boolean[] {true, false}) {
-        NDArray s = Checkerboard.squeeze(nd, anchor);
+        NDArray s = ContextModel.Checkerboard.squeeze(nd, anchor);
         assertEquals(new Shape(1, c, h, w / 2), s.getShape());
         // Expected: every position of the half, channel by channel, row by row, left to right.
         float[] expected = new float[c * h * w / 2];
@@ -38,7 +38,7 @@ class CheckerboardTest {
         }
         assertArrayEquals(expected, s.toFloatArray(), anchor ? "anchors" : "non-anchors");
         // The masks of the training path select the same halves.
-        NDArray masked = anchor ? Checkerboard.anchor(nd) : Checkerboard.nonAnchor(nd);
+        NDArray masked = anchor ? ContextModel.Checkerboard.anchor(nd) : ContextModel.Checkerboard.nonAnchor(nd);
         assertEquals(
             s.sum().getFloat(), masked.sum().getFloat(), 0f, "mask and squeeze agree on which positions are kept");
       }
@@ -65,8 +65,8 @@ class CheckerboardTest {
       }
       NDArray concat = ai.djl.ndarray.NDArrays.concat(parts, 1);
       for (boolean anchor : new boolean[] {true, false}) {
-        NDArray expected = Checkerboard.squeeze(concat, anchor);
-        NDArray got = Checkerboard.squeezeConcat(parts, anchor);
+        NDArray expected = ContextModel.Checkerboard.squeeze(concat, anchor);
+        NDArray got = ContextModel.Checkerboard.squeezeConcat(parts, anchor);
         assertEquals(expected.getShape(), got.getShape());
         assertArrayEquals(expected.toFloatArray(), got.toFloatArray(), anchor ? "anchors" : "non-anchors");
       }

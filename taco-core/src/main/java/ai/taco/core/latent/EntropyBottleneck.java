@@ -1,4 +1,4 @@
-package ai.taco.core.entropy;
+package ai.taco.core.latent;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;

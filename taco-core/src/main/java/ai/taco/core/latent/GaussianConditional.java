@@ -1,18 +1,31 @@
-package ai.taco.core.entropy;
-
-import ai.taco.core.latent.ScaleTable;
-import ai.taco.core.nn.Scalars;
+package ai.taco.core.latent;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
-import ai.taco.entropy.RansDecoder;
-import ai.taco.entropy.RansEncoder;
+import ai.taco.core.nn.Scalars;
+import ai.taco.entropy.CdfTables;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.zip.GZIPInputStream;
 
 /**
  * Gaussian conditional entropy model (Ballé et al. 2018), as CompressAI 1.2.6 {@code GaussianConditional} with the TACO
  * scale table: likelihoods of quantized latents given per-element scales and means, the index of each scale in the
- * table, and symbol quantization. The CDF tables are the format constants of {@link ScaleTable}.
+ * table, symbol quantization, and the quantized CDF tables the rANS coder takes.
+ *
+ * <p>The scale table and its CDFs are FORMAT CONSTANTS ({@code ScaleTable} in the API names the variant): CompressAI
+ * computes them at run time with platform float math, and PyTorch 1.x and 2.x disagree on rows 46 and 57, so both
+ * variants are shipped as resources generated once from the reference outputs (docs/bitstream.md) and read here, once
+ * per variant per JVM, including the rANS coder's {@link CdfTables}.
+ *
+ * <p>Resource layout ({@code scale_table_<id>.bin.gz}): gzip of big-endian int32s: magic {@link #RESOURCE_MAGIC}
+ * ("TCST"), version 1, n, n float32 bit patterns (scales), n offsets, n cdf lengths, then each CDF row as its first
+ * value followed by successive differences.
  *
  * <p>Immutable and thread-safe. NDArray results attach to the manager of their first operand: call the NDArray methods
  * inside an {@code NDScope} or a per-call manager.
@@ -21,25 +34,54 @@ public final class GaussianConditional {
   /** Likelihood floor: CompressAI {@code EntropyModel(likelihood_bound=1e-9)}. */
   public static final float LIKELIHOOD_BOUND = 1e-9f;
 
+  /** Number of scale levels ({@code get_scale_table(0.11, 256, 64)} in TACO's {@code utils/func.py}). */
+  public static final int LEVELS = 64;
+
+  /** Lower bound on scales: CompressAI {@code GaussianConditional(scale_bound=0.11)}, equal to the first entry. */
+  public static final float SCALE_BOUND = 0.11f;
+
+  /** The variant TACO's official code and checkpoints use (the API's default {@code ScaleTable}). */
+  public static final String DEFAULT_TABLE = "torch1";
+
+  static final int RESOURCE_MAGIC = 0x54435354;
+  static final int RESOURCE_VERSION = 1;
+
   /** {@code -(2**-0.5)} of CompressAI's {@code _standardized_cumulative}, as the float32 the tensor op uses. */
   private static final float NEG_INV_SQRT2_F = (float) -Math.sqrt(0.5);
 
-  private final ScaleTable table;
-  /** The table's scales (a private copy: read on every coded element). */
-  private final float[] tableScales;
+  /** Each variant's tables, read from its resource once per JVM. */
+  private static final Map<String, Tables> TABLES = new ConcurrentHashMap<>();
+
+  private final Tables tables;
 
   /** With the default (PyTorch 1) table. */
   public GaussianConditional() {
-    this(ScaleTable.defaultTable());
+    this(DEFAULT_TABLE);
   }
 
-  public GaussianConditional(ScaleTable table) {
-    this.table = table;
-    this.tableScales = table.scales();
+  /** With the scale table named {@code tableId} ({@code torch1} or {@code torch2}, the API's {@code ScaleTable.id()}). */
+  public GaussianConditional(String tableId) {
+    this.tables = TABLES.computeIfAbsent(tableId, Tables::load);
   }
 
-  public ScaleTable scaleTable() {
-    return table;
+  /** The table's scales, ascending (a copy). */
+  public float[] scales() {
+    return tables.scales.clone();
+  }
+
+  /** Symbol offset of each row (= -ceil(scale * 6.109...)), a copy. */
+  public int[] offsets() {
+    return tables.offsets.clone();
+  }
+
+  /** Length of each CDF row (= pmf length + 2), a copy. */
+  public int[] cdfLengths() {
+    return tables.cdfLengths.clone();
+  }
+
+  /** The quantized CDFs as the rANS coder takes them (shared, immutable; built once per variant). */
+  public CdfTables cdfTables() {
+    return tables.cdfTables;
   }
 
   /**
@@ -97,7 +139,7 @@ public final class GaussianConditional {
   public NDArray likelihood(NDArray values, NDArray scales, NDArray means) {
     NDArray v = means == null ? values : values.sub(means);
     NDArray negativeUpstream = likelihoodIncreasesWithScale(v.stopGradient().abs(), scales.stopGradient());
-    NDArray s = LowerBound.apply(scales, ScaleTable.SCALE_BOUND, negativeUpstream);
+    NDArray s = LowerBound.apply(scales, SCALE_BOUND, negativeUpstream);
     NDArray a = v.abs();
     NDArray upperArg = a.neg().add(0.5f).div(s);
     NDArray lowerArg = a.neg().sub(0.5f).div(s);
@@ -130,7 +172,7 @@ public final class GaussianConditional {
    * With a = (½-|v|)/s and b = (-½-|v|)/s: dp/ds = (φ(b)·b - φ(a)·a)/s.
    */
   private static NDArray likelihoodIncreasesWithScale(NDArray absV, NDArray scales) {
-    NDArray s = scales.maximum(ScaleTable.SCALE_BOUND).toType(DataType.FLOAT64, false);
+    NDArray s = scales.maximum(SCALE_BOUND).toType(DataType.FLOAT64, false);
     NDArray v = absV.toType(DataType.FLOAT64, false);
     NDArray a = v.neg().add(0.5).div(s);
     NDArray b = v.neg().sub(0.5).div(s);
@@ -144,11 +186,11 @@ public final class GaussianConditional {
    * one for every table entry (except the last) that is {@code >= max(scale, 0.11)}, in float32.
    */
   public int[] buildIndexes(float[] scales) {
-    float[] t = tableScales;
+    float[] t = tables.scales;
     int[] out = new int[scales.length];
     for (int i = 0; i < scales.length; i++) {
       // torch.max(NaN, bound) is NaN and NaN <= s is false: NaN maps to the last index, as in the reference.
-      float s = Float.isNaN(scales[i]) ? scales[i] : Math.max(scales[i], ScaleTable.SCALE_BOUND);
+      float s = Float.isNaN(scales[i]) ? scales[i] : Math.max(scales[i], SCALE_BOUND);
       int idx = t.length - 1;
       for (int j = 0; j < t.length - 1; j++) {
         if (s <= t[j]) {
@@ -184,23 +226,51 @@ public final class GaussianConditional {
     return out;
   }
 
-  /**
-   * CompressAI {@code compress(y, indexes, means)} for one batch item: {@link #quantizeSymbols} then one rANS string
-   * with the CDF of each element chosen by {@code indexes} (from {@link #buildIndexes}).
-   *
-   * @param means may be null
-   */
-  public byte[] compress(float[] y, int[] indexes, float[] means) {
-    return RansEncoder.encode(quantizeSymbols(y, means), indexes, table.cdfTables());
-  }
+  /** One variant's decoded resource: immutable, never handed out without copying. */
+  private record Tables(float[] scales, int[] offsets, int[] cdfLengths, CdfTables cdfTables) {
+    static Tables load(String id) {
+      String name = "scale_table_" + id + ".bin.gz";
+      try (InputStream in = GaussianConditional.class.getResourceAsStream(name)) {
+        if (in == null) {
+          throw new IllegalArgumentException("unknown scale table '" + id + "' (no resource " + name + ")");
+        }
+        return read(new DataInputStream(new GZIPInputStream(in)));
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read scale table resource " + name, e);
+      }
+    }
 
-  /**
-   * CompressAI {@code decompress(strings, indexes, means=means)} for one string: decoded symbols + means (float32).
-   *
-   * @param means may be null
-   * @throws ai.taco.entropy.EntropyCodingException if the string is truncated or corrupt
-   */
-  public float[] decompress(byte[] string, int[] indexes, float[] means) {
-    return dequantize(RansDecoder.decode(string, indexes, table.cdfTables()), means);
+    private static Tables read(DataInputStream in) throws IOException {
+      if (in.readInt() != RESOURCE_MAGIC || in.readInt() != RESOURCE_VERSION) {
+        throw new IOException("bad scale table resource header");
+      }
+      int n = in.readInt();
+      if (n != LEVELS) {
+        throw new IOException("scale table resource holds " + n + " levels, expected " + LEVELS);
+      }
+      float[] scales = new float[n];
+      int[] offsets = new int[n];
+      int[] lengths = new int[n];
+      for (int i = 0; i < n; i++) {
+        scales[i] = Float.intBitsToFloat(in.readInt());
+      }
+      for (int i = 0; i < n; i++) {
+        offsets[i] = in.readInt();
+      }
+      for (int i = 0; i < n; i++) {
+        lengths[i] = in.readInt();
+      }
+      int[][] cdfs = new int[n][];
+      for (int i = 0; i < n; i++) {
+        int[] row = new int[lengths[i]];
+        int acc = 0;
+        for (int j = 0; j < row.length; j++) {
+          acc += in.readInt();
+          row[j] = acc;
+        }
+        cdfs[i] = row;
+      }
+      return new Tables(scales, offsets, lengths, CdfTables.of(cdfs, offsets));
+    }
   }
 }
