@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import ai.taco.core.nn.Constants;
 
 /**
  * The checkerboard split of the official utils/ckbd.py. Anchors are the positions with (row + col) odd, decoded first
@@ -23,7 +24,7 @@ public final class Checkerboard {
         data[(int) (r * w + c)] = ((r + c) & 1) == 1 ? 1f : 0f;
       }
     }
-    return m.create(data, new Shape(1, 1, h, w));
+    return Constants.of(m, data, new Shape(1, 1, h, w)); // mul saves it for backward: libtorch-owned (Constants)
   }
 
   /** ckbd_anchor: y at anchor positions, 0 elsewhere. */
