@@ -16,9 +16,11 @@ import org.junit.jupiter.api.io.TempDir;
  * Training steps must give finite gradients however the JVM's garbage collector runs. A background thread calls
  * System.gc() every 30 ms during 8 tiny-preset steps; every step must have a finite loss and gradient norm.
  *
- * <p>WHY: DJL's {@code NDArray.mul/div(Number)} scalars can be freed by the GC before backward (see
- * {@link ai.taco.core.nn.Scalars}; ScalarsTest shows the mechanism). Before taco-core used libtorch-owned scalars, 8
- * of 20 such steps had NaN/Inf gradients.
+ * <p>WHY: DJL's {@code NDArray.mul/div(Number)} scalars, and constants made from Java arrays, can be freed by the GC
+ * before backward (see {@link ai.taco.core.nn.Scalars} and {@link ai.taco.core.nn.Constants}; ScalarsTest and
+ * TransposedConvTest show the mechanism layer by layer). Before taco-core used libtorch-owned scalars, 8 of 20 such
+ * steps had NaN/Inf gradients; before gS's last layer used libtorch-owned tap selectors, its weight gradient was
+ * Infinity in about one run of this test in two on a loaded machine.
  */
 class TrainingUnderGcTest {
 

@@ -1,6 +1,7 @@
 package ai.taco.core.clip;
 
 import ai.taco.core.error.ClipException;
+import ai.taco.core.nn.Constants;
 import ai.taco.core.nn.Scalars;
 
 import ai.djl.ndarray.NDArray;
@@ -83,9 +84,10 @@ public final class ClipPreprocess {
     int top = cropOffset(out[0], size);
     int left = cropOffset(out[1], size);
     NDManager m = x.getManager();
-    // The crop only keeps rows of the resize matrices, so resize+crop is one pair of matrices.
-    NDArray wh = m.create(matrix(hw[0], out[0], top, size), new Shape(size, hw[0]));
-    NDArray wwT = m.create(transposed(matrix(hw[1], out[1], left, size), size, hw[1]), new Shape(hw[1], size));
+    // The crop only keeps rows of the resize matrices, so resize+crop is one pair of matrices. They are libtorch-owned
+    // (Constants): matMul saves them for the gradient w.r.t. x (the joint image-text loss differentiates through here).
+    NDArray wh = Constants.of(m, matrix(hw[0], out[0], top, size), new Shape(size, hw[0]));
+    NDArray wwT = Constants.of(m, transposed(matrix(hw[1], out[1], left, size), size, hw[1]), new Shape(hw[1], size));
     NDArray y = wh.matMul(Scalars.mul(x, TO_255)).matMul(wwT);
     return normalize(Scalars.mul(y, FROM_255));
   }
@@ -102,8 +104,8 @@ public final class ClipPreprocess {
 
   private NDArray normalize(NDArray y) {
     NDManager m = y.getManager();
-    NDArray mean = m.create(MEAN, new Shape(1, 3, 1, 1));
-    NDArray std = m.create(STD, new Shape(1, 3, 1, 1));
+    NDArray mean = Constants.of(m, MEAN, new Shape(1, 3, 1, 1));
+    NDArray std = Constants.of(m, STD, new Shape(1, 3, 1, 1)); // div saves it for backward
     return y.sub(mean).div(std);
   }
 

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
 import ai.taco.core.error.ClipException;
+import ai.taco.core.nn.Constants;
 import ai.taco.core.nn.Scoped;
 import ai.taco.core.tensor.HostTensor;
 import java.nio.file.Path;
@@ -205,7 +206,8 @@ public final class ClipTextModel implements AutoCloseable {
       oneHot[r * len + eosIndex(ids, r * len, len)] = 1f;
     }
     // [B,1,L] x [B,L,D]: picks one row exactly (the other products are zeros).
-    NDArray sel = m.create(oneHot, new Shape(b, 1, len));
+    // libtorch-owned (Constants): matMul saves it for backward, and this runs inside a scope closed before backward.
+    NDArray sel = Constants.of(m, oneHot, new Shape(b, 1, len));
     return sel.matMul(last).reshape(b, config.hiddenSize());
   }
 

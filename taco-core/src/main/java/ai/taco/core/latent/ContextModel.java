@@ -9,6 +9,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.nn.Constants;
 import ai.taco.core.nn.Conv;
 import ai.taco.core.nn.NamedParameters;
 import ai.taco.core.nn.Scoped;
@@ -569,7 +570,7 @@ public final class ContextModel {
           data[(int) (r * w + c)] = ((r + c) & 1) == 1 ? 1f : 0f;
         }
       }
-      return m.create(data, new Shape(1, 1, h, w));
+      return Constants.of(m, data, new Shape(1, 1, h, w)); // mul saves it for backward: libtorch-owned (Constants)
     }
 
     /** ckbd_anchor: y at anchor positions, 0 elsewhere. */

@@ -121,9 +121,11 @@ public final class TransposedConv implements Layer {
     NDArray wt = w.transpose(1, 0, 2, 3).reshape(-1, 5, 5); // [out*in, 5, 5]
     NDList phases = new NDList();
     for (int py = 0; py < 2; py++) {
-      NDArray rows = m.create(sel[py], new Shape(3, 5)).toType(w.getDataType(), false);
+      // libtorch-owned (Constants): matMul saves the selectors for the weight's backward, after gS's Scoped step has
+      // closed them; views of a host-buffer array would then read memory the GC freed (NaN gradients at random).
+      NDArray rows = Constants.of(m, sel[py], new Shape(3, 5)).toType(w.getDataType(), false);
       for (int px = 0; px < 2; px++) {
-        NDArray colsT = m.create(sel[px], new Shape(3, 5)).toType(w.getDataType(), false).transpose();
+        NDArray colsT = Constants.of(m, sel[px], new Shape(3, 5)).toType(w.getDataType(), false).transpose();
         phases.add(wt.matMul(colsT).transpose(0, 2, 1).matMul(rows.transpose()).transpose(0, 2, 1)
             .reshape(out, in, 3, 3));
       }

@@ -8,6 +8,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -21,18 +25,33 @@ class TransposedConvTest {
   private static final int K = 5;
   private static final int S = 2;
   private static final int PAD = 2;
+  /** Size of the refill buffers: a 3×5 float32 tap selector (60 bytes), the size of what was freed. */
+  private static final int JUNK_BYTES = 3 * 5 * Float.BYTES;
 
   @Test
   void phasesMatchTheDefinition() {
-    check(5, 16, 3, 4);
+    check(5, 16, 3, 4, false);
   }
 
   @Test
   void polyphaseMatchesTheDefinition() {
-    check(6, 3, 4, 3);
+    check(6, 3, 4, 3, false);
   }
 
-  private static void check(int in, int out, int h, int w) {
+  /**
+   * gS's last layer in training, with the forward in its own {@link Scoped#step} (as in gS, which frees the step's
+   * intermediates) and garbage collection plus reuse of freed native memory before backward: the weight gradient must
+   * still match the definition (it came out NaN/Inf or wrong when the polyphase kernel was built from tap selectors
+   * over Java buffers, see docs/djl-traps.md).
+   */
+  @Test
+  void polyphaseGradientSurvivesGarbageCollection() {
+    for (int trial = 0; trial < 3; trial++) {
+      check(6, 3, 4, 3, true);
+    }
+  }
+
+  private static void check(int in, int out, int h, int w, boolean gcBeforeBackward) {
     SplittableRandom rnd = new SplittableRandom(11);
     float[] x = random(rnd, in * h * w);
     float[] wt = random(rnd, in * out * K * K);
@@ -85,7 +104,10 @@ class TransposedConvTest {
       input.setRequiresGradient(true);
       NDArray result;
       try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-        result = layer.forward(input);
+        result = gcBeforeBackward ? Scoped.step(() -> layer.forward(input)) : layer.forward(input);
+        if (gcBeforeBackward) {
+          collectAndReuseFreedMemory();
+        }
         gc.backward(result.mul(m.create(r, new Shape(1, out, oh, ow))).sum());
       }
       assertArrayEquals(new long[] {1, out, oh, ow}, result.getShape().getShape());
@@ -96,6 +118,27 @@ class TransposedConvTest {
       params.freeze(); // inference: derived kernels are cached
       assertClose(y, layer.forward(input.stopGradient()).toFloatArray(), "output, frozen");
       assertClose(y, layer.forward(input.stopGradient()).toFloatArray(), "output, frozen, cached kernels");
+    }
+  }
+
+  /** Runs the collector and refills freed native memory with NaN, so a read of freed memory shows in the result. */
+  static void collectAndReuseFreedMemory() {
+    List<ByteBuffer> junk = new ArrayList<>();
+    for (int round = 0; round < 5; round++) {
+      System.gc();
+      try {
+        Thread.sleep(20); // the Cleaner thread frees direct buffers after the collection
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      for (int i = 0; i < 2000; i++) {
+        ByteBuffer b = ByteBuffer.allocateDirect(JUNK_BYTES).order(ByteOrder.nativeOrder());
+        for (int j = 0; j < JUNK_BYTES; j += Float.BYTES) {
+          b.putFloat(j, Float.NaN);
+        }
+        junk.add(b);
+      }
     }
   }
 
