@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code taco eval --metrics-on float|png8} against the official evaluation, on the golden small model's two images
- * and their official outputs (shared/golden/taco-small): the official {@code compute_psnr(x, x_hat)} is taken on the
+ * and their official outputs (reference/taco-small): the official {@code compute_psnr(x, x_hat)} is taken on the
  * float x_hat, NOT clamped (golden {@code info.psnr_db}); {@code png8} measures the picture the official
  * {@code torchvision.utils.save_image} writes (golden {@code x_hat.save_image.png}). With these random weights a third
  * of x_hat lies outside [0,1], so the two differ by more than 1 dB.

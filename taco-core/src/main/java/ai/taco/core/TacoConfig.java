@@ -23,7 +23,7 @@ public record TacoConfig(int n, int m, List<Integer> sliceChannels, int textDim,
   /** The paper's model: N=192, M=320, slices [16,16,32,64,192] (official config/config.py), CLIP width 512, 8 heads. */
   public static final TacoConfig FULL = new TacoConfig(192, 320, List.of(16, 16, 32, 64, 192), 512, 8);
 
-  /** The golden-data model (../shared/golden/taco-small): N=32, M=64, slices [4,4,8,16,32]. */
+  /** The model of the reference data (taco-test-fixtures, reference/taco-small): N=32, M=64, slices [4,4,8,16,32]. */
   public static final TacoConfig SMALL = new TacoConfig(32, 64, List.of(4, 4, 8, 16, 32), 512, 8);
 
   /**

@@ -18,7 +18,7 @@ public final class CmmdEmbedder implements AutoCloseable {
 
   static final float[] STD = {0.26862954f, 0.26130258f, 0.27577711f};
 
-  /** DJL interpolation mode: bicubic; antialiased when shrinking, like PIL (../shared/docs/djl-notes.md section 2). */
+  /** DJL interpolation mode: bicubic; antialiased when shrinking, like PIL (docs/djl-traps.md). */
   private static final int BICUBIC = 3;
 
   private final ClipVisionModel model;

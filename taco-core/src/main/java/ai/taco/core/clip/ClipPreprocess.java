@@ -25,7 +25,7 @@ import ai.djl.ndarray.types.Shape;
  *
  * <p>Resize and crop are separable interpolation matrices ({@code Wh x Ww^T}), so the whole transform is plain DJL
  * ops and autograd flows back to the input (DJL's own bilinear resize antialiases when downsampling, see
- * ../shared/docs/djl-notes.md section 2). Immutable and thread-safe.
+ * docs/djl-traps.md). Immutable and thread-safe.
  */
 public final class ClipPreprocess {
 

@@ -189,7 +189,7 @@ public final class Coco30k {
 
   /**
    * torchvision Resize(size) output size: the shorter side becomes {@code size}, the longer {@code int(size·long/short)};
-   * antialiased when shrinking (DJL's PyTorch interpolation, see shared/docs/djl-notes.md section 2; upsampling is
+   * antialiased when shrinking (DJL's PyTorch interpolation, docs/djl-traps.md; upsampling is
    * plain interpolation).
    *
    * @param mode {@link #BICUBIC} or {@link #BILINEAR}

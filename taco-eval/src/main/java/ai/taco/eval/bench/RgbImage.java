@@ -62,7 +62,7 @@ public record RgbImage(int width, int height, float[] planes) {
 
   /**
    * Raw raster samples scaled by the sample depth: exact for 8- and 16-bit gray/RGB(A) PNGs, unlike AWT colour
-   * conversion (see shared/docs/djl-notes.md section 6).
+   * conversion (docs/djl-traps.md).
    */
   static RgbImage fromBufferedImage(BufferedImage bi, String what) {
     int w = bi.getWidth();
