@@ -4,7 +4,7 @@ import ai.taco.core.DecodeOptions;
 import ai.taco.core.EncodeOptions;
 import ai.taco.core.StageListener;
 import ai.taco.core.TacoCodec;
-import ai.taco.core.Precision;
+import ai.taco.core.tensor.Precision;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.Tiling;
 import ai.taco.core.bitstream.CodedImage;
@@ -118,7 +118,7 @@ public final class BenchCodecCommand implements TacoCommand {
     j.put("runs", runs);
     j.put("warmup", warmup);
     j.put("tile", tile);
-    Tiling tiling = ai.taco.eval.CodecSpec.tiling(tile, subTile);
+    Tiling tiling = ai.taco.eval.codec.CodecSpec.tiling(tile, subTile);
     j.put("sub_tile", tiling.subTile());
     // One codec per precision (same weights), timed in alternation within each run so that all see the same load.
     ObjectNode byPrecision = json.createObjectNode();
@@ -132,7 +132,7 @@ public final class BenchCodecCommand implements TacoCommand {
         codecs.add((weights == null
                 ? TacoCodec.builder().setRandomWeights(1).optConfig(config)
                     .optTiling(tiling).optPrecision(precision).build()
-                : new ai.taco.eval.CodecSpec(weights.toString(), preset, null, null, tile, subTile, precision.id())
+                : new ai.taco.eval.codec.CodecSpec(weights.toString(), preset, null, null, tile, subTile, precision.id())
                     .build()));
         p.put("load_seconds", (System.nanoTime() - load0) / 1e9);
         if (codecs.size() == 1) {

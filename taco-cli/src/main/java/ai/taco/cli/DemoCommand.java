@@ -1,6 +1,6 @@
 package ai.taco.cli;
 
-import ai.taco.eval.CodecSpec;
+import ai.taco.eval.codec.CodecSpec;
 import ai.taco.eval.options.CodecOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.tensor.HostTensor;

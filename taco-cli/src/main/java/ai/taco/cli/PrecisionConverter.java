@@ -1,6 +1,6 @@
 package ai.taco.cli;
 
-import ai.taco.core.Precision;
+import ai.taco.core.tensor.Precision;
 import picocli.CommandLine.ITypeConverter;
 
 /** picocli converter of the {@code --precision} options: fp32, bf16 or fp16 ({@link Precision#parse}). */

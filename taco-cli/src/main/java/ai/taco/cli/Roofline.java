@@ -3,7 +3,7 @@ package ai.taco.cli;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.taco.core.Precision;
+import ai.taco.core.tensor.Precision;
 import ai.taco.core.nn.ReducedPrecision;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -1,6 +1,6 @@
 package ai.taco.cli;
 
-import ai.taco.core.Precision;
+import ai.taco.core.tensor.Precision;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.nn.ReducedPrecision;
 import ai.taco.train.RateDistortionLoss;

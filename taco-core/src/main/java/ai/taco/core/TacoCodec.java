@@ -19,6 +19,7 @@ import ai.taco.core.bitstream.ScaleTable;
 import ai.taco.core.nn.LibTorch;
 import ai.taco.core.nn.ReducedPrecision;
 import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.tensor.Precision;
 import ai.taco.core.weights.StateDict;
 import ai.taco.entropy.EntropyCodingException;
 import java.awt.image.BufferedImage;

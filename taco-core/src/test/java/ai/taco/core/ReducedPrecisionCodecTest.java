@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.taco.core.tensor.HostTensor;
+import ai.taco.core.tensor.Precision;
 import ai.taco.core.image.Images;
 import ai.taco.core.bitstream.TacoFile;
 import ai.taco.core.nn.ReducedPrecision;

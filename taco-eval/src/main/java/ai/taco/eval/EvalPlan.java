@@ -1,5 +1,6 @@
 package ai.taco.eval;
 
+import ai.taco.eval.codec.CodecSpec;
 import ai.taco.core.CaptionEncoder;
 import ai.taco.eval.bench.BenchmarkException;
 import ai.taco.eval.bench.Coco30k;

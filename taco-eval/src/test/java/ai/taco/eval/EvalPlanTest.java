@@ -1,5 +1,6 @@
 package ai.taco.eval;
 
+import ai.taco.eval.codec.CodecSpec;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,7 +1,7 @@
 package ai.taco.spark;
 
 import ai.taco.core.TacoCodec;
-import ai.taco.eval.CodecSpec;
+import ai.taco.eval.codec.CodecSpec;
 import ai.taco.core.EncodeOptions;
 import ai.taco.core.bitstream.ScaleTable;
 import ai.taco.core.bitstream.CodedImage;

@@ -3,7 +3,7 @@ package ai.taco.spark;
 import ai.taco.core.CaptionEncoder;
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.eval.bench.BenchmarkException;
-import ai.taco.eval.CodecSpec;
+import ai.taco.eval.codec.CodecSpec;
 import ai.taco.eval.bench.TacoCodecs;
 import ai.taco.eval.options.CodecOptions;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,6 +1,6 @@
 package ai.taco.spark;
 
-import ai.taco.eval.CodecSpec;
+import ai.taco.eval.codec.CodecSpec;
 import ai.taco.eval.bench.BenchmarkException;
 import ai.taco.eval.options.CodecOptions;
 import com.fasterxml.jackson.databind.ObjectMapper;

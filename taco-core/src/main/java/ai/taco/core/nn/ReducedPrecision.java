@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.jni.LibUtils;
-import ai.taco.core.Precision;
+import ai.taco.core.tensor.Precision;
 import com.sun.jna.Function;
 import com.sun.jna.NativeLibrary;
 import java.nio.file.Files;

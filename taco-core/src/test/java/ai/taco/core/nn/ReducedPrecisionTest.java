@@ -12,7 +12,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.training.GradientCollector;
-import ai.taco.core.Precision;
+import ai.taco.core.tensor.Precision;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,6 @@
 package ai.taco.eval.bench;
 
-import ai.taco.eval.CodecSpec;
+import ai.taco.eval.codec.CodecSpec;
 import ai.taco.core.CaptionEncoder;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.ClipTextEncoder;

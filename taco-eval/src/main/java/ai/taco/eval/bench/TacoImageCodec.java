@@ -1,8 +1,8 @@
 package ai.taco.eval.bench;
 
-import ai.taco.eval.CodecSpec;
+import ai.taco.eval.codec.CodecSpec;
 import ai.taco.core.DecodeOptions;
-import ai.taco.core.Precision;
+import ai.taco.core.tensor.Precision;
 import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;

@@ -1,7 +1,7 @@
 package ai.taco.eval.options;
 
 import ai.taco.core.image.Images;
-import ai.taco.eval.CodecSpec;
+import ai.taco.eval.codec.CodecSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,8 +1,8 @@
-package ai.taco.core;
+package ai.taco.core.tensor;
 
 /**
- * The arithmetic of the two image transforms, gA (with its text adapter) and gS ({@link
- * TacoCodec.Builder#optPrecision}). Everything else (hA, hS, the context model and entropy parameters) always runs in
+ * The arithmetic of the two image transforms, gA (with its text adapter) and gS ({@code
+ * TacoCodec.Builder.optPrecision}). Everything else (hA, hS, the context model and entropy parameters) always runs in
  * float32, because the decoder must recompute the entropy parameters bit for bit: a file coded with reduced-precision
  * gA decodes with any decoder, and a reduced-precision gS gives nearly the pixels of the float32 one.
  *

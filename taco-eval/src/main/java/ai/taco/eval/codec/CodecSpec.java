@@ -1,7 +1,7 @@
-package ai.taco.eval;
+package ai.taco.eval.codec;
 
 import ai.djl.Device;
-import ai.taco.core.Precision;
+import ai.taco.core.tensor.Precision;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.Tiling;
