@@ -272,7 +272,7 @@ class TilingTest {
   private static int[] ySymbols(TacoModel model, CompressAiFile file, NDManager m) {
     try (NDScope scope = new NDScope()) {
       TacoModel.Strings s = new TacoModel.Strings(file.yString(), file.zString(), file.zHeight(), file.zWidth());
-      return model.decodeLatents(s, m, StageListener.NONE).ySymbols().symbols();
+      return model.decodeLatents(s, m, StageListener.NONE, true).ySymbols().symbols();
     }
   }
 
