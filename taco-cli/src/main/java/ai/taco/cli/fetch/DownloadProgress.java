@@ -64,28 +64,8 @@ interface DownloadProgress extends AutoCloseable {
     };
   }
 
-  /**
-   * True when this process's stderr is a terminal: on Linux where {@code /proc/self/fd/2} points (a pts or tty device),
-   * elsewhere {@link System#console()}. The same test as the training progress, kept here so that this package needs
-   * nothing but the JDK, picocli, progressbar, Jackson and taco-core.
-   */
+  /** True when this process's stderr is a terminal (the test the other progress bars use). */
   static boolean stderrIsTerminal() {
-    String forced = System.getProperty("taco.progress", "");
-    if (forced.equals("bar")) {
-      return true;
-    }
-    if (forced.equals("log")) {
-      return false;
-    }
-    Path fd2 = Path.of("/proc/self/fd/2");
-    if (Files.isSymbolicLink(fd2)) {
-      try {
-        String target = Files.readSymbolicLink(fd2).toString();
-        return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
-      } catch (IOException | SecurityException e) {
-        return false;
-      }
-    }
-    return System.console() != null;
+    return ai.taco.cli.ConsoleProgress.stderrIsTerminal();
   }
 }
