@@ -37,6 +37,8 @@ public final class SparkEvalJob implements Callable<Integer> {
     try {
       String summary = new Evaluation(plan)
           .withPairEvaluator(new SparkPairEvaluator(sc, sparkOptions, jobKey, plan))
+          // Executors that load their own metrics: the driver only reduces features and needs no network.
+          .deferMetricWeights(!(sc.isLocal() && !sparkOptions.executorLoadsWeights))
           .run();
       PrintWriter stdout = spec.commandLine().getOut();
       stdout.println(summary);
