@@ -2,6 +2,7 @@ package ai.taco.cli;
 
 import ai.taco.eval.options.CodecOptions;
 import ai.djl.ndarray.NDManager;
+import ai.taco.core.CaptionEncoder;
 import ai.taco.core.EncodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.bitstream.CodedImage;
@@ -10,6 +11,7 @@ import ai.taco.core.error.WeightsException;
 import ai.taco.core.image.Images;
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.weights.SafeTensors;
+import ai.taco.eval.bench.TacoCodecs;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
@@ -46,6 +48,12 @@ public final class CompressCommand implements TacoCommand {
 
   /** The other caption source: --clip DIR --caption TEXT (CLIP text encoder run here). */
   @Mixin ClipCaptionOptions clip;
+
+  @Option(
+      names = "--no-caption",
+      description = "No caption: all-zero caption features, the features taco-spark compress uses by default (neither"
+          + " --clip nor --text-embeddings).")
+  boolean noCaption;
 
   @Option(names = "--in", required = true, paramLabel = "IMG", description = "Input image (PNG, JPEG, ...).")
   Path in;
@@ -111,11 +119,21 @@ public final class CompressCommand implements TacoCommand {
     if (embedding != null && clip.hasCaption()) {
       throw new IllegalArgumentException("give either --text-embedding or --caption, not both");
     }
+    if (noCaption) {
+      if (embedding != null || clip.hasCaption()) {
+        throw new IllegalArgumentException("--no-caption excludes --text-embedding and --caption");
+      }
+      // The very encoder taco-spark's default path builds (TacoCodecs.captionEncoder without CLIP or embeddings).
+      try (CaptionEncoder zeros = TacoCodecs.captionEncoder(false, null, null)) {
+        return zeros.encodeTensor("");
+      }
+    }
     if (embedding != null) {
       return readEmbedding(embedding);
     }
     if (!clip.hasCaption()) {
-      throw new IllegalArgumentException("give the caption: --text-embedding E.safetensors or --caption TEXT");
+      throw new IllegalArgumentException("give the caption: --text-embedding E.safetensors or --caption TEXT"
+          + " (or --no-caption for all-zero caption features)");
     }
     try (NDManager m = NDManager.newBaseManager()) {
       return HostTensor.fromNDArray(clip.encode(m));

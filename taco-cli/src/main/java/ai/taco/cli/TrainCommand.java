@@ -3,6 +3,7 @@ package ai.taco.cli;
 import ai.taco.core.tensor.Precision;
 import ai.taco.core.TacoConfig;
 import ai.taco.core.nn.ReducedPrecision;
+import ai.taco.core.weights.StateDict;
 import ai.taco.train.RateDistortionLoss;
 import ai.taco.train.TrainCheckpoint;
 import ai.taco.train.TrainOptions;
@@ -88,6 +89,14 @@ public final class TrainCommand implements TacoCommand {
   @Option(names = "--checkpoint", description = "resume from this training checkpoint")
   Path checkpoint;
 
+  @Option(names = "--init", description = "start a new run from these TACO weights (.pth or safetensors) instead of"
+      + " a random init; not a resume (fresh optimizers, step 0)")
+  Path init;
+
+  @Option(names = "--freeze-base", description = "with --init: train the text adapter only, every other tensor stays"
+      + " as loaded (paper, Appendix C)")
+  boolean freezeBase;
+
   @Option(names = "--max-steps", defaultValue = "0", description = "stop after N steps in total (0: no limit)")
   long maxSteps;
 
@@ -120,6 +129,14 @@ public final class TrainCommand implements TacoCommand {
 
   @Override
   public Integer call() throws Exception {
+    if (init != null && checkpoint != null) {
+      throw new IllegalArgumentException("--init starts a new run from weights and --checkpoint resumes a run: give one"
+          + " (a run started with --init --freeze-base resumes frozen from its checkpoint)");
+    }
+    if (freezeBase && init == null) {
+      throw new IllegalArgumentException("--freeze-base needs --init WEIGHTS (a randomly initialised base is not worth"
+          + " freezing)");
+    }
     if (checkpoint == null && !force && Files.exists(out.resolve(Trainer.RECENT))) {
       throw new IllegalArgumentException(out + " already holds a run (" + Trainer.RECENT + "): resume it with"
           + " --checkpoint " + out.resolve(Trainer.RECENT) + ", or pass --force to start over there");
@@ -139,11 +156,12 @@ public final class TrainCommand implements TacoCommand {
         batchSize, patchSize[0], patchSize[1], seed, clipMaxNorm, lrEpoch, out, maxSteps, loaderThreads, 2);
     CaptionedDataset data = CaptionedDataset.open(dataset, captions);
     TrainCheckpoint resume = checkpoint == null ? null : TrainCheckpoint.read(checkpoint);
+    Trainer.Init start = init == null ? null : new Trainer.Init(init.toString(), StateDict.load(init), freezeBase);
     try (Components c = Components.create(config, clip, lpipsWeights, lpipsConvention, kp, kj, evalDir,
             evalCaptions);
         Trainer trainer = new Trainer(options, data,
             c.captionEncoder(), new RateDistortionLoss(lambda, kp, c.perceptual(), kj, c.joint()), c.evaluator(),
-            resume)) {
+            resume, start)) {
       if (!noProgress) {
         trainer.addListener(new TrainingProgress());
       }

@@ -151,8 +151,14 @@ public record EvalPlan(Data dataset, Points points, Text text, Metrics metrics, 
 
   /** The metrics, their weights loaded. */
   public StandardMetrics openMetrics() {
+    return openMetrics(false);
+  }
+
+  /** The metrics; with {@code deferWeights} each network loads on its metric's first image (a driver that measures
+   * no image loads none). */
+  public StandardMetrics openMetrics(boolean deferWeights) {
     return StandardMetrics.open(paths(metrics.lpipsWeights()), lpipsConvention(), path(metrics.pieappWeights()),
-        path(metrics.inception()), path(metrics.cmmdClip()));
+        path(metrics.inception()), path(metrics.cmmdClip()), deferWeights);
   }
 
   public EvalRunner.CaptionMode captionMode() {

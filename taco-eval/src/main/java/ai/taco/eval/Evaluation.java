@@ -40,6 +40,7 @@ public final class Evaluation {
   private final Path out;
   private EvalRunner.Progress.Reporter progress;
   private EvalRunner.PairEvaluator pairEvaluator;
+  private boolean deferMetricWeights;
   private Consumer<EvalResults.ImageResult> afterEachResult = r -> {};
 
   public Evaluation(EvalPlan plan) {
@@ -56,6 +57,15 @@ public final class Evaluation {
   /** Lets a distributed runner compute the (image, operating point) pairs; everything else stays as here. */
   public Evaluation withPairEvaluator(EvalRunner.PairEvaluator evaluator) {
     this.pairEvaluator = evaluator;
+    return this;
+  }
+
+  /**
+   * The metrics' networks load on their first image only: for a pair evaluator whose images are measured in other
+   * JVMs, so this one loads none (FID/CMMD reduce features without them).
+   */
+  public Evaluation deferMetricWeights(boolean defer) {
+    this.deferMetricWeights = defer;
     return this;
   }
 
@@ -101,7 +111,7 @@ public final class Evaluation {
     EvalDataset ds = folder != null ? folder : cocoDataset(notes);
     refs = ReferencePoints.forDataset(refs, ds.name());
     try (CaptionEncoder text = plan.openCaptionEncoder();
-        StandardMetrics metrics = plan.openMetrics()) {
+        StandardMetrics metrics = plan.openMetrics(deferMetricWeights)) {
       notes.addAll(metrics.notes());
       EvalRunner runner = new EvalRunner(
           new EvalRunner.Options(out, mode, on, plan.outputs().saveReconstructions(), plan.outputs().keepBitstreams(),

@@ -62,7 +62,7 @@ public final class CompressJob implements Callable<Integer> {
       .add("bpp", DataTypes.DoubleType, true)
       .add("sha256", DataTypes.StringType, true)
       .add("data", DataTypes.BinaryType, true)
-      .add("format", DataTypes.StringType, false)
+      .add("format", DataTypes.StringType, true)
       .add("text_source", DataTypes.StringType, true)
       .add("error", DataTypes.StringType, true);
 
@@ -188,11 +188,10 @@ public final class CompressJob implements Callable<Integer> {
       String name = r.getString(1);
       String caption = r.isNullAt(2) ? null : r.getString(2);
       byte[] content = (byte[]) r.get(3);
-      String textSource = null;
       try {
         HostTensor x = CodecHolder.readImage(content, path);
         CaptionEncoder enc = encoder();
-        textSource = enc.source();
+        String textSource = enc.source();
         HostTensor text;
         synchronized (enc) {
           // Not every caption source is documented as thread-safe; caption encoding is a small part of the work.
@@ -208,8 +207,8 @@ public final class CompressJob implements Callable<Integer> {
         return RowFactory.create(path, caption, c.height(), c.width(), (long) file.length,
             8.0 * file.length / ((double) c.height() * c.width()), sha256(file), file, s.format(), textSource, null);
       } catch (RuntimeException e) {
-        return RowFactory.create(path, caption, null, null, null, null, null, null, s.format(), textSource,
-            errorText(e));
+        // An error row keeps what identifies the input (path, caption) and why it failed; every result column is null.
+        return RowFactory.create(path, caption, null, null, null, null, null, null, null, null, errorText(e));
       }
     }
 

@@ -39,11 +39,10 @@ final class EvalResources {
   }
 
   /** Registers the driver's instances for a local-mode job (its tasks run in this JVM), one point at a time. */
-  static void register(String jobKey, int pointIndex, ImageCodec codec, CaptionEncoder captions,
-      List<? extends ImageMetric> metrics, List<? extends SetMetric> setMetrics, EvalRunner.CaptionMode mode,
-      EvalRunner.MetricsOn on) {
+  static void register(String jobKey, EvalPlan plan, int pointIndex, ImageCodec codec, CaptionEncoder captions,
+      List<? extends ImageMetric> metrics, List<? extends SetMetric> setMetrics) {
     Resources r = JOBS.computeIfAbsent(jobKey, k -> new Resources(new ConcurrentHashMap<>(), captions, metrics,
-        setMetrics, runner(mode, on)));
+        setMetrics, runner(plan)));
     r.codecs().put(pointIndex, codec);
   }
 
@@ -67,14 +66,22 @@ final class EvalResources {
       codecs.put(i, list.get(i));
     }
     return new Resources(codecs, plan.openCaptionEncoder(), m.imageMetrics(), m.setMetrics(),
-        runner(plan.captionMode(), plan.metricsOn()));
+        runner(plan));
   }
 
   /**
-   * A runner whose only files are the bitstreams it writes, measures and deletes again, in a private temporary
-   * folder of this JVM (an executor need not see the driver's --out).
+   * A runner that writes what taco eval's would under --out when reconstructions or bitstreams are kept (every
+   * executor then needs --out writable, as on a shared file system); otherwise its only files are the bitstreams it
+   * writes, measures and deletes again, in a private temporary folder of this JVM (an executor need not see --out).
    */
-  private static EvalRunner runner(EvalRunner.CaptionMode mode, EvalRunner.MetricsOn on) {
+  private static EvalRunner runner(EvalPlan plan) {
+    EvalRunner.CaptionMode mode = plan.captionMode();
+    EvalRunner.MetricsOn on = plan.metricsOn();
+    EvalPlan.Outputs o = plan.outputs();
+    if (o.saveReconstructions() || o.keepBitstreams()) {
+      return new EvalRunner(new EvalRunner.Options(Path.of(o.out()), mode, on, o.saveReconstructions(),
+          o.keepBitstreams(), false, false));
+    }
     try {
       Path tmp = Files.createTempDirectory("taco-spark-eval-");
       tmp.toFile().deleteOnExit();

@@ -2,7 +2,6 @@ package ai.taco.spark;
 
 import ai.taco.eval.EvalPlan;
 import ai.taco.eval.Evaluation;
-import ai.taco.eval.bench.BenchmarkException;
 import ai.taco.eval.options.EvalOptions;
 import java.io.PrintWriter;
 import java.util.UUID;
@@ -33,19 +32,13 @@ public final class SparkEvalJob implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     EvalPlan plan = evalOptions.plan();
-    EvalPlan.Outputs o = plan.outputs();
-    String unsupported = o.resume() ? "--resume" : o.saveReconstructions() ? "--save-reconstructions"
-        : o.keepBitstreams() ? "--keep-bitstreams" : null;
-    if (unsupported != null) {
-      // Options of taco eval that only make sense in one JVM writing into --out as it goes.
-      throw new BenchmarkException(unsupported + " is not supported by taco-spark eval (a failed task is retried by"
-          + " Spark instead; reconstructions and bitstreams stay on the executors)");
-    }
     SparkContext sc = sparkOptions.context("taco-spark eval");
     String jobKey = UUID.randomUUID().toString();
     try {
       String summary = new Evaluation(plan)
           .withPairEvaluator(new SparkPairEvaluator(sc, sparkOptions, jobKey, plan))
+          // Executors that load their own metrics: the driver only reduces features and needs no network.
+          .deferMetricWeights(!(sc.isLocal() && !sparkOptions.executorLoadsWeights))
           .run();
       PrintWriter stdout = spec.commandLine().getOut();
       stdout.println(summary);

@@ -47,6 +47,8 @@ public final class SparkOptions {
 
   /** The session: --master if given, else spark-submit's, else all local cores. */
   SparkSession session(String appName) {
+    // A master that ends the application only logs why; record it for the one-line error (SparkFailures).
+    SparkFailures.recordSchedulerReasons();
     SparkSession s = SparkSession.builder().config(conf(appName)).getOrCreate();
     STARTED.set(s.sparkContext());
     return s;

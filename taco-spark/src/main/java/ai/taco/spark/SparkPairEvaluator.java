@@ -62,8 +62,7 @@ final class SparkPairEvaluator implements EvalRunner.PairEvaluator {
       List<? extends ImageMetric> metrics, List<? extends SetMetric> setMetrics) {
     if (local) {
       // The tasks run in this JVM: they use the driver's instances instead of loading the weights again.
-      EvalResources.register(settings.jobKey(), pointIndex, codec, captions, metrics, setMetrics,
-          plan.captionMode(), plan.metricsOn());
+      EvalResources.register(settings.jobKey(), plan, pointIndex, codec, captions, metrics, setMetrics);
     }
     List<Task> tasks = new ArrayList<>();
     for (EvalDataset.Item item : pending) {

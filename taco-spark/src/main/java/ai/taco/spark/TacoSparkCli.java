@@ -20,10 +20,13 @@ public final class TacoSparkCli implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  /** The command line, with one clear error line instead of a stack trace (TACO_DEBUG=1 for one). */
+  /** The command line, with one clear error line naming the root cause instead of a stack trace (TACO_DEBUG=1). */
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new TacoSparkCli());
-    cl.setExecutionExceptionHandler(OneLineErrors.of("taco-spark"));
+    CommandLine.IExecutionExceptionHandler oneLine = OneLineErrors.of("taco-spark");
+    // Spark's driver-side symptom of an application the cluster ended names the cause Spark only logged.
+    cl.setExecutionExceptionHandler((ex, line, parsed) ->
+        oneLine.handleExecutionException(SparkFailures.explained(ex), line, parsed));
     return cl;
   }
 

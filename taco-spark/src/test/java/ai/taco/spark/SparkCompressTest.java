@@ -2,6 +2,7 @@ package ai.taco.spark;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -63,6 +64,10 @@ class SparkCompressTest {
     assertNotNull(error);
     assertTrue(error.contains("corrupt.png"), error);
     assertNull(bad.getAs("data"));
+    // An error row keeps path and caption; every result column, format and text source included, is null.
+    for (String column : List.of("height", "width", "bytes", "bpp", "sha256", "format", "text_source")) {
+      assertNull(bad.getAs(column), column);
+    }
     assertEquals("a house, with a door", byName.get("kodim01.png").getAs("caption"));
 
     for (String n : IMAGES) {
@@ -123,5 +128,37 @@ class SparkCompressTest {
     assertArrayEquals(Files.readAllBytes(pngs.resolve("kodim01.png")), Files.readAllBytes(pngs2.resolve("kodim01.png")));
     assertNotNull(st.get("kodim02.taco").getAs("error"));
     assertTrue(Files.notExists(pngs2.resolve("kodim02.png")));
+  }
+
+  @Test
+  void defaultCompressEqualsTacoCompressNoCaption() throws Exception {
+    Path in = tmp.resolve("in");
+    SparkTestData.kodakCrops(in, List.of("kodim01.png"), 64, 128);
+    Path out = tmp.resolve("out");
+    // Neither --captions nor --clip nor --text-embeddings: Spark's default caption features.
+    SparkTestData.Run r = SparkTestData.tacoSpark("compress", "--master", SparkTestData.MASTER, "--weights",
+        SparkTestData.WEIGHTS.toString(), "--preset", "small", "--in", in.toString(), "--out", out.toString(),
+        "--no-files");
+    assertEquals(0, r.exit(), r.err());
+    List<Row> rows = SparkSession.active().read().parquet(out.resolve(CompressJob.TABLE).toString()).collectAsList();
+    assertEquals(1, rows.size());
+    Row row = rows.get(0);
+    assertNull(row.getAs("error"));
+    assertTrue(((String) row.getAs("text_source")).contains("all-zero"), (String) row.getAs("text_source"));
+
+    Path single = tmp.resolve("kodim01.taco");
+    SparkTestData.Run c = SparkTestData.taco("compress", "--weights", SparkTestData.WEIGHTS.toString(), "--preset",
+        "small", "--no-caption", "--in", in.resolve("kodim01.png").toString(), "--out", single.toString());
+    assertEquals(0, c.exit(), c.err());
+    assertArrayEquals(Files.readAllBytes(single), (byte[]) row.getAs("data"));
+
+    // The caption features matter: a random caption embedding gives other bytes, so equality above is not vacuous.
+    Map<String, HostTensor> emb = SparkTestData.embeddings(List.of("kodim01.png"), 11);
+    Path one = SparkTestData.writeEmbeddings(tmp.resolve("one.safetensors"), Map.of("text", emb.get("kodim01.png")));
+    Path other = tmp.resolve("other.taco");
+    c = SparkTestData.taco("compress", "--weights", SparkTestData.WEIGHTS.toString(), "--preset", "small",
+        "--text-embedding", one.toString(), "--in", in.resolve("kodim01.png").toString(), "--out", other.toString());
+    assertEquals(0, c.exit(), c.err());
+    assertFalse(java.util.Arrays.equals(Files.readAllBytes(single), Files.readAllBytes(other)));
   }
 }

@@ -1,6 +1,7 @@
 package ai.taco.spark;
 
 import ai.taco.core.testing.Golden;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,7 +45,7 @@ class SparkEvalTest {
         "--text-embeddings", emb.toString(),
         "--lpips-weights", ai.taco.core.testing.Golden.golden("lpips/lpips-alex-randtrunk.safetensors").toString(),
         "--inception", inception.toString(), "--cmmd-clip", clip.toString(),
-        "--jpeg-quality", "50", "--no-progress");
+        "--jpeg-quality", "50", "--no-progress", "--save-reconstructions");
 
     Path single = tmp.resolve("single");
     List<String> a = new ArrayList<>(List.of("eval"));
@@ -99,6 +100,7 @@ class SparkEvalTest {
     }
     assertEquals(s1.get("notes"), s2.get("notes"));
     assertEquals(Files.readString(single.resolve("summary.md")), Files.readString(spark.resolve("summary.md")));
+    assertSameReconstructions(single, spark, 2 * IMAGES.size());
     for (String plot : List.of("rd_psnr.png", "rd_lpips.png", "rd_fid.png")) {
       assertTrue(Files.size(spark.resolve(plot)) > 1000, plot);
     }
@@ -133,5 +135,39 @@ class SparkEvalTest {
     assertEquals(0, r2.exit(), r2.err());
     assertEquals(1, EvalResources.builds() - before);
     assertEquals(Files.readAllLines(single.resolve("per_image.csv")), Files.readAllLines(spark.resolve("per_image.csv")));
+
+    // An interrupted run (the last row lost) resumed with --resume; the executors save the reconstructions into --out.
+    Path csv = spark.resolve("per_image.csv");
+    List<String> rows = Files.readAllLines(csv);
+    Files.write(csv, rows.subList(0, rows.size() - 1));
+    List<String> c = new ArrayList<>(b);
+    c.addAll(List.of("--resume", "--save-reconstructions"));
+    SparkTestData.Run r3 = SparkTestData.tacoSpark(c.toArray(String[]::new));
+    assertEquals(0, r3.exit(), r3.err());
+    assertEquals(2, EvalResources.builds() - before, "the resumed job builds its own resources once");
+    List<String> expected = new ArrayList<>(Files.readAllLines(single.resolve("per_image.csv")));
+    List<String> resumed = new ArrayList<>(Files.readAllLines(csv));
+    assertEquals(expected.size(), resumed.size(), resumed.toString());
+    expected.sort(null);
+    resumed.sort(null);
+    assertEquals(expected, resumed);
+    // Only the lost pair was computed again, so only its reconstruction is there.
+    try (var files = Files.walk(spark.resolve("reconstructions"))) {
+      assertEquals(1, files.filter(Files::isRegularFile).count());
+    }
+  }
+
+  /** The same reconstruction PNGs, byte for byte, under both runs' reconstructions/ folders. */
+  static void assertSameReconstructions(Path single, Path spark, int expected) throws Exception {
+    List<Path> files;
+    try (var walk = Files.walk(single.resolve("reconstructions"))) {
+      files = walk.filter(Files::isRegularFile).toList();
+    }
+    assertEquals(expected, files.size(), files.toString());
+    for (Path f : files) {
+      Path rel = single.relativize(f);
+      assertTrue(Files.isRegularFile(spark.resolve(rel)), rel.toString());
+      assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(spark.resolve(rel)), rel.toString());
+    }
   }
 }

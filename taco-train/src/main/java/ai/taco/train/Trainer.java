@@ -10,8 +10,10 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import ai.taco.core.TacoModel;
-import ai.taco.train.data.ImageTextBatch;
+import ai.taco.core.error.WeightsException;
+import ai.taco.core.tensor.HostTensor;
 import ai.taco.train.data.CaptionedDataset;
+import ai.taco.train.data.ImageTextBatch;
 import ai.taco.train.data.DatasetException;
 import ai.taco.train.data.Loader;
 import ai.taco.train.data.RandomCrop;
@@ -20,11 +22,14 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,6 +67,19 @@ public final class Trainer implements AutoCloseable {
       long step, int epoch, double loss, double bpp, double mse, double lpips, double joint, double auxLoss,
       double gradNorm, double learningRate) {}
 
+  /**
+   * Start from existing weights instead of a random init (a new run, not a resume: fresh optimizers, step 0).
+   *
+   * @param source where the weights come from, for error messages (a file name)
+   * @param weights an official state dict ({@code module.} stripped)
+   * @param freezeBase train the text adapter only (paper, Appendix C): every other tensor, the entropy bottleneck's
+   *     quantiles included, keeps its initial value bit for bit
+   */
+  public record Init(String source, Map<String, HostTensor> weights, boolean freezeBase) {}
+
+  /** Checkpoint info key that marks a run training the text adapter only (a resume keeps it frozen). */
+  static final String FREEZE_BASE_INFO = "freeze_base";
+
   /** What {@link #run()} did. */
   public record Summary(long steps, int epochsCompleted, List<StepMetrics> history, int skippedImages) {}
 
@@ -73,6 +91,9 @@ public final class Trainer implements AutoCloseable {
   private final NDManager manager;
   private final TacoModel model;
   private final LinkedHashMap<String, NDArray> params;
+  /** What the optimizers update and gradient clipping measures: every parameter, or the adapter's when frozen. */
+  private final LinkedHashMap<String, NDArray> trainable;
+  private final boolean freezeBase;
   private final TorchAdam optimizer;
   private final TorchAdam auxOptimizer;
   private final MultiStepLR scheduler;
@@ -92,24 +113,60 @@ public final class Trainer implements AutoCloseable {
       RateDistortionLoss loss,
       EpochEvaluator evaluator,
       TrainCheckpoint resume) {
+    this(options, dataset, captions, loss, evaluator, resume, null);
+  }
+
+  /**
+   * @param resume a checkpoint to continue from, or null
+   * @param init weights to start a new run from, or null (random init); not together with {@code resume}
+   * @throws WeightsException if {@code init} does not fit the architecture of {@code options}
+   */
+  public Trainer(
+      TrainOptions options,
+      CaptionedDataset dataset,
+      CaptionEncoder captions,
+      RateDistortionLoss loss,
+      EpochEvaluator evaluator,
+      TrainCheckpoint resume,
+      Init init) {
+    if (resume != null && init != null) {
+      throw new IllegalArgumentException("resuming a run and starting from other weights exclude each other");
+    }
     this.options = options;
     this.dataset = dataset;
     this.captions = captions;
     this.loss = loss;
     this.evaluator = evaluator;
     this.manager = NDManager.newBaseManager();
-    this.model =
-        resume == null
-            ? TacoModel.create(options.config(), manager, options.seed())
-            : TacoModel.load(resume.model(), options.config(), manager);
+    this.model = createModel(options, manager, resume, init);
     this.params = model.parameters();
-    for (NDArray p : params.values()) {
+    this.freezeBase = init != null ? init.freezeBase()
+        : resume != null && Boolean.parseBoolean(resume.info().get(FREEZE_BASE_INFO));
+    Set<String> adapter = adapterParameters(params.keySet());
+    this.trainable = new LinkedHashMap<>();
+    params.forEach((k, v) -> {
+      if (!freezeBase || adapter.contains(k)) {
+        trainable.put(k, v);
+      }
+    });
+    if (trainable.isEmpty()) {
+      throw new IllegalArgumentException("--freeze-base: this model has no text adapter parameters to train");
+    }
+    for (NDArray p : trainable.values()) {
       p.setRequiresGradient(true);
     }
     // configure_optimizers: main group = every parameter not ending in ".quantiles", aux = the quantiles; both sorted.
+    // A frozen base leaves the main group with the adapter only; the aux optimizer is kept (its state is checkpointed)
+    // but never stepped.
     TreeMap<String, NDArray> main = new TreeMap<>();
     TreeMap<String, NDArray> aux = new TreeMap<>();
-    params.forEach((k, v) -> (k.endsWith(".quantiles") ? aux : main).put(k, v));
+    params.forEach((k, v) -> {
+      if (k.endsWith(".quantiles")) {
+        aux.put(k, v);
+      } else if (trainable.containsKey(k)) {
+        main.put(k, v);
+      }
+    });
     this.optimizer = new TorchAdam(main, options.learningRate());
     this.auxOptimizer = new TorchAdam(aux, options.auxLearningRate());
     this.scheduler = new MultiStepLR(optimizer, options.lrEpochs(), MultiStepLR.DEFAULT_GAMMA);
@@ -137,6 +194,46 @@ public final class Trainer implements AutoCloseable {
     listeners.add(new TrainingLogs.CsvLogs(out));
     listeners.add(new TrainingLogs.Checkpoints(out, this::checkpoint));
   }
+
+  private static TacoModel createModel(TrainOptions options, NDManager manager, TrainCheckpoint resume, Init init) {
+    if (resume != null) {
+      return TacoModel.load(resume.model(), options.config(), manager);
+    }
+    if (init == null) {
+      return TacoModel.create(options.config(), manager, options.seed());
+    }
+    try {
+      return TacoModel.load(init.weights(), options.config(), manager);
+    } catch (WeightsException e) {
+      throw new WeightsException("initial weights " + init.source() + " do not fit the " + options.preset()
+          + " preset being trained: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The text adapter's parameters: every gA module that has a {@code text_*} parameter (the official Injector and
+   * Extractor modules, {@code g_a.analysis_transform.8/14/15} in the full preset), all of that module's parameters.
+   */
+  static Set<String> adapterParameters(Collection<String> names) {
+    Set<String> modules = new TreeSet<>();
+    for (String k : names) {
+      int i = k.indexOf(".text_");
+      if (k.startsWith(G_A) && i > 0) {
+        modules.add(k.substring(0, i + 1));
+      }
+    }
+    Set<String> out = new TreeSet<>();
+    for (String k : names) {
+      for (String m : modules) {
+        if (k.startsWith(m)) {
+          out.add(k);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static final String G_A = "g_a.";
 
   public TacoModel model() {
     return model;
@@ -291,7 +388,7 @@ public final class Trainer implements AutoCloseable {
       }
       // train.py clips model.parameters(): the quantiles too (their main-loss gradient is zero in training).
       List<NDArray> grads = new ArrayList<>();
-      for (NDArray p : params.values()) {
+      for (NDArray p : trainable.values()) {
         grads.add(p.getGradient());
       }
       double gradNorm =
@@ -303,13 +400,13 @@ public final class Trainer implements AutoCloseable {
         skippedSteps++;
         List<String> bad = new ArrayList<>();
         int i = 0;
-        for (String name : params.keySet()) {
+        for (String name : trainable.keySet()) {
           if (!Float.isFinite(grads.get(i++).abs().sum().getFloat())) {
             bad.add(name);
           }
         }
         LOG.warn("step {}: gradient norm is {} (non-finite gradients in {} of {} parameters, e.g. {}), update skipped"
-                + " ({} skipped so far)", stepIndex + 1, gradNorm, bad.size(), params.size(),
+                + " ({} skipped so far)", stepIndex + 1, gradNorm, bad.size(), trainable.size(),
             bad.size() > 5 && !LOG.isDebugEnabled() ? bad.subList(0, 5) : bad, skippedSteps);
         return new StepMetrics(stepIndex + 1, epoch, terms.loss().getFloat(), terms.bpp().getFloat(),
             terms.mse().getFloat(), terms.lpips() == null ? Double.NaN : terms.lpips().getFloat(),
@@ -318,12 +415,14 @@ public final class Trainer implements AutoCloseable {
       }
       double lr = optimizer.learningRate();
       optimizer.step();
-      NDArray aux;
-      try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-        aux = model.auxLoss();
-        gc.backward(aux);
+      NDArray aux = null;
+      if (!freezeBase) {
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+          aux = model.auxLoss();
+          gc.backward(aux);
+        }
+        auxOptimizer.step();
       }
-      auxOptimizer.step();
       return new StepMetrics(
           stepIndex + 1,
           epoch,
@@ -332,7 +431,7 @@ public final class Trainer implements AutoCloseable {
           terms.mse().getFloat(),
           terms.lpips() == null ? Double.NaN : terms.lpips().getFloat(),
           terms.joint() == null ? Double.NaN : terms.joint().getFloat(),
-          aux.getFloat(),
+          aux == null ? Double.NaN : aux.getFloat(),
           gradNorm,
           lr);
     }
@@ -363,6 +462,9 @@ public final class Trainer implements AutoCloseable {
     info.put("joint_image_text_loss_coefficient", Double.toString(loss.jointCoefficient()));
     info.put("batch_size", Integer.toString(options.batchSize()));
     info.put("patch_size", options.patchHeight() + "x" + options.patchWidth());
+    if (freezeBase) {
+      info.put(FREEZE_BASE_INFO, "true");
+    }
     return new TrainCheckpoint(
         model.stateDict(),
         TrainCheckpoint.OptimizerState.of(optimizer),

@@ -24,21 +24,29 @@ public final class CmmdMetric implements SetMetric {
   /** torch's bicubic convolution constant (aten UpSample.h {@code cubic_convolution}: A = -0.75). */
   private static final double A = -0.75;
 
-  private final ClipVisionModel model;
-  private final int size;
+  private final MetricWeights<ClipVisionModel> model;
 
-  private CmmdMetric(ClipVisionModel model) {
+  private CmmdMetric(MetricWeights<ClipVisionModel> model) {
+    this.model = model;
+  }
+
+  private static ClipVisionModel checked(ClipVisionModel model) {
     if (!model.hasProjection()) {
+      model.close();
       throw new BenchmarkException("the CMMD CLIP model has no visual projection (need CLIPVisionModelWithProjection"
           + " weights, e.g. openai/clip-vit-large-patch14-336)");
     }
-    this.model = model;
-    this.size = model.config().imageSize();
+    return model;
   }
 
   /** The metric over a CLIP vision model with projection (HuggingFace folder), as {@code taco eval --cmmd-clip}. */
   public static CmmdMetric open(Path clipDir) {
-    return new CmmdMetric(ClipVisionModel.load(clipDir));
+    return open(clipDir, false);
+  }
+
+  /** With {@code defer}, the CLIP model loads on the first image. */
+  static CmmdMetric open(Path clipDir, boolean defer) {
+    return new CmmdMetric(MetricWeights.of(() -> checked(ClipVisionModel.load(clipDir)), defer));
   }
 
   @Override
@@ -50,6 +58,8 @@ public final class CmmdMetric implements SetMetric {
   @Override
   public float[] features(RgbImage image) {
     RgbImage img = image.quantized8();
+    ClipVisionModel clip = model.get();
+    int size = clip.config().imageSize();
     try (NDManager m = NDManager.newBaseManager()) {
       NDArray x = m.create(img.planes(), new Shape(3, img.height(), img.width()));
       NDArray wh = m.create(bicubicMatrix(img.height(), size), new Shape(size, img.height()));
@@ -58,7 +68,7 @@ public final class CmmdMetric implements SetMetric {
       NDArray mean = m.create(MEAN, new Shape(3, 1, 1));
       NDArray std = m.create(STD, new Shape(3, 1, 1));
       NDArray pixels = resized.sub(mean).div(std).expandDims(0);
-      float[] e = model.forward(pixels).imageEmbeds().toFloatArray();
+      float[] e = clip.forward(pixels).imageEmbeds().toFloatArray();
       return Cmmd.l2Normalize(new float[][] {e})[0];
     }
   }

@@ -56,6 +56,16 @@ public final class StandardMetrics implements AutoCloseable {
   /** As {@link #open(List, Lpips.InputConvention, Path, Path)}, plus PieAPP when {@code pieappWeights} is not null. */
   public static StandardMetrics open(List<Path> lpipsWeights, Lpips.InputConvention lpipsConvention,
       Path pieappWeights, Path inceptionWeights, Path cmmdClip) {
+    return open(lpipsWeights, lpipsConvention, pieappWeights, inceptionWeights, cmmdClip, false);
+  }
+
+  /**
+   * As {@link #open(List, Lpips.InputConvention, Path, Path, Path)}; with {@code deferWeights} each network loads on
+   * the metric's first image instead (names, columns and FID/CMMD distances need none), for a driver whose images are
+   * measured elsewhere.
+   */
+  public static StandardMetrics open(List<Path> lpipsWeights, Lpips.InputConvention lpipsConvention,
+      Path pieappWeights, Path inceptionWeights, Path cmmdClip, boolean deferWeights) {
     List<ImageMetric> image = new ArrayList<>();
     List<SetMetric> set = new ArrayList<>();
     List<String> notes = new ArrayList<>();
@@ -63,7 +73,8 @@ public final class StandardMetrics implements AutoCloseable {
       image.add(new PsnrMetric());
       image.add(new MsSsimMetric());
       if (!lpipsWeights.isEmpty()) {
-        image.add(new LpipsMetric(loadLpips(lpipsWeights), lpipsConvention));
+        image.add(new LpipsMetric(MetricWeights.of(() -> loadLpips(lpipsWeights), deferWeights),
+            lpipsConvention));
         notes.add(lpipsConvention == Lpips.InputConvention.TACO_QUIRK
             ? "LPIPS (AlexNet v0.1) fed [0,1] images directly, as the official TACO evaluation (comparable with the"
                 + " paper, not with standard LPIPS)."
@@ -72,15 +83,15 @@ public final class StandardMetrics implements AutoCloseable {
         notes.add("LPIPS skipped: no --lpips-weights.");
       }
       if (pieappWeights != null) {
-        image.add(new PieappMetric(Pieapp.load(pieappWeights)));
+        image.add(new PieappMetric(MetricWeights.of(() -> Pieapp.load(pieappWeights), deferWeights)));
       }
       if (inceptionWeights != null) {
-        set.add(new FidMetric(InceptionV3.load(inceptionWeights)));
+        set.add(new FidMetric(MetricWeights.of(() -> InceptionV3.load(inceptionWeights), deferWeights)));
       } else {
         notes.add("FID skipped: no --inception weights.");
       }
       if (cmmdClip != null) {
-        set.add(CmmdMetric.open(cmmdClip));
+        set.add(CmmdMetric.open(cmmdClip, deferWeights));
       } else {
         notes.add("CMMD skipped: no --cmmd-clip model.");
       }
@@ -192,10 +203,10 @@ public final class StandardMetrics implements AutoCloseable {
 
   /** LPIPS(x, x_hat) in the official argument order. */
   static final class LpipsMetric implements ImageMetric {
-    private final Lpips lpips;
+    private final MetricWeights<Lpips> lpips;
     private final Lpips.InputConvention convention;
 
-    LpipsMetric(Lpips lpips, Lpips.InputConvention convention) {
+    LpipsMetric(MetricWeights<Lpips> lpips, Lpips.InputConvention convention) {
       this.lpips = lpips;
       this.convention = convention;
     }
@@ -209,7 +220,7 @@ public final class StandardMetrics implements AutoCloseable {
     public double compute(RgbImage x, RgbImage y) {
       checkSameSize(x, y);
       try (NDManager m = NDManager.newBaseManager()) {
-        return lpips.distance(tensor(m, x), tensor(m, y), convention)[0];
+        return lpips.get().distance(tensor(m, x), tensor(m, y), convention)[0];
       }
     }
 
@@ -224,9 +235,9 @@ public final class StandardMetrics implements AutoCloseable {
    * outside [0,1]; an unclamped float reconstruction is clamped first, as saving it would.
    */
   static final class PieappMetric implements ImageMetric {
-    private final Pieapp pieapp;
+    private final MetricWeights<Pieapp> pieapp;
 
-    PieappMetric(Pieapp pieapp) {
+    PieappMetric(MetricWeights<Pieapp> pieapp) {
       this.pieapp = pieapp;
     }
 
@@ -239,7 +250,7 @@ public final class StandardMetrics implements AutoCloseable {
     public double compute(RgbImage x, RgbImage y) {
       checkSameSize(x, y);
       try (NDManager m = NDManager.newBaseManager()) {
-        return pieapp.scores(tensor(m, y).clip(0f, 1f), tensor(m, x).clip(0f, 1f))[0];
+        return pieapp.get().scores(tensor(m, y).clip(0f, 1f), tensor(m, x).clip(0f, 1f))[0];
       }
     }
 
@@ -251,9 +262,9 @@ public final class StandardMetrics implements AutoCloseable {
 
   /** FID over pytorch-fid InceptionV3 pool3 features of the images as 8-bit pixels (pytorch-fid reads saved PNGs). */
   static final class FidMetric implements SetMetric {
-    private final InceptionV3 inception;
+    private final MetricWeights<InceptionV3> inception;
 
-    FidMetric(InceptionV3 inception) {
+    FidMetric(MetricWeights<InceptionV3> inception) {
       this.inception = inception;
     }
 
@@ -265,7 +276,7 @@ public final class StandardMetrics implements AutoCloseable {
     @Override
     public float[] features(RgbImage image) {
       try (NDManager m = NDManager.newBaseManager()) {
-        return inception.featureArray(tensor(m, image.quantized8()));
+        return inception.get().featureArray(tensor(m, image.quantized8()));
       }
     }
 
