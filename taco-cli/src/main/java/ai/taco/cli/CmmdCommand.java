@@ -46,6 +46,13 @@ public final class CmmdCommand implements TacoCommand {
           + "clip-vit-large-patch14-336.")
   Path clip;
 
+  @Option(names = "--cmmd-recipe", defaultValue = "cmmd-pytorch",
+      paramLabel = "cmmd-pytorch|google-research|clip-no-projection",
+      description = "Embedding recipe for image folders, the same option as taco eval: cmmd-pytorch (default: whole"
+          + " image, torch bicubic, image_embeds), google-research (centre crop, antialiased bicubic on 8 bits),"
+          + " clip-no-projection (the paper's wording: pooler output without visual_projection).")
+  String cmmdRecipe;
+
   @Option(names = "--save-embeddings",
       description = "Write the embeddings (ref, dist: [n,d] F32, unit norm) to this safetensors.")
   Path saveEmbeddings;
@@ -55,6 +62,7 @@ public final class CmmdCommand implements TacoCommand {
 
   @Override
   public Integer call() {
+    CmmdEmbedder.Recipe recipe = CmmdEmbedder.Recipe.parse(cmmdRecipe);
     if (saveEmbeddings != null) {
       OutputPaths.check(saveEmbeddings, force);
     }
@@ -68,7 +76,7 @@ public final class CmmdCommand implements TacoCommand {
       if (!Files.isDirectory(dir)) {
         throw new MetricException("CLIP model folder not found: " + dir + " (pass --clip; see docs/weights.md)");
       }
-      try (CmmdEmbedder embedder = new CmmdEmbedder(ClipVisionModel.load(dir))) {
+      try (CmmdEmbedder embedder = new CmmdEmbedder(ClipVisionModel.load(dir), recipe)) {
         x = x != null ? x : embedFolder(embedder, ref, refFiles, "ref");
         y = y != null ? y : embedFolder(embedder, dist, distFiles, "dist");
       }
@@ -86,6 +94,11 @@ public final class CmmdCommand implements TacoCommand {
     }
     ObjectNode out = new ObjectMapper().createObjectNode();
     out.put("cmmd", cmmd);
+    if (refFiles != null || distFiles != null) {
+      out.put("cmmd_recipe", recipe.id()); // embedding files carry no recipe: only images embedded here are named
+    } else {
+      out.putNull("cmmd_recipe");
+    }
     out.put("ref_count", x.length);
     out.put("dist_count", y.length);
     System.out.println(out.toPrettyString());

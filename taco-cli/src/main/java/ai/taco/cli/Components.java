@@ -17,7 +17,6 @@ import ai.taco.train.data.CaptionedFolder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /** The optional pretrained parts of a run (CLIP, LPIPS) and the per-epoch evaluator, built from the flags. */
 record Components(
@@ -83,9 +82,9 @@ record Components(
 
   static Lpips.InputConvention parseConvention(String s) {
     try {
-      return Lpips.InputConvention.valueOf(s.toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--lpips-convention must be STANDARD or TACO_QUIRK, got " + s);
+      return Lpips.InputConvention.parse(s);
+    } catch (ai.taco.metrics.MetricException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
     }
   }
 

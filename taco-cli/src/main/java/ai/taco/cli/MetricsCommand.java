@@ -50,9 +50,9 @@ public final class MetricsCommand implements TacoCommand {
           + "v0.1 alex.pth. Default: models/" + DEFAULT_ALEXNET + " + models/" + DEFAULT_HEADS + " if present.")
   List<Path> lpipsWeights;
 
-  @Option(names = "--lpips-input", defaultValue = "standard", paramLabel = "standard|taco",
-      description = "standard: [0,1] mapped to [-1,1] (LPIPS as documented, default); taco: [0,1] fed unchanged, "
-          + "as the official TACO code does.")
+  @Option(names = "--lpips-input", defaultValue = "taco", paramLabel = "taco|standard",
+      description = "taco: [0,1] fed unchanged, as the official TACO evaluation (default, the same in every command);"
+          + " standard: [0,1] mapped to [-1,1] (LPIPS as documented).")
   String lpipsInput;
 
   @Option(names = "--pieapp-weights", paramLabel = "W",
@@ -65,11 +65,7 @@ public final class MetricsCommand implements TacoCommand {
 
   @Override
   public Integer call() {
-    Lpips.InputConvention convention = switch (lpipsInput) {
-      case "standard" -> Lpips.InputConvention.STANDARD;
-      case "taco" -> Lpips.InputConvention.TACO_QUIRK;
-      default -> throw new MetricException("--lpips-input must be standard or taco, got " + lpipsInput);
-    };
+    Lpips.InputConvention convention = Lpips.InputConvention.parse(lpipsInput);
     ImageFiles.Rgb a = ImageFiles.read(ref);
     ImageFiles.Rgb b = ImageFiles.read(dist);
     if (a.width() != b.width() || a.height() != b.height()) {
@@ -105,7 +101,7 @@ public final class MetricsCommand implements TacoCommand {
         NDArray x0 = m.create(a.planar(), s);
         NDArray x1 = m.create(b.planar(), s);
         out.put("lpips", lpips.distance(x0, x1, convention)[0]);
-        out.put("lpips_input", lpipsInput);
+        out.put("lpips_input", convention.id());
       }
     }
     Path pieapp = pieappWeights != null ? pieappWeights

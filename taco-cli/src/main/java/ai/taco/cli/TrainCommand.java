@@ -111,8 +111,9 @@ public final class TrainCommand implements TacoCommand {
   @Option(names = "--lpips-weights", arity = "1..2", description = "LPIPS state dict, or torchvision alexnet .pth + lpips alex.pth")
   Path[] lpipsWeights;
 
-  @Option(names = "--lpips-convention", defaultValue = "TACO_QUIRK",
-      description = "STANDARD ([0,1] mapped to [-1,1]) or TACO_QUIRK (official: [0,1] fed as is). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--lpips-input", defaultValue = "taco", paramLabel = "taco|standard",
+      description = "LPIPS input of the loss: taco = [0,1] fed as is, as the official training code (default);"
+          + " standard = mapped to [-1,1]. Same option and values as taco eval / taco metrics.")
   String lpipsConvention;
 
   @Option(names = "--eval-dir", description = "per-epoch test images (Kodak in the paper)")

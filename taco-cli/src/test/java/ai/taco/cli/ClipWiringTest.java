@@ -38,9 +38,9 @@ class ClipWiringTest {
     // The tiny network with a text width of 64 to match the small CLIP tower.
     TacoConfig config = new TacoConfig(16, 32, List.of(2, 2, 4, 8, 16), 64, 8);
     assertThrows(IllegalArgumentException.class,
-        () -> Components.create(TacoConfig.TINY, clip, null, "TACO_QUIRK", 0, 0.0025, null, null),
+        () -> Components.create(TacoConfig.TINY, clip, null, "taco", 0, 0.0025, null, null),
         "a CLIP width that does not match the model's text dimension must be refused");
-    try (Components c = Components.create(config, clip, null, "TACO_QUIRK", 0, 0.0025, null, null);
+    try (Components c = Components.create(config, clip, null, "taco", 0, 0.0025, null, null);
         NDManager m = NDManager.newBaseManager()) {
       assertTrue(c.captionEncoder().usesCaptions());
       assertNotNull(c.joint());

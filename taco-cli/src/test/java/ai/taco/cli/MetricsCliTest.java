@@ -61,12 +61,13 @@ class MetricsCliTest {
     Path a = png(cases.get("pair0.x0_u8"), dir.resolve("ref.png"));
     Path b = png(cases.get("pair0.x1"), dir.resolve("p0.png"));
     String weights = Golden.golden("lpips/lpips-alex-randtrunk.safetensors").toString();
+    // Default: the official TACO convention ([0,1] fed as is), the same default as taco eval and taco train.
     Run r = run("metrics", "--ref", a.toString(), "--dist", b.toString(), "--lpips-weights", weights);
     assertEquals(0, r.code(), r.err());
     JsonNode j = r.json();
-    float m11 = cases.get("pair0.lpips_m11").toFloatArray()[0];
-    assertEquals(m11, j.get("lpips").asDouble(), 1e-5 * m11);
-    assertEquals("standard", j.get("lpips_input").asText());
+    float taco = cases.get("pair0.lpips_taco01").toFloatArray()[0];
+    assertEquals(taco, j.get("lpips").asDouble(), 1e-5 * taco);
+    assertEquals("taco", j.get("lpips_input").asText());
     // Independent PSNR: integer differences of the two u8 images.
     byte[] x = cases.get("pair0.x0_u8").toByteArray();
     byte[] y = cases.get("pair0.x1").toByteArray();
@@ -80,9 +81,10 @@ class MetricsCliTest {
     assertTrue(j.get("ssim").asDouble() > 0 && j.get("ssim").asDouble() < 1);
 
     Run q = run("metrics", "--ref", a.toString(), "--dist", b.toString(), "--lpips-weights", weights,
-        "--lpips-input", "taco");
-    float taco = cases.get("pair0.lpips_taco01").toFloatArray()[0];
-    assertEquals(taco, q.json().get("lpips").asDouble(), 1e-5 * taco);
+        "--lpips-input", "standard");
+    float m11 = cases.get("pair0.lpips_m11").toFloatArray()[0];
+    assertEquals(m11, q.json().get("lpips").asDouble(), 1e-5 * m11);
+    assertEquals("standard", q.json().get("lpips_input").asText());
 
     Run none = run("metrics", "--ref", a.toString(), "--dist", b.toString(), "--models", dir.toString());
     assertEquals(0, none.code(), none.err());
@@ -105,7 +107,7 @@ class MetricsCliTest {
     SafeTensors.write(models.resolve("lpips/alex.safetensors"), heads, Map.of());
     Run found = run("metrics", "--ref", a.toString(), "--dist", b.toString(), "--models", models.toString());
     assertEquals(0, found.code(), found.err());
-    assertEquals(m11, found.json().get("lpips").asDouble(), 1e-5 * m11, "weights found under models/");
+    assertEquals(taco, found.json().get("lpips").asDouble(), 1e-5 * taco, "weights found under models/");
   }
 
   @Test

@@ -11,6 +11,7 @@ import ai.taco.eval.bench.JpegCodec;
 import ai.taco.eval.bench.StandardMetrics;
 import ai.taco.eval.bench.TacoCodecs;
 import ai.taco.eval.bench.TacoImageCodec;
+import ai.taco.metrics.CmmdEmbedder;
 import ai.taco.metrics.Lpips;
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -82,9 +83,10 @@ public record EvalPlan(Data dataset, Points points, Text text, Metrics metrics, 
    * @param lpipsInput taco ([0,1] as the official code) or standard ([-1,1])
    * @param pieappWeights PieAPPv0.1 weights, or null (no pieapp column)
    * @param cmmdClip CLIP folder whose vision tower embeds images for CMMD
+   * @param cmmdRecipe CMMD embedding recipe ({@link CmmdEmbedder.Recipe} id)
    */
   public record Metrics(String on, List<String> lpipsWeights, String lpipsInput, String pieappWeights,
-      String inception, String cmmdClip) implements Serializable {
+      String inception, String cmmdClip, String cmmdRecipe) implements Serializable {
     private static final long serialVersionUID = 1L;
 
     public Metrics {
@@ -114,6 +116,7 @@ public record EvalPlan(Data dataset, Points points, Text text, Metrics metrics, 
     captionMode();
     metricsOn();
     lpipsConvention();
+    cmmdRecipe();
     if (!points.taco().isEmpty()) {
       container();
     }
@@ -158,7 +161,7 @@ public record EvalPlan(Data dataset, Points points, Text text, Metrics metrics, 
    * no image loads none). */
   public StandardMetrics openMetrics(boolean deferWeights) {
     return StandardMetrics.open(paths(metrics.lpipsWeights()), lpipsConvention(), path(metrics.pieappWeights()),
-        path(metrics.inception()), path(metrics.cmmdClip()), deferWeights);
+        path(metrics.inception()), path(metrics.cmmdClip()), cmmdRecipe(), deferWeights);
   }
 
   public EvalRunner.CaptionMode captionMode() {
@@ -178,13 +181,20 @@ public record EvalPlan(Data dataset, Points points, Text text, Metrics metrics, 
     };
   }
 
+  public CmmdEmbedder.Recipe cmmdRecipe() {
+    try {
+      return CmmdEmbedder.Recipe.parse(metrics.cmmdRecipe());
+    } catch (ai.taco.metrics.MetricException e) {
+      throw new BenchmarkException(e.getMessage());
+    }
+  }
+
   public Lpips.InputConvention lpipsConvention() {
-    return switch (lower(metrics.lpipsInput())) {
-      case "taco" -> Lpips.InputConvention.TACO_QUIRK;
-      case "standard" -> Lpips.InputConvention.STANDARD;
-      default -> throw new BenchmarkException("--lpips-input must be taco or standard, got '" + metrics.lpipsInput()
-          + "'");
-    };
+    try {
+      return Lpips.InputConvention.parse(metrics.lpipsInput());
+    } catch (ai.taco.metrics.MetricException e) {
+      throw new BenchmarkException(e.getMessage());
+    }
   }
 
   public TacoImageCodec.Container container() {

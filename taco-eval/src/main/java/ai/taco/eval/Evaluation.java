@@ -187,7 +187,7 @@ public final class Evaluation {
     metrics.put("ms_ssim", "pytorch-msssim ms_ssim(data_range=1), Resize(256) fallback");
     if (!m.lpipsWeights().isEmpty()) {
       Map<String, Object> lp = new LinkedHashMap<>();
-      lp.put("input", m.lpipsInput().toLowerCase(Locale.ROOT));
+      lp.put("input", plan.lpipsConvention().id());
       lp.put("weights_sha256", m.lpipsWeights().stream().map(Path::of).map(RunManifest::sha256).sorted().toList());
       metrics.put("lpips", lp);
     }
@@ -199,7 +199,8 @@ public final class Evaluation {
       metrics.put("fid", Map.of("inception_sha256", RunManifest.sha256(Path.of(m.inception()))));
     }
     if (m.cmmdClip() != null) {
-      metrics.put("cmmd", Map.of("clip_sha256", RunManifest.sha256(Path.of(m.cmmdClip()))));
+      metrics.put("cmmd", Map.of("clip_sha256", RunManifest.sha256(Path.of(m.cmmdClip())), "recipe",
+          plan.cmmdRecipe().id()));
     }
     config.put("metrics", metrics);
     return RunManifest.of(config);

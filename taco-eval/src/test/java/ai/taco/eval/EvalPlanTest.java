@@ -52,6 +52,7 @@ class EvalPlanTest {
     assertEquals(List.of(10, 50), p.points().jpegQualities());
     assertEquals(EvalRunner.MetricsOn.PNG8, p.metricsOn());
     assertEquals(Lpips.InputConvention.STANDARD, p.lpipsConvention());
+    assertEquals(ai.taco.metrics.CmmdEmbedder.Recipe.CMMD_PYTORCH, p.cmmdRecipe(), "the default CMMD recipe");
     assertEquals(EvalRunner.CaptionMode.DATASET, p.captionMode());
     assertEquals("res", p.outputs().out());
     assertTrue(p.outputs().builtinReferences());

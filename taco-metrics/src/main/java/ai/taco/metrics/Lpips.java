@@ -39,15 +39,43 @@ public final class Lpips implements AutoCloseable {
   public static final int MIN_SIDE = 31;
 
 
-  /** How [0,1] images are fed to the network. */
+  /**
+   * How [0,1] images are fed to the network. Every command and the library default to {@link #TACO_QUIRK} (option
+   * value {@code taco}), the official TACO evaluation and training convention; {@link #STANDARD} ({@code standard})
+   * is the documented LPIPS use.
+   */
   public enum InputConvention {
     /** The documented LPIPS use: [0,1] is mapped to [-1,1] ({@code 2x-1}, i.e. lpips {@code normalize=True}). */
-    STANDARD,
+    STANDARD("standard"),
     /**
-     * The official TACO code's quirk: it passes [0,1] images to LPIPS unchanged (no {@code normalize}), so its
-     * reported LPIPS is the network evaluated on [0,1] inputs. Use this to reproduce TACO's numbers.
+     * The official TACO code's convention: it passes [0,1] images to LPIPS unchanged (no {@code normalize}), in its
+     * evaluation and in its training loss, so its reported LPIPS is the network evaluated on [0,1] inputs.
      */
-    TACO_QUIRK
+    TACO_QUIRK("taco");
+
+    /** The default of every command and of the training loss: the paper's convention. */
+    public static final InputConvention DEFAULT = TACO_QUIRK;
+
+    private final String id;
+
+    InputConvention(String id) {
+      this.id = id;
+    }
+
+    /** The option value ({@code --lpips-input}) and the name written in outputs ({@code lpips_input}). */
+    public String id() {
+      return id;
+    }
+
+    /** Parses an option value ({@code taco} or {@code standard}, case-insensitive). */
+    public static InputConvention parse(String s) {
+      for (InputConvention c : values()) {
+        if (c.id.equalsIgnoreCase(s == null ? "" : s.trim())) {
+          return c;
+        }
+      }
+      throw new MetricException("--lpips-input must be taco or standard, got '" + s + "'");
+    }
   }
 
   /** lpips ScalingLayer constants (lpips/pretrained_networks... {@code ScalingLayer}: ImageNet stats in [-1,1]). */
@@ -194,9 +222,9 @@ public final class Lpips implements AutoCloseable {
     return trace(x0, x1, convention, null);
   }
 
-  /** {@link #forward(NDArray, NDArray, InputConvention)} with the {@link InputConvention#STANDARD} convention. */
+  /** {@link #forward(NDArray, NDArray, InputConvention)} with the {@link InputConvention#DEFAULT} convention. */
   public NDArray forward(NDArray x0, NDArray x1) {
-    return forward(x0, x1, InputConvention.STANDARD);
+    return forward(x0, x1, InputConvention.DEFAULT);
   }
 
   /** Per-image LPIPS values (no gradient, temporaries freed). */

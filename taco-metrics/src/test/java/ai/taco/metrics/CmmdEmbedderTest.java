@@ -24,7 +24,7 @@ class CmmdEmbedderTest {
   @BeforeAll
   static void load() {
     embedder = new CmmdEmbedder(ClipVisionModel.load(Golden.golden("clip/vision-small-config.json"),
-        Golden.golden("clip/vision-small.safetensors")));
+        Golden.golden("clip/vision-small.safetensors")), CmmdEmbedder.Recipe.GOOGLE_RESEARCH);
     reference = ClipVisionModel.load(Golden.golden("clip/vision-small-config.json"),
         Golden.golden("clip/vision-small.safetensors"));
     manager = NDManager.newBaseManager();

@@ -7,6 +7,7 @@ import ai.taco.metrics.Fid;
 import ai.taco.metrics.ImageTooSmallException;
 import ai.taco.metrics.InceptionV3;
 import ai.taco.metrics.Kid;
+import ai.taco.metrics.CmmdEmbedder;
 import ai.taco.metrics.Lpips;
 import ai.taco.metrics.MsSsim;
 import ai.taco.metrics.Pieapp;
@@ -66,6 +67,14 @@ public final class StandardMetrics implements AutoCloseable {
    */
   public static StandardMetrics open(List<Path> lpipsWeights, Lpips.InputConvention lpipsConvention,
       Path pieappWeights, Path inceptionWeights, Path cmmdClip, boolean deferWeights) {
+    return open(lpipsWeights, lpipsConvention, pieappWeights, inceptionWeights, cmmdClip, CmmdEmbedder.Recipe.DEFAULT,
+        deferWeights);
+  }
+
+  /** As {@link #open(List, Lpips.InputConvention, Path, Path, Path, boolean)}, with the CMMD embedding recipe named. */
+  public static StandardMetrics open(List<Path> lpipsWeights, Lpips.InputConvention lpipsConvention,
+      Path pieappWeights, Path inceptionWeights, Path cmmdClip, CmmdEmbedder.Recipe cmmdRecipe,
+      boolean deferWeights) {
     List<ImageMetric> image = new ArrayList<>();
     List<SetMetric> set = new ArrayList<>();
     List<String> notes = new ArrayList<>();
@@ -91,7 +100,8 @@ public final class StandardMetrics implements AutoCloseable {
         notes.add("FID skipped: no --inception weights.");
       }
       if (cmmdClip != null) {
-        set.add(CmmdMetric.open(cmmdClip, deferWeights));
+        set.add(CmmdMetric.open(cmmdClip, cmmdRecipe, deferWeights));
+        notes.add("CMMD embeddings: recipe " + cmmdRecipe.id() + " (--cmmd-recipe; the same in taco cmmd).");
       } else {
         notes.add("CMMD skipped: no --cmmd-clip model.");
       }

@@ -46,6 +46,13 @@ public final class EvalOptions {
           + " clip-vit-large-patch14-336); CMMD is skipped without it.")
   Path cmmdClip;
 
+  @Option(names = "--cmmd-recipe", defaultValue = "cmmd-pytorch",
+      paramLabel = "cmmd-pytorch|google-research|clip-no-projection",
+      description = "CMMD embedding recipe, the same option as taco cmmd: cmmd-pytorch (default: whole image, torch"
+          + " bicubic, image_embeds), google-research (centre crop, antialiased bicubic on 8 bits), clip-no-projection"
+          + " (the paper's wording: pooler output without visual_projection).")
+  String cmmdRecipe;
+
   @Option(names = "--text-embeddings", paramLabel = "FILE",
       description = "Without --clip: safetensors with one [1,38,512] CLIP last_hidden_state per image file name.")
   Path textEmbeddings;
@@ -143,7 +150,7 @@ public final class EvalOptions {
         new EvalPlan.Points(codec.specs(), container, noJpeg ? List.of() : jpegQualities, external),
         new EvalPlan.Text(captionMode, str(clip), str(textEmbeddings)),
         new EvalPlan.Metrics(metricsOn, strs(lpipsWeights), lpipsInput, str(pieappWeights), str(inception),
-            str(cmmdClip)),
+            str(cmmdClip), cmmdRecipe),
         new EvalPlan.Outputs(str(out), saveReconstructions, keepBitstreams, force, resume, strs(references),
             !noReference))
         .validate();
