@@ -8,10 +8,10 @@ Run (Debian python3-torch 1.13 + python3-numpy; torch-fidelity on PYTHONPATH):
     PYTHONPATH=/path/to/torch-fidelity /usr/bin/python3 scripts/reference/kid.py --out DIR
 """
 import argparse
-import json
-import struct
 
 import numpy as np
+
+import safetensors_io  # this folder's shared safetensors reader/writer
 import torch
 
 N1, N2, DIM = 60, 50, 2048
@@ -19,24 +19,6 @@ FEATURE_SEED = 7
 SUBSET_SIZE = 20
 SUBSETS = 100
 RNG_SEED = 2020  # torch-fidelity's default rng_seed
-
-
-def save_safetensors(path, tensors, metadata):
-    codes = {np.dtype("float32"): "F32", np.dtype("float64"): "F64", np.dtype("int64"): "I64"}
-    header, blobs, off = {"__metadata__": metadata}, [], 0
-    for name, a in tensors.items():
-        a = np.ascontiguousarray(a)
-        raw = a.astype(a.dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": codes[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for raw in blobs:
-            f.write(raw)
 
 
 def features():
@@ -91,7 +73,7 @@ def main():
     tensors["full.kid"] = np.array([full[mk.KEY_METRIC_KID_MEAN], full[mk.KEY_METRIC_KID_STD]])
     meta = {"torch_fidelity": torch_fidelity.__version__, "numpy": np.__version__, "rng_seed": str(RNG_SEED),
             "subsets": str(SUBSETS), "subset_size": str(SUBSET_SIZE), "full_rows1": str(N2)}
-    save_safetensors(f"{args.out}/kid_features.safetensors", tensors, meta)
+    safetensors_io.write(f"{args.out}/kid_features.safetensors", tensors, meta)
     print("subset kid", tensors["subset.kid"].tolist(), "full kid", tensors["full.kid"].tolist())
     print("first subset", sub_idx[0].tolist())
 

@@ -9,12 +9,12 @@ Run (Debian python3-torch 1.13 + python3-torchvision + python3-pil + python3-num
     PYTHONPATH=/path/to/piq /usr/bin/python3 scripts/reference/pieapp.py --kodak DIR --out DIR
 """
 import argparse
-import json
-import struct
 import sys
 import types
 
 import numpy as np
+
+import safetensors_io  # this folder's shared safetensors reader/writer
 
 # piq imports every metric at package import; a few need optional packages unrelated to PieAPP.
 for optional in ("scipy", "scipy.ndimage", "scipy.signal"):
@@ -72,25 +72,6 @@ def recipe_tensor(index, shape, bound):
 
 def random_state_dict():
     return {k: recipe_tensor(i, s, b) for i, (k, s, b) in enumerate(state_dict_layout(), start=1)}
-
-
-def save_safetensors(path, tensors, metadata):
-    codes = {np.dtype("float32"): "F32", np.dtype("float64"): "F64", np.dtype("uint8"): "U8",
-             np.dtype("int64"): "I64"}
-    header, blobs, off = {"__metadata__": metadata}, [], 0
-    for name, a in tensors.items():
-        a = np.ascontiguousarray(a)
-        raw = a.astype(a.dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": codes[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for raw in blobs:
-            f.write(raw)
 
 
 def crop(kodak, name, top, left, h, w):
@@ -157,7 +138,7 @@ def main():
     }
     meta = {"piq": piq.__version__, "torch": torch.__version__, "stride": "27", "data_range": "1.0",
             "keys": ",".join(k for k, _, _ in state_dict_layout())}
-    save_safetensors(f"{args.out}/pieapp-cases.safetensors", out, meta)
+    safetensors_io.write(f"{args.out}/pieapp-cases.safetensors", out, meta)
     for k, v in out.items():
         if v.size <= 16:
             print(k, v.reshape(-1).tolist())

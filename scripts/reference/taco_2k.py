@@ -27,13 +27,14 @@ import hashlib
 import importlib.abc
 import importlib.machinery
 import json
-import struct
 import subprocess
 import sys
 import types
 from pathlib import Path
 
 import numpy as np
+
+import safetensors_io  # this folder's shared safetensors reader/writer
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -115,36 +116,6 @@ TIE_STORE_BAND = 2e-5
 Y_TIE_STORE_BAND = 1e-4
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    dtypes = {"F32": "<f4", "I32": "<i4", "I64": "<i8", "U8": "u1"}
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__":
-            continue
-        a, b = v["data_offsets"]
-        out[k] = np.frombuffer(data[a:b], dtype=dtypes[v["dtype"]]).reshape(v["shape"]).copy()
-    return out
-
-
-def write_safetensors(path, tensors, metadata):
-    names = {np.dtype("<f4"): "F32", np.dtype("<i4"): "I32"}
-    header, blobs, off = {"__metadata__": metadata}, [], 0
-    for k, a in tensors.items():
-        a = np.ascontiguousarray(a)
-        b = a.tobytes()
-        header[k] = {"dtype": names[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
 def build_mosaic(kodak):
     out = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
     for i, name in enumerate(MOSAIC):
@@ -184,7 +155,7 @@ def main():
     net.load_state_dict({k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()})
     net.eval().requires_grad_(False)
     net.update(force=True)
-    text = torch.from_numpy(read_safetensors(ref / "img1_128x192.safetensors")["text_embeddings"])
+    text = torch.from_numpy(safetensors_io.read(ref / "img1_128x192.safetensors")["text_embeddings"])
 
     # Record what the coder sees (wrappers on this instance only; no official code is changed).
     seen = {"y": [], "z": [], "scales": [], "y_near_index": [], "y_near_distance": [], "y_count": 0}
@@ -279,7 +250,7 @@ def main():
                                        "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
         "torch_version": torch.__version__, "numpy_version": np.__version__, "python": sys.version.split()[0],
     }
-    write_safetensors(out / f"{NAME}.ties.safetensors",
+    safetensors_io.write(out / f"{NAME}.ties.safetensors",
                       {"x_hat.index": near.to(torch.int32).numpy(), "x_hat.value": flat[near].numpy().astype("<f4"),
                        "y.index": y_index.numpy(), "y.distance": y_dist.numpy().astype("<f4")}, meta)
     print(json.dumps({**info, **{k: v for k, v in meta.items() if k != "info"}}, indent=1))
