@@ -28,6 +28,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * TACO image codec: build it once from the weights, then {@link #compress} images (with their caption features) and
@@ -325,13 +326,47 @@ public final class TacoCodec implements AutoCloseable {
     return decompress(file, DecodeOptions.DEFAULT);
   }
 
-  /** As {@link #decompress(CodedImage)}, clamped or not and reporting stages as {@code options} say. */
+  /**
+   * As {@link #decompress(CodedImage)}, clamped or not and reporting stages as {@code options} say. The image is
+   * assembled in host memory band by band, as {@link #decompress(CodedImage, DecodeOptions, Consumer)} gives them: the
+   * whole image exists once, in the returned tensor.
+   */
   public HostTensor decompress(CodedImage file, DecodeOptions options) {
     Objects.requireNonNull(file, "file");
+    HostBands out = HostBands.whole(file.height(), file.width(), options.clamp());
+    decode(file, options, out);
+    return out.image();
+  }
+
+  /**
+   * Decodes either file kind as {@link #decompress(CodedImage, DecodeOptions)} does, handing the image to {@code bands}
+   * in horizontal bands instead of returning it: float [3,rows,W] tensors (the same values as the rows of {@link
+   * #decompress(CodedImage, DecodeOptions)}), top to bottom, at least one row each, their rows adding up to the file's
+   * {@link CodedImage#height()}. Memory then follows the tiling ({@link Builder#optTiling}): one band is a row of
+   * tiles; an image within one sub-tile comes as a single band. Each band is a new tensor the consumer may keep.
+   *
+   * <p>The file's checks (weights, scale table, symbol checksums) all happen before the first band. A band found
+   * broken later (non-finite values: broken weights) ends the call with an exception after the earlier bands were
+   * delivered, so a consumer writing a file must be able to discard it (e.g. {@link
+   * ai.taco.core.image.Images#writePngRows(java.nio.file.Path, boolean, int, int, Consumer)}). An exception thrown by
+   * {@code bands} ends the call and propagates as is. {@code bands} runs on the calling thread, inside the call: it
+   * must not use this codec.
+   *
+   * @throws BitstreamException on a corrupt, truncated or foreign file
+   */
+  public void decompress(CodedImage file, DecodeOptions options, Consumer<HostTensor> bands) {
+    Objects.requireNonNull(file, "file");
+    HostBands out = HostBands.streaming(file.height(), file.width(), options.clamp(), bands);
+    decode(file, options, out);
+    out.requireComplete();
+  }
+
+  private void decode(CodedImage file, DecodeOptions options, HostBands out) {
     if (file instanceof TacoFile t) {
-      return decode(encoded(t), true, options.clamp(), options.listener());
+      decode(encoded(t), true, options.listener(), out);
+    } else {
+      decode(encoded((CompressAiFile) file), false, options.listener(), out);
     }
-    return decode(encoded((CompressAiFile) file), false, options.clamp(), options.listener());
   }
 
   private Encoded encoded(TacoFile file) {
@@ -437,20 +472,23 @@ public final class TacoCodec implements AutoCloseable {
   }
 
   /**
-   * Decoder; with {@code verify}, symbol checksums are compared before the synthesis transform runs; with {@code
-   * clamp}, the reconstruction is clamped to [0,1].
+   * Decoder; with {@code verify}, symbol checksums are compared before the synthesis transform runs; the
+   * reconstruction goes to {@code out} band by band (cropped, and clamped if it says so, there).
    */
-  HostTensor decode(Encoded e, boolean verify, boolean clamp, StageListener listener) {
+  void decode(Encoded e, boolean verify, StageListener listener, HostBands out) {
     double pixels = (double) e.zHeight() * PAD_MULTIPLE * e.zWidth() * PAD_MULTIPLE;
     String what = "decoding a " + e.height() + "x" + e.width() + " image (latent " + e.zHeight() + "x" + e.zWidth() + ")";
     Images.requireWithinLimit("coded image", e.width(), e.height(), maxPixels);
     try (CallGate.Call call = gate.enter("this TacoCodec");
         MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels, tiling), what)) {
-      return NativeMemory.mapAllocationFailures(what, () -> decodeUnguarded(e, verify, clamp, listener));
+      NativeMemory.mapAllocationFailures(what, () -> {
+        decodeUnguarded(e, verify, listener, out);
+        return null;
+      });
     }
   }
 
-  private HostTensor decodeUnguarded(Encoded e, boolean verify, boolean clamp, StageListener listener) {
+  private void decodeUnguarded(Encoded e, boolean verify, StageListener listener, HostBands out) {
     ensureOpen();
     int zh = e.zHeight();
     int zw = e.zWidth();
@@ -465,7 +503,6 @@ public final class TacoCodec implements AutoCloseable {
     }
     try (NDManager m = manager.newSubManager(device);
         NDScope scope = new NDScope()) {
-      NDArray xHat;
       try {
         TacoModel.Latents latents =
             model.decodeLatents(new TacoModel.Strings(e.yString(), e.zString(), zh, zw), m, listener);
@@ -474,22 +511,15 @@ public final class TacoCodec implements AutoCloseable {
           Checksums.requireSymbols("z (hyperprior)", e.zSymbolsCrc(), latents.zSymbols());
           Checksums.requireSymbolsCrc("y (latent)", e.ySymbolsCrc(), latents.ySymbols().crc());
         }
+        // x̂ is never whole in native memory: gS hands its output over in bands, which `out` crops, clamps and copies
+        // to the host piece by piece.
         try (ReducedPrecision.Scope p = ReducedPrecision.request(precision)) {
-          xHat = model.synthesize(latents.yHat(), listener, tiling);
+          model.synthesizeBands(latents.yHat(), listener, tiling, out);
         }
       } catch (EntropyCodingException ex) {
         throw new BitstreamException("corrupt or truncated bitstream: " + ex.getMessage(), ex);
       }
-      NativeMemory.requireFinite(xHat, "decoded image");
-      NDArray cropped = Images.crop(xHat, e.height(), e.width());
-      NDArray out = clamp ? cropped.clip(0f, 1f) : cropped;
-      if (out != cropped) {
-        // gS's output (libtorch-owned) is no longer needed once clamped: freed before the host copy is made.
-        cropped.close();
-        xHat.close();
-      }
       listener.stage("done");
-      return HostTensor.fromNDArray(out);
     }
   }
 

@@ -297,4 +297,16 @@ public final class TacoModel {
     listener.stage("gS");
     return synthesis(yHat, listener, tiling);
   }
+
+  /**
+   * {@link #synthesize} handed to {@code out} in bands (TiledSynthesis#bands): the same floats, but x̂ is never whole
+   * in native memory. {@code out} runs in gS's precision scope, so it must run no network itself.
+   */
+  void synthesizeBands(NDArray yHat, StageListener listener, Tiling tiling, TiledSynthesis.Output out) {
+    listener.stage("gS");
+    ReducedPrecision.transform(() -> {
+      TiledSynthesis.bands(gS, tiling.tile(), tiling.subTile(), yHat, listener::step, out);
+      return null;
+    });
+  }
 }

@@ -21,6 +21,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Consumer;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -385,6 +386,24 @@ public final class Images {
    */
   public static void writePngRows(HostTensor image, Path file, boolean overwrite) {
     PngRows.write(image, file, overwrite);
+  }
+
+  /**
+   * Writes the same PNG as {@link #writePngRows(HostTensor, Path, boolean)}, byte for byte, from an image that arrives
+   * in horizontal bands: {@code bands} is called once with a sink taking planar float bands [3,rows,W] (or
+   * [1,3,rows,W]) top to bottom, e.g. {@code sink -> codec.decompress(file, DecodeOptions.DEFAULT, sink)}; each band is
+   * encoded as it comes, so only one band and two PNG rows are held. Atomic like every writer here: if {@code bands}
+   * throws, or the rows do not add up to {@code height}, no file is left behind (the exception propagates).
+   *
+   * @throws ImageException if a band is not [3,rows,{@code width}], holds NaN, or the rows are not {@code height}
+   */
+  public static void writePngRows(
+      Path file, boolean overwrite, int width, int height, Consumer<Consumer<HostTensor>> bands) {
+    java.util.Objects.requireNonNull(bands, "bands");
+    if (width <= 0 || height <= 0) {
+      throw new IllegalArgumentException("bad PNG size " + width + "x" + height);
+    }
+    AtomicFiles.write(file, overwrite, o -> PngRows.writeBands(o, width, height, bands), ImageException::new);
   }
 
   /** {@link #writePng(HostTensor, Path, boolean)} for an NDArray. */

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 import java.util.zip.DeflaterOutputStream;
+import java.util.function.Consumer;
 
 /**
  * An 8-bit RGB PNG written row by row (PNG specification, ISO/IEC 15948): the encoder holds two rows, never the whole
@@ -57,33 +58,130 @@ final class PngRows {
 
   /** Writes a {@code width}×{@code height} 8-bit RGB PNG to {@code out}, pulling rows from {@code rows}. */
   public static void write(OutputStream out, int width, int height, RowSource rows) throws IOException {
-    if (width <= 0 || height <= 0 || 3L * width + 1 > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException("bad PNG size " + width + "x" + height);
-    }
-    out.write(SIGNATURE);
-    ByteArrayOutputStream ihdr = new ByteArrayOutputStream();
-    writeInt(ihdr, width);
-    writeInt(ihdr, height);
-    ihdr.write(new byte[] {8, 2, 0, 0, 0}); // bit depth 8, colour type 2 (RGB), deflate, adaptive filters, no interlace
-    chunk(out, "IHDR", ihdr.toByteArray(), ihdr.size());
-    int stride = 3 * width;
-    byte[] prev = new byte[stride];
-    byte[] cur = new byte[stride];
-    byte[][] filtered = new byte[5][stride + 1];
-    Deflater deflater = new Deflater(Deflater.DEFAULT_COMPRESSION);
-    try (DeflaterOutputStream z = new DeflaterOutputStream(new IdatStream(out), deflater, CHUNK)) {
+    try (Writer w = new Writer(out, width, height)) {
+      byte[] rgb = new byte[3 * width];
       for (int y = 0; y < height; y++) {
-        rows.row(y, cur);
-        z.write(bestFilter(cur, prev, filtered));
-        byte[] t = prev;
-        prev = cur;
-        cur = t;
+        rows.row(y, rgb);
+        w.row(rgb);
       }
-    } finally {
+      w.finish();
+    }
+  }
+
+  /**
+   * Writes planar float bands [3,rows,W] or [1,3,rows,W] (values in [0,1], each sample {@code round(clamp(x, 0, 1)·255)}
+   * as {@link #write(HostTensor, Path, boolean)} does) as they come, top to bottom, into a {@code width}×{@code height}
+   * PNG in {@code out}: the bytes of writing the assembled image. Fails if a band does not fit or the rows do not add
+   * up to {@code height}.
+   */
+  static void writeBands(OutputStream out, int width, int height, java.util.function.Consumer<Consumer<HostTensor>> bands)
+      throws IOException {
+    try (Writer w = new Writer(out, width, height)) {
+      byte[] rgb = new byte[3 * width];
+      try {
+        bands.accept(band -> w.band(band, rgb));
+      } catch (java.io.UncheckedIOException e) {
+        throw e.getCause(); // the output failed: reported as the file not being writable
+      }
+      w.finish();
+    }
+  }
+
+  /**
+   * A PNG pushed row by row: the header when created, then {@link #row} for each of the {@code height} rows, top to
+   * bottom, then {@link #finish}. {@link #close()} releases the compressor (also after a failure).
+   */
+  static final class Writer implements AutoCloseable {
+    private final OutputStream out;
+    private final int width;
+    private final int height;
+    private final Deflater deflater = new Deflater(Deflater.DEFAULT_COMPRESSION);
+    private final DeflaterOutputStream z;
+    private byte[] prev;
+    private byte[] cur;
+    private final byte[][] filtered;
+    private int y;
+
+    Writer(OutputStream out, int width, int height) throws IOException {
+      if (width <= 0 || height <= 0 || 3L * width + 1 > Integer.MAX_VALUE) {
+        deflater.end();
+        throw new IllegalArgumentException("bad PNG size " + width + "x" + height);
+      }
+      this.out = out;
+      this.width = width;
+      this.height = height;
+      out.write(SIGNATURE);
+      ByteArrayOutputStream ihdr = new ByteArrayOutputStream();
+      writeInt(ihdr, width);
+      writeInt(ihdr, height);
+      ihdr.write(new byte[] {8, 2, 0, 0, 0}); // bit depth 8, colour type 2 (RGB), deflate, adaptive filters, no interlace
+      chunk(out, "IHDR", ihdr.toByteArray(), ihdr.size());
+      int stride = 3 * width;
+      prev = new byte[stride];
+      cur = new byte[stride];
+      filtered = new byte[5][stride + 1];
+      z = new DeflaterOutputStream(new IdatStream(out), deflater, CHUNK);
+    }
+
+    /** The next row: 3·width bytes, R G B per pixel. */
+    void row(byte[] rgb) throws IOException {
+      if (rgb.length != cur.length) {
+        throw new IllegalArgumentException("a row of a " + width + "-pixel wide PNG has " + cur.length + " bytes, got "
+            + rgb.length);
+      }
+      if (y >= height) {
+        throw new ImageException("more than the " + height + " rows of the PNG");
+      }
+      System.arraycopy(rgb, 0, cur, 0, cur.length);
+      z.write(bestFilter(cur, prev, filtered));
+      byte[] t = prev;
+      prev = cur;
+      cur = t;
+      y++;
+    }
+
+    /** The rows of a planar float band [3,rows,W] or [1,3,rows,W], quantised as {@link Images#toByte}. */
+    void band(HostTensor band, byte[] rgb) {
+      long[] s = band.shape();
+      boolean planar = (s.length == 4 && s[0] == 1 && s[1] == 3) || (s.length == 3 && s[0] == 3);
+      if (!planar || s[s.length - 1] != width) {
+        throw new ImageException("expected a band of shape [3, rows, " + width + "], got " + java.util.Arrays.toString(s));
+      }
+      int rows = Math.toIntExact(s[s.length - 2]);
+      if (rows > height - y) {
+        throw new ImageException("a band of " + rows + " rows after " + y + " of the PNG's " + height);
+      }
+      java.nio.FloatBuffer f = band.toFloat32().data().asFloatBuffer(); // data() is little-endian
+      int plane = rows * width;
+      try {
+        for (int r = 0; r < rows; r++) {
+          for (int x = 0; x < width; x++) {
+            int i = r * width + x;
+            for (int c = 0; c < 3; c++) {
+              rgb[3 * x + c] = (byte) Images.toByte(f.get(c * plane + i));
+            }
+          }
+          row(rgb);
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+
+    /** Ends the image: every row must have been given. */
+    void finish() throws IOException {
+      if (y != height) {
+        throw new ImageException("the PNG got " + y + " of its " + height + " rows");
+      }
+      z.close(); // the last IDAT; the underlying stream stays open
+      chunk(out, "IEND", new byte[0], 0);
+      out.flush();
+    }
+
+    @Override
+    public void close() {
       deflater.end();
     }
-    chunk(out, "IEND", new byte[0], 0);
-    out.flush();
   }
 
   /** The row filtered five ways; returns the one (filter byte first) with the least sum of |signed byte|. */
