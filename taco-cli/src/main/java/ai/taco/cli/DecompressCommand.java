@@ -2,11 +2,11 @@ package ai.taco.cli;
 
 import ai.taco.eval.codec.CodecSpec;
 import ai.taco.eval.options.CodecOptions;
+import ai.taco.core.DecodeOptions;
 import ai.taco.core.TacoCodec;
-import ai.taco.core.bitstream.ScaleTable;
+import ai.taco.core.bitstream.CodedImage;
 import ai.taco.core.error.BitstreamException;
 import ai.taco.core.bitstream.CompressAiFile;
-import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.image.Images;
 import ai.taco.core.bitstream.TacoFile;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -62,34 +62,34 @@ public final class DecompressCommand implements TacoCommand {
     byte[] bytes = Files.readAllBytes(in);
     boolean taco = format.equals("taco") || (format.equals("auto") && TacoFile.hasMagic(bytes));
     long t0 = System.nanoTime();
-    HostTensor image;
+    CodedImage f;
+    TacoCodec c;
     String table;
     if (taco) {
-      TacoFile f = TacoFile.read(in);
-      if (scaleTable != null && codecSpec.table() != f.scaleTable()) {
-        throw new IllegalArgumentException(in + " records the " + f.scaleTable().id() + " scale table; --scale-table "
+      TacoFile t = TacoFile.read(in);
+      if (scaleTable != null && codecSpec.table() != t.scaleTable()) {
+        throw new IllegalArgumentException(in + " records the " + t.scaleTable().id() + " scale table; --scale-table "
             + scaleTable + " contradicts it");
       }
-      try (TacoCodec c = codecSpec.withScaleTable(f.scaleTable().id()).build()) {
-        image = c.decompress(f);
-      }
-      table = f.scaleTable().id();
+      f = t;
+      table = t.scaleTable().id();
+      c = codecSpec.withScaleTable(table).build();
     } else {
-      CompressAiFile f = CompressAiFile.read(in);
-      ScaleTable t = codecSpec.table();
-      try (TacoCodec c = codecSpec.build()) {
-        image = c.decompress(f);
-      }
-      table = t.id();
+      f = CompressAiFile.read(in);
+      table = codecSpec.table().id();
+      c = codecSpec.build();
     }
-    Images.writePngRows(image, out, output.force); // row by row: no full-size BufferedImage
-    long[] s = image.shape();
+    try (c) {
+      // Each band of rows is written as it is decoded: the whole image never exists at once, in native or Java memory.
+      // A failure at any point (checksums before the first band, a broken band later) leaves no file behind.
+      Images.writePngRows(out, output.force, f.width(), f.height(), bands -> c.decompress(f, DecodeOptions.DEFAULT, bands));
+    }
     ObjectNode j = new ObjectMapper().createObjectNode();
     j.put("in", in.toString());
     j.put("out", out.toString());
     j.put("format", taco ? "taco" : "compressai");
-    j.put("height", s[2]);
-    j.put("width", s[3]);
+    j.put("height", f.height());
+    j.put("width", f.width());
     j.put("scale_table", table);
     j.put("seconds", (System.nanoTime() - t0) / 1e9);
     spec.commandLine().getOut().println(j.toPrettyString());

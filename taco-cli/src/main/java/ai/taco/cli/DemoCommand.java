@@ -2,6 +2,7 @@ package ai.taco.cli;
 
 import ai.taco.eval.codec.CodecSpec;
 import ai.taco.eval.options.CodecOptions;
+import ai.taco.core.DecodeOptions;
 import ai.taco.core.TacoCodec;
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.image.Images;
@@ -87,9 +88,11 @@ public final class DemoCommand implements TacoCommand {
       TacoFile file = codec.compress(x, noCaption);
       long t1 = System.nanoTime();
       file.write(compressed, false);
-      HostTensor xHat = codec.decompress(TacoFile.read(compressed));
+      TacoFile coded = TacoFile.read(compressed);
+      // Written as the bands are decoded, as taco decompress does (the same encoder: identical files).
+      Images.writePngRows(decoded, false, coded.width(), coded.height(),
+          bands -> codec.decompress(coded, DecodeOptions.DEFAULT, bands));
       long t2 = System.nanoTime();
-      Images.writePngRows(xHat, decoded, false); // the same encoder as taco decompress: identical files
       // Quality of what a user gets: the 8-bit PNG, read back.
       float[] ref = x.toFloatArray();
       float[] dec = Images.read(decoded).toFloatArray();

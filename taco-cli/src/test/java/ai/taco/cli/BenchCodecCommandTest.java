@@ -29,6 +29,7 @@ class BenchCodecCommandTest {
       check(j.get("decode_layers"), "gS", 15, j.get("decode_median_seconds").get("gS").asDouble(),
           j.get("gS_gmac").asDouble());
       assertTrue(j.get("matmul_peak_gflops").asDouble() > 0);
+      assertEquals("host-bands", j.get("decode_output").asText(), "decoded as taco decompress decodes");
     }
   }
 

@@ -118,6 +118,40 @@ class CodecCliTest {
   }
 
   /**
+   * Weights whose last gS layer overflows (finite weights, infinite output) fail the decode once the PNG has been
+   * started (its header is written before the first band): no PNG and no temporary file is left, and an existing file
+   * is kept even with --force. The same file with sound weights and --tile 32 (several bands) decodes.
+   */
+  @Test
+  void aDecodeFailingAfterThePngStartedLeavesNoFile() throws Exception {
+    Map<String, HostTensor> sd = new java.util.HashMap<>(
+        ai.taco.core.weights.StateDict.load(Golden.golden("taco-small/checkpoint.pth.tar")));
+    String bias = sd.keySet().stream().filter(k -> k.endsWith("g_s.synthesis_transform.14.bias")).findFirst().orElseThrow();
+    sd.put(bias, HostTensor.ofFloats(new float[] {Float.MAX_VALUE, Float.MAX_VALUE, Float.MAX_VALUE}, 3));
+    Path overflowing = tmp.resolve("overflowing.safetensors");
+    SafeTensors.write(overflowing, sd, Map.of());
+    Path dir = Files.createDirectories(tmp.resolve("out"));
+    Path png = dir.resolve("x.png");
+    String bin = Golden.golden("taco-small/img1_128x192.bin").toString();
+    String[] r = run("decompress", "--weights", overflowing.toString(), "--preset", "small", "--tile", "32",
+        "--sub-tile", "16", "--in", bin, "--out", png.toString());
+    assertEquals("2", r[0], r[2]);
+    assertTrue(r[2].contains("NaN or infinite"), r[2]);
+    try (java.util.stream.Stream<Path> left = Files.list(dir)) {
+      assertEquals(0, left.count(), "nothing left behind");
+    }
+    Files.writeString(png, "kept");
+    r = run("decompress", "--weights", overflowing.toString(), "--preset", "small", "--in", bin, "--out",
+        png.toString(), "--force");
+    assertEquals("2", r[0], r[2]);
+    assertEquals("kept", Files.readString(png));
+    r = run("decompress", "--weights", Golden.golden("taco-small/checkpoint.pth.tar").toString(), "--preset", "small",
+        "--tile", "32", "--sub-tile", "16", "--in", bin, "--out", png.toString(), "--force");
+    assertEquals("0", r[0], r[2]);
+    assertOfficialPng("img1_128x192", png);
+  }
+
+  /**
    * --max-pixels: a small PNG declaring 16384×16384 is refused by default from its header, naming the size and the
    * option; a limit just below an image refuses it (compress and decompress), the image's own size lets it through.
    */
