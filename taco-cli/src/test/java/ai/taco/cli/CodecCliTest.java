@@ -126,8 +126,13 @@ class CodecCliTest {
   void aDecodeFailingAfterThePngStartedLeavesNoFile() throws Exception {
     Map<String, HostTensor> sd = new java.util.HashMap<>(
         ai.taco.core.weights.StateDict.load(Golden.golden("taco-small/checkpoint.pth.tar")));
-    String bias = sd.keySet().stream().filter(k -> k.endsWith("g_s.synthesis_transform.14.bias")).findFirst().orElseThrow();
-    sd.put(bias, HostTensor.ofFloats(new float[] {Float.MAX_VALUE, Float.MAX_VALUE, Float.MAX_VALUE}, 3));
+    // gS's last layer (a transposed convolution, weight [C,3,5,5]) with every weight at the largest float: each output
+    // sums 25·C products of that with the features, which overflows.
+    String last = sd.keySet().stream().filter(k -> k.endsWith("g_s.synthesis_transform.14.weight")).findFirst()
+        .orElseThrow();
+    float[] huge = new float[Math.toIntExact(sd.get(last).numel())];
+    java.util.Arrays.fill(huge, Float.MAX_VALUE);
+    sd.put(last, HostTensor.ofFloats(huge, sd.get(last).shape()));
     Path overflowing = tmp.resolve("overflowing.safetensors");
     SafeTensors.write(overflowing, sd, Map.of());
     Path dir = Files.createDirectories(tmp.resolve("out"));

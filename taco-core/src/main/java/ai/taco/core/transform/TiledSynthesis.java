@@ -8,7 +8,8 @@ import java.util.function.Consumer;
 /**
  * gS over tiles (edges {@code tile} and {@code subTile} in image pixels, as ai.taco.core.Tiling gives them): the same
  * call shape as {@link SynthesisTransform#forward(NDArray, Consumer)},
- * the same result up to float summation order, with memory bounded by the tile size.
+ * the same result up to float summation order, with memory bounded by the tile size. {@link #bands} gives the same
+ * floats without ever assembling x̂: the decoder's path, so that not even the output grows with the image.
  *
  * <p>gS runs in two stages so the wide halo is paid only at low resolution: the low stage (steps 0-9, ŷ at 1/16 →
  * a map at 1/4) runs once per tile; the high stage (steps 10-14, 1/4 → full resolution, where most multiply-accumulates
