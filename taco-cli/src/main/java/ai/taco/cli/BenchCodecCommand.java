@@ -173,6 +173,7 @@ public final class BenchCodecCommand implements TacoCommand {
       j.set("relative_to_" + precisions.get(0).id(), compare(json, byPrecision, precisions));
     }
     j.put("load_average_1min", loadAverage());
+    j.put("allocator", allocator());
     j.put("peak_rss_mib", peakRssKib() / 1024.0);
     spec.commandLine().getOut().println(j.toPrettyString());
     spec.commandLine().getOut().flush();
@@ -391,6 +392,23 @@ public final class BenchCodecCommand implements TacoCommand {
 
   static double loadAverage() {
     return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+  }
+
+  /** Known allocator libraries, by the file-name stem they are mapped under. */
+  private static final List<String> ALLOCATORS = List.of("tcmalloc", "jemalloc", "mimalloc");
+
+  /**
+   * The malloc this process runs on (it changes the timings: docs/performance.md, Allocator): the first known
+   * allocator library mapped into the process (scripts/taco preloads tcmalloc when installed), else glibc's.
+   */
+  static String allocator() throws IOException {
+    Path maps = Path.of("/proc/self/maps");
+    if (!Files.isReadable(maps)) {
+      return "unknown";
+    }
+    try (var lines = Files.lines(maps)) {
+      return lines.flatMap(l -> ALLOCATORS.stream().filter(a -> l.contains("/lib" + a))).findFirst().orElse("glibc");
+    }
   }
 
   /** VmHWM of /proc/self/status (peak resident set), in KiB; -1 where unavailable. */

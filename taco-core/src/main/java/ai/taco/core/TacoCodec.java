@@ -524,6 +524,11 @@ public final class TacoCodec implements AutoCloseable {
     }
   }
 
+  /** The model (tests and probes in this package: e.g. the latents a file decodes to). */
+  TacoModel model() {
+    return model;
+  }
+
   /** Number of native arrays held by the codec's long-lived manager (tests: must not grow with use). */
   int managedArrays() {
     return manager instanceof ai.djl.ndarray.BaseNDManager b ? b.getManagedArrays().size() : -1;

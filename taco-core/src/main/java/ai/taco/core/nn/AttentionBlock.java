@@ -39,15 +39,21 @@ public final class AttentionBlock implements Layer {
 
   @Override
   public NDArray forward(NDArray x) {
+    // Under reduced precision the block runs in it throughout (ReducedPrecision#toReduced); x itself under float32.
+    NDArray xr = ReducedPrecision.toReduced(x);
     // The gate first, so its trunk is gone before trunk a runs (the branches are independent: same values).
-    NDArray b = trunk(trunkB, x);
+    NDArray b = trunk(trunkB, xr);
     NDArray g = Scoped.step(() -> Activation.sigmoid(gate.forward(b)));
-    Scoped.release(b, g, x);
-    NDArray a = trunk(trunkA, x);
+    Scoped.release(b, g, xr);
+    NDArray a = trunk(trunkA, xr);
     NDArray gated = a.mul(g);
     a.close();
     g.close();
-    return gated.addi(x);
+    NDArray out = gated.addi(xr);
+    if (xr != x) {
+      xr.close();
+    }
+    return out;
   }
 
   /** The residual units one after the other, each unit's intermediates (and the consumed input) freed at once. */

@@ -34,21 +34,13 @@ public final class Conv implements Layer {
     return new Conv(params, prefix, in, out, 5, 2);
   }
 
+  /**
+   * The convolution. Under reduced precision ({@link ReducedPrecision}, inside gA/gS) the result stays in that
+   * precision (DJL reports it as UNKNOWN): the transforms carry it from block to block and convert it where a
+   * float32 consumer reads it ({@link ReducedPrecision#float32}). Under float32 (everywhere else) it is float32.
+   */
   @Override
   public NDArray forward(NDArray x) {
-    return forward(x, false);
-  }
-
-  /**
-   * As {@link #forward}, but under reduced precision ({@link ReducedPrecision}) the result stays in that precision
-   * (DJL reports it as UNKNOWN): only for a consumer that is a ReLU and then another convolution, which saves the
-   * casts to and from float32 between them. Under float32 it is {@link #forward}.
-   */
-  NDArray forwardReduced(NDArray x) {
-    return forward(x, true);
-  }
-
-  private NDArray forward(NDArray x, boolean reduced) {
     if (pointwise) {
       // 1×1 convolution as a per-pixel linear layer (addmm X·Wᵀ) on the channels-last token view. libtorch's 1×1
       // conv kernel, and a W·X matmul with few output channels, sum in an order that depends on the intra-op thread
@@ -60,14 +52,10 @@ public final class Conv implements Layer {
       return Scoped.step(() -> {
         NDArray tokens = x.transpose(0, 2, 3, 1).reshape(-1, s.get(1));
         NDArray w = params.get(weight).reshape(outChannels, -1);
-        NDArray y = reduced
-            ? ReducedPrecision.linearReduced(tokens, w, params.get(bias))
-            : ReducedPrecision.linear(tokens, w, params.get(bias));
+        NDArray y = ReducedPrecision.linearReduced(tokens, w, params.get(bias));
         return ChannelsLast.image(y, s.get(0), s.get(2), s.get(3));
       });
     }
-    return reduced
-        ? ReducedPrecision.conv2dReduced(x, params.get(weight), params.get(bias), stride, padding, new Shape(1, 1), 1)
-        : ReducedPrecision.conv2d(x, params.get(weight), params.get(bias), stride, padding, new Shape(1, 1), 1);
+    return ReducedPrecision.conv2dReduced(x, params.get(weight), params.get(bias), stride, padding, new Shape(1, 1), 1);
   }
 }

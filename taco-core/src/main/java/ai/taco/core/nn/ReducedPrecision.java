@@ -106,6 +106,47 @@ public final class ReducedPrecision {
     return b == null ? toFloat32(low) : addClose(low, b.reshape(1, -1, 1, 1));
   }
 
+  /**
+   * {@code x} in the active reduced precision, to be carried between the blocks of gA/gS (the residual stream): one
+   * cast here instead of one in every convolution that reads it and a float32 pass in every residual sum. The cast is
+   * a depthwise 1×1 convolution with unit weights, which autocast runs in the reduced type (libtorch offers no other
+   * cast that never names the type to DJL); the product with 1 is exact, so the result is x rounded to bfloat16. Under
+   * float32, for a map already reduced, or for fewer than {@link #MIN_REDUCED_IN_CHANNELS} channels (the RGB image),
+   * {@code x} itself.
+   */
+  public static NDArray toReduced(NDArray x) {
+    Precision p = ACTIVE.get();
+    long channels = x.getShape().get(1);
+    if (p == Precision.FP32 || isReduced(x) || channels < MIN_REDUCED_IN_CHANNELS) {
+      return x;
+    }
+    NDArray in = ChannelsLast.of(x);
+    NDArray unit = x.getManager().ones(new Shape(channels, 1, 1, 1));
+    NDArray out = autocast(p, in, () -> Conv2d.conv2d(in, unit, null, new Shape(1, 1), new Shape(0, 0),
+        new Shape(1, 1), (int) channels).singletonOrThrow());
+    unit.close();
+    return out;
+  }
+
+  /**
+   * {@code x} as float32: itself if it is, else a float32 copy ({@code x} is left to its owner). Where a map of the
+   * reduced residual stream leaves it: the text adapters, a tile's result, the end of gA/gS.
+   */
+  public static NDArray float32(NDArray x) {
+    if (!isReduced(x)) {
+      return x;
+    }
+    NDArray zero = x.getManager().zeros(new Shape(1), DataType.FLOAT32);
+    NDArray out = x.add(zero);
+    zero.close();
+    return out;
+  }
+
+  /** Whether {@code x} holds a reduced-precision type (which DJL reports as UNKNOWN and must never be passed on). */
+  public static boolean isReduced(NDArray x) {
+    return x.getDataType() != DataType.FLOAT32;
+  }
+
   /** A float32 input of a convolution with few input channels (see {@link #MIN_REDUCED_IN_CHANNELS}). */
   private static boolean staysFloat32(NDArray x, NDArray w) {
     // A reduced-precision input (inside a block of a narrow model) must go through autocast: a plain convolution
@@ -152,7 +193,8 @@ public final class ReducedPrecision {
    * the branch under float32; otherwise a new float32 sum (type promotion), the reduced-precision branch closed.
    */
   public static NDArray addResidual(NDArray branch, NDArray x) {
-    if (ACTIVE.get() == Precision.FP32) {
+    if (ACTIVE.get() == Precision.FP32 || isReduced(branch) == isReduced(x)) {
+      // Same type (float32, or both in the reduced residual stream): in place on the fresh branch.
       return branch.addi(x);
     }
     return addClose(branch, x);

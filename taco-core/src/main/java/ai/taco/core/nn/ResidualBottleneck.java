@@ -32,20 +32,25 @@ public final class ResidualBottleneck implements Layer {
   public NDArray forward(NDArray x) {
     // Each intermediate is closed as soon as it is consumed (autograd keeps what backward needs), so at full
     // resolution at most two branch-sized maps are alive at a time.
-    // Under reduced precision the two inner maps stay in it (ReLU and the next convolution read it as is); the
-    // expansion returns float32, so the residual sum and everything outside the block are float32.
-    NDArray r = reduce.forwardReduced(x);
+    // Under reduced precision every map of the block stays in it (ReLU and the next convolution read it as is), the
+    // residual sum too: gA/gS carry the reduced stream from block to block (ReducedPrecision#toReduced).
+    // Under reduced precision x joins the reduced residual stream (a no-op when it is already in it or under float32).
+    NDArray xr = ReducedPrecision.toReduced(x);
+    NDArray r = reduce.forward(xr);
     NDArray b = Activation.relu(r);
     r.close();
-    NDArray c = conv.forwardReduced(b);
+    NDArray c = conv.forward(b);
     b.close();
     b = Activation.relu(c);
     c.close();
-    NDArray out = expand.forwardReduced(b);
+    NDArray out = expand.forward(b);
     b.close();
     // In place on the fresh conv output (its backward needs neither output nor sum): one less feature-map-sized
-    // allocation. Same float sum as the official x + branch(x). Under reduced precision the sum with the float32 x
-    // is float32 (type promotion): the branch comes back to float32 in the same pass.
-    return ReducedPrecision.addResidual(out, x);
+    // allocation. Same float sum as the official x + branch(x).
+    NDArray sum = ReducedPrecision.addResidual(out, xr);
+    if (xr != x) {
+      xr.close();
+    }
+    return sum;
   }
 }

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
@@ -77,7 +78,8 @@ public final class TransposedConv implements Layer {
     long n = x.getShape().get(0);
     long h = x.getShape().get(2);
     long wd = x.getShape().get(3);
-    NDArray nhwc = x.getManager().create(new Shape(n, 2 * h, 2 * wd, out), x.getDataType());
+    // float32 whatever x is: a reduced-precision x (gS's residual stream) is never named to DJL.
+    NDArray nhwc = x.getManager().create(new Shape(n, 2 * h, 2 * wd, out), DataType.FLOAT32);
     NDArray outView = nhwc.transpose(0, 3, 1, 2);
     for (int py = 0; py < 2; py++) {
       for (int px = 0; px < 2; px++) {

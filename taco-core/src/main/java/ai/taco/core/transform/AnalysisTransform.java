@@ -8,6 +8,7 @@ import ai.taco.core.nn.Extractor;
 import ai.taco.core.nn.Injector;
 import ai.taco.core.nn.Layer;
 import ai.taco.core.nn.NamedParameters;
+import ai.taco.core.nn.ReducedPrecision;
 import ai.taco.core.nn.ResidualBottleneck;
 import ai.taco.core.nn.Scoped;
 import java.util.List;
@@ -72,11 +73,12 @@ public final class AnalysisTransform {
       Object step = steps[i];
       NDArray image = x;
       NDArray caption = text;
+      // The text adapters read float32 (ReducedPrecision: they stay in it); the blocks may hand on a reduced map.
       if (step instanceof Injector inj) {
-        x = Scoped.step(() -> inj.forward(image, caption));
+        x = Scoped.step(() -> inj.forward(ReducedPrecision.float32(image), caption));
         record(trace, x);
       } else if (step instanceof Extractor ext) {
-        text = Scoped.step(() -> ext.forward(caption, image));
+        text = Scoped.step(() -> ext.forward(caption, ReducedPrecision.float32(image)));
         record(trace, text);
       } else {
         x = Scoped.step(() -> ((Layer) step).forward(image));
@@ -89,7 +91,17 @@ public final class AnalysisTransform {
       }
       observer.accept(stepNames[i]);
     }
-    return x;
+    return toFloat32(x, null);
+  }
+
+  /** {@code x} as float32, freeing a reduced-precision {@code x} unless it is the caller's {@code input}. */
+  static NDArray toFloat32(NDArray x, NDArray input) {
+    if (!ReducedPrecision.isReduced(x)) {
+      return x;
+    }
+    NDArray out = Scoped.step(() -> ReducedPrecision.float32(x));
+    Scoped.release(x, out, input);
+    return out;
   }
 
   /** Index of the Extractor, the one step that reads the whole feature map (text queries attend to every position). */
@@ -105,7 +117,7 @@ public final class AnalysisTransform {
       Object step = steps[i];
       NDArray image = out;
       if (step instanceof Injector inj) {
-        out = Scoped.step(() -> injectInBands(inj, image, text, injectorTokens));
+        out = Scoped.step(() -> injectInBands(inj, ReducedPrecision.float32(image), text, injectorTokens));
       } else if (step instanceof Layer l) {
         out = Scoped.step(() -> l.forward(image));
       } else {
@@ -114,7 +126,7 @@ public final class AnalysisTransform {
       Scoped.release(image, out, x);
       observer.accept(stepNames[i]);
     }
-    return out;
+    return toFloat32(out, x);
   }
 
   /**

@@ -69,7 +69,7 @@ public final class SynthesisTransform {
       Scoped.release(in, out, x);
       observer.accept(stepNames[i]);
     }
-    return out;
+    return AnalysisTransform.toFloat32(out, x);
   }
 
   int steps() {
@@ -88,6 +88,6 @@ public final class SynthesisTransform {
       }
       observer.accept(stepNames[i]);
     }
-    return x;
+    return AnalysisTransform.toFloat32(x, null);
   }
 }

@@ -46,6 +46,45 @@ class ReducedPrecisionTest {
     return ReducedPrecision.Native.get().state(ReducedPrecision.Native.DEVICE_CPU).enabled();
   }
 
+  /** x rounded to bfloat16 (round to nearest, ties to even on the upper 16 bits), computed here in Java. */
+  private static float bf16(float x) {
+    int bits = Float.floatToRawIntBits(x);
+    int rounded = bits + 0x7FFF + ((bits >>> 16) & 1);
+    return Float.intBitsToFloat(rounded & 0xFFFF0000);
+  }
+
+  @Test
+  void residualStreamCastIsExactBf16RoundingAndLeavesFloat32Alone() {
+    try (NDManager m = NDManager.newBaseManager();
+        NDScope scope = new NDScope()) {
+      Engine.getInstance().setRandomSeed(11);
+      // 24 channels (not a multiple of 16) and a contiguous NCHW input: the cast must still be exact.
+      NDArray x = m.randomNormal(0, 3, new Shape(1, 24, 7, 9), DataType.FLOAT32);
+      float[] in = x.toFloatArray();
+      NDArray back = in(Precision.BF16, () -> {
+        NDArray low = ReducedPrecision.toReduced(x);
+        assertTrue(ReducedPrecision.isReduced(low), "the cast gives a reduced-precision map");
+        assertTrue(ReducedPrecision.toReduced(low) == low, "a reduced map is not cast again");
+        return ReducedPrecision.float32(low);
+      });
+      assertEquals(DataType.FLOAT32, back.getDataType());
+      // toFloatArray reads in logical NCHW order whatever the strides: compare element by element.
+      float[] got = back.toFloatArray();
+      boolean changed = false;
+      for (int i = 0; i < in.length; i++) {
+        assertEquals(bf16(in[i]), got[i], 0f, "element " + i + " of " + in[i]);
+        changed |= got[i] != in[i];
+      }
+      assertTrue(changed, "bfloat16 rounding changed some values (it ran)");
+      assertFalse(autocastOn(), "autocast is off again after the cast");
+      // Under float32, and for a map with fewer than 16 channels (the RGB image), the same array comes back.
+      assertTrue(in(Precision.FP32, () -> ReducedPrecision.toReduced(x)) == x);
+      NDArray rgb = m.randomNormal(new Shape(1, 3, 4, 4));
+      assertTrue(in(Precision.BF16, () -> ReducedPrecision.toReduced(rgb)) == rgb);
+      assertTrue(ReducedPrecision.float32(x) == x, "float32 of a float32 map is the map itself");
+    }
+  }
+
   @Test
   void convolutionAndLinearRunInBf16AndReturnFloat32() {
     try (NDManager m = NDManager.newBaseManager();
