@@ -24,14 +24,33 @@ final class NativeMemory {
   }
 
   /**
+   * tcmalloc's {@code MallocExtension_ReleaseFreeMemory} when tcmalloc is the process's allocator (scripts/taco
+   * preloads it, docs/performance.md "Allocator"), else null. Looked up among the process's global symbols: a
+   * preloaded library's are there.
+   */
+  private static final com.sun.jna.Function TCMALLOC_RELEASE = tcmallocRelease();
+
+  private static com.sun.jna.Function tcmallocRelease() {
+    try {
+      return com.sun.jna.NativeLibrary.getProcess().getFunction("MallocExtension_ReleaseFreeMemory");
+    } catch (UnsatisfiedLinkError | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
    * Hands the C heap's free pages back to the kernel ({@code malloc_trim(0)}: every arena, not only the top of the
    * main one). Between the decoder's stages: the entropy decoding frees several hundred MB at 4K that glibc keeps
    * resident in the arenas of the threads that used it, where gS's differently sized maps do not reuse it, so it
-   * added to the peak on top of gS's working set. No-op without glibc.
+   * added to the peak on top of gS's working set. Under tcmalloc, which serves libtorch instead of glibc and keeps
+   * freed spans for reuse, its own release does the same. No-op without either.
    */
   static void releaseFreedMemory() {
     if (MALLOC_TRIM != null) {
       MALLOC_TRIM.invokeInt(new Object[] {0});
+    }
+    if (TCMALLOC_RELEASE != null) {
+      TCMALLOC_RELEASE.invoke(Void.class, new Object[0]);
     }
   }
 
