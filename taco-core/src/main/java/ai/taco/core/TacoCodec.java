@@ -20,6 +20,7 @@ import ai.taco.core.nn.LibTorch;
 import ai.taco.core.nn.ReducedPrecision;
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.tensor.Precision;
+import ai.taco.core.transform.TiledAnalysis;
 import ai.taco.core.weights.StateDict;
 import ai.taco.entropy.EntropyCodingException;
 import java.awt.image.BufferedImage;
@@ -428,11 +429,23 @@ public final class TacoCodec implements AutoCloseable {
     }
     InputChecks.requireImage(image);
     InputChecks.requireCaption(text);
+    int paddedH = (h + PAD_MULTIPLE - 1) / PAD_MULTIPLE * PAD_MULTIPLE;
+    int paddedW = (w + PAD_MULTIPLE - 1) / PAD_MULTIPLE * PAD_MULTIPLE;
     try (NDManager m = manager.newSubManager(device);
         NDScope scope = new NDScope()) {
+      NDArray t = text.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, tokens, textDim);
+      if (!tiling.covers(paddedH, paddedW)) {
+        // Tiled: gA converts and pads one crop at a time from the host image, so neither a whole float32 copy nor a
+        // padded one exists (at 7680×4320, 400 MB each). Per element the same conversion and the same zeros as below.
+        TiledAnalysis.Input crops = paddedCrops(image, paddedH, paddedW, m);
+        TacoModel.Compressed c;
+        try (ReducedPrecision.Scope p = ReducedPrecision.request(precision)) {
+          c = model.compress(crops, t, listener, tiling);
+        }
+        return encoded(h, w, c, listener);
+      }
       NDArray typed = toFloatImage(image, m);
       NDArray x = typed.reshape(1, 3, h, w);
-      NDArray t = text.toNDArray(m).toType(DataType.FLOAT32, false).reshape(1, tokens, textDim);
       NDArray xPadded = Images.pad(x, PAD_MULTIPLE);
       if (xPadded != x) {
         // The padded copy owns its memory, so the unpadded arrays can go now (at 3840×2160 each is 100 MB the
@@ -448,11 +461,40 @@ public final class TacoCodec implements AutoCloseable {
       try (ReducedPrecision.Scope p = ReducedPrecision.request(precision)) {
         c = model.compress(xPadded, t, listener, tiling);
       }
-      listener.stage("done");
-      TacoModel.Strings s = c.strings();
-      return new Encoded(h, w, s.zHeight(), s.zWidth(), s.zString(), s.yString(),
-          Checksums.symbols(c.zSymbols()), c.ySymbols().crc());
+      return encoded(h, w, c, listener);
     }
+  }
+
+  private static Encoded encoded(int h, int w, TacoModel.Compressed c, StageListener listener) {
+    listener.stage("done");
+    TacoModel.Strings s = c.strings();
+    return new Encoded(h, w, s.zHeight(), s.zWidth(), s.zString(), s.yString(),
+        Checksums.symbols(c.zSymbols()), c.ySymbols().crc());
+  }
+
+  /**
+   * The image [1,3,h,w] or [3,h,w] zero-padded at the bottom and right to {@code paddedH × paddedW}, as gA's input read
+   * crop by crop: each crop is cut from the host image and converted by {@link #toFloatImage}, so it holds the values
+   * of the same crop of {@code Images.pad(toFloatImage(image))} (the conversion is per element; padding is zeros, and
+   * zero converts to zero) without that whole copy.
+   */
+  static TiledAnalysis.Input paddedCrops(HostTensor image, int paddedH, int paddedW, NDManager m) {
+    return new TiledAnalysis.Input() {
+      @Override
+      public int height() {
+        return paddedH;
+      }
+
+      @Override
+      public int width() {
+        return paddedW;
+      }
+
+      @Override
+      public NDArray crop(int rowLo, int rowHi, int colLo, int colHi) {
+        return toFloatImage(image.window(rowLo, rowHi, colLo, colHi), m).reshape(1, 3, rowHi - rowLo, colHi - colLo);
+      }
+    };
   }
 
   /**

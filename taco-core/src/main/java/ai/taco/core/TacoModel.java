@@ -263,6 +263,29 @@ public final class TacoModel {
     listener.stage("gA");
     NDArray y = analysis(x, text, listener, tiling);
     x.close(); // gA was its only reader; a large image should not stay resident through the entropy coding
+    return code(y, m, listener, recordSymbols);
+  }
+
+  /**
+   * As {@link #compress(NDArray, NDArray, StageListener, Tiling)} with gA reading the image [1,3,H,W] (H, W multiples
+   * of 64) one tile's crop at a time ({@link TiledAnalysis.Input}): no whole float32 copy of a large image exists.
+   */
+  Compressed compress(TiledAnalysis.Input x, NDArray text, StageListener listener, Tiling tiling) {
+    if (x.height() % 64 != 0 || x.width() % 64 != 0) {
+      throw new IllegalArgumentException("image size " + x.height() + "x" + x.width() + " is not a multiple of 64 (pad it)");
+    }
+    Shape ts = text.getShape();
+    if (ts.dimension() != 3 || ts.get(0) != 1 || ts.get(2) != config.textDim()) {
+      throw new IllegalArgumentException("expected caption features [1,T," + config.textDim() + "], got " + ts);
+    }
+    listener.stage("gA");
+    NDArray y = ReducedPrecision.transform(
+        () -> TiledAnalysis.forward(gA, tiling.tile(), tiling.subTile(), x, text, listener::step));
+    return code(y, text.getManager(), listener, false);
+  }
+
+  /** hA, z's EntropyBottleneck, hS and the context model on gA's output y. */
+  private Compressed code(NDArray y, NDManager m, StageListener listener, boolean recordSymbols) {
     listener.stage("hyper");
     Hyperprior.Coded z = hyperprior.compress(y, m);
     listener.stage("context");

@@ -21,18 +21,20 @@ import java.util.Objects;
  */
 public final class RansEncoder {
   /**
-   * Buffered coding steps in input order. A normal step packs {@code start | freq << 17} (start < 2^16,
-   * 1 <= freq <= 2^16); a bypass nibble is {@code BYPASS | nibble}.
+   * Buffered coding steps in input order, 4 bytes each (at 100 MP, 126 M steps: 0.5 GB instead of 1 GB as longs). A
+   * normal step packs {@code start | (freq - 1) << 16}: the tables are validated (strictly increasing from 0 to
+   * 2^16), so {@code 0 <= start < 2^16}, {@code 1 <= freq <= 2^16} and {@code start + freq <= 2^16}. A bypass nibble
+   * is {@code 0xFFFF | (1 + nibble) << 16}: start 0xFFFF with a frequency above 1, which no normal step has.
    */
-  private long[] steps = new long[64];
+  private int[] steps = new int[64];
 
   private int size;
 
-  /** Flag of a bypass step (never set in a normal step, whose bits stop at 2^34). */
-  private static final long BYPASS = Long.MIN_VALUE;
+  /** Start field of a bypass step (a normal step with this start has frequency 1). */
+  private static final int BYPASS = 0xFFFF;
 
-  /** Bit position of the frequency in a normal step. */
-  private static final int FREQ_SHIFT = 17;
+  /** Bit position of the frequency field in a step. */
+  private static final int FREQ_SHIFT = 16;
 
   /** A new encoder with nothing buffered. */
   public RansEncoder() {}
@@ -43,7 +45,7 @@ public final class RansEncoder {
    * which for 126 M symbols held the old and the new 0.5-1 GB arrays at the same time.
    */
   public RansEncoder(int expectedSymbols) {
-    steps = new long[Math.max(64, expectedSymbols)];
+    steps = new int[Math.max(64, expectedSymbols)];
   }
 
   /**
@@ -106,7 +108,7 @@ public final class RansEncoder {
         long value = (long) symbols[symbolOffset + i] - meta[m + CdfTables.M_OFFSET];
         if (value >= 0 && value < maxValue) {
           int start = cdf[base + (int) value];
-          push(start | (long) (cdf[base + (int) value + 1] - start) << FREQ_SHIFT);
+          push(normal(start, cdf[base + (int) value + 1] - start));
         } else {
           // Escape slot, then the raw value: negative v -> -2v-1 (odd), v >= maxValue -> 2(v - maxValue) (even).
           long raw = value < 0 ? -2 * value - 1 : 2 * (value - maxValue);
@@ -116,7 +118,7 @@ public final class RansEncoder {
                     + t + " to be bypass-coded");
           }
           int start = cdf[base + maxValue];
-          push(start | (long) (cdf[base + maxValue + 1] - start) << FREQ_SHIFT);
+          push(normal(start, cdf[base + maxValue + 1] - start));
           pushBypass(raw);
         }
       }
@@ -134,16 +136,24 @@ public final class RansEncoder {
     // The nibble count, in unary-ish chunks of 15 (never more than one chunk here, since nBypass <= 8).
     int val = nBypass;
     while (val >= Rans.MAX_BYPASS_VAL) {
-      push(BYPASS | Rans.MAX_BYPASS_VAL);
+      push(bypass(Rans.MAX_BYPASS_VAL));
       val -= Rans.MAX_BYPASS_VAL;
     }
-    push(BYPASS | val);
+    push(bypass(val));
     for (int j = 0; j < nBypass; j++) {
-      push(BYPASS | ((raw >>> (j * Rans.BYPASS_PRECISION)) & Rans.MAX_BYPASS_VAL));
+      push(bypass((int) (raw >>> (j * Rans.BYPASS_PRECISION)) & Rans.MAX_BYPASS_VAL));
     }
   }
 
-  private void push(long step) {
+  private static int normal(int start, int freq) {
+    return start | (freq - 1) << FREQ_SHIFT;
+  }
+
+  private static int bypass(int nibble) {
+    return BYPASS | (1 + nibble) << FREQ_SHIFT;
+  }
+
+  private void push(int step) {
     if (size == steps.length) {
       if (size >= Integer.MAX_VALUE - 16) {
         throw new EntropyCodingException("too many symbols buffered: " + size);
@@ -166,16 +176,26 @@ public final class RansEncoder {
    * front of the output; the final state is then put in front as two words (low, high). Words are little-endian.
    */
   public byte[] flush() {
-    final long[] s = steps;
+    final int[] s = steps;
     final int n = size;
-    final int[] out = new int[n + 2]; // at most one word per step, plus the state (the reference allots n)
+    // At most one word per step, plus the state (the reference allots n); filled from the back in a buffer grown as
+    // needed, since coded latents take far fewer words than steps (one of n + 2 words was 0.5 GB at 100 MP).
+    int[] out = new int[Math.min(n, INITIAL_WORDS) + 2];
     int p = out.length;
     long x = Rans.RANS_L;
     for (int i = n - 1; i >= 0; i--) {
-      long step = s[i];
-      if (step >= 0) {
-        int start = (int) step & 0xFFFF;
-        int freq = (int) (step >>> FREQ_SHIFT);
+      int step = s[i];
+      int start = step & 0xFFFF;
+      int freq = (step >>> FREQ_SHIFT) + 1;
+      if (p < 3) {
+        // Room for this step's word and the final two state words is kept at the front.
+        int[] grown = new int[(int) Math.min(n + 2L, 2L * out.length)];
+        int used = out.length - p;
+        System.arraycopy(out, p, grown, grown.length - used, used);
+        p = grown.length - used;
+        out = grown;
+      }
+      if (start != BYPASS || freq == 1) {
         if ((x >>> Rans.ENC_SHIFT) >= freq) {
           out[--p] = (int) x;
           x >>>= 32;
@@ -188,15 +208,18 @@ public final class RansEncoder {
           out[--p] = (int) x;
           x >>>= 32;
         }
-        x = (x << Rans.BYPASS_PRECISION) | (step & Rans.MAX_BYPASS_VAL);
+        x = (x << Rans.BYPASS_PRECISION) | (freq - 2);
       }
     }
     out[--p] = (int) (x >>> 32);
     out[--p] = (int) x;
     size = 0;
     if (steps.length > 1 << 16) {
-      steps = new long[64]; // do not keep a large buffer alive between frames
+      steps = new int[64]; // do not keep a large buffer alive between frames
     }
     return Words.toBytes(out, p, out.length - p);
   }
+
+  /** Words the output buffer of {@link #flush} starts with (it doubles when full). */
+  private static final int INITIAL_WORDS = 1 << 16;
 }

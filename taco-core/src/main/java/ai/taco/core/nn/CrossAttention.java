@@ -34,9 +34,12 @@ public final class CrossAttention {
 
   /**
    * As {@link #forward(NDArray, NDArray)} with the key/value tokens supplied in {@code chunks} pieces, each computed
-   * twice (once for the scores, once for the weighted sum) so that the keys and values of all tokens never exist at
-   * once: memory holds the scores [B, heads, L, S] and one chunk. With one chunk the operations are those of {@link
-   * #forward(NDArray, NDArray)}; with more, the weighted sum over S is added chunk by chunk (float summation order).
+   * twice, so that neither the keys and values of all tokens nor the scores [B, heads, L, S] ever exist at once (at
+   * 100 MP the Extractor's scores alone were 1.9 GB): memory holds one chunk and its scores. With one chunk the
+   * operations are those of {@link #forward(NDArray, NDArray)}. With more, the softmax is taken in two passes: the
+   * first keeps each chunk's row maximum m and sum of exp(s − m); the second weighs each chunk's values by exp(s − M) /
+   * Σ (M the maximum over all chunks, the sum rescaled to it) and adds them up; the same values up to float summation
+   * order.
    */
   public NDArray forward(NDArray query, int chunks, java.util.function.IntFunction<NDArray> keyValueChunk) {
     NDArray w = params.get(inWeight);
@@ -46,46 +49,53 @@ public final class CrossAttention {
     int headDim = dim / heads;
     NDArray q = ai.djl.nn.core.Linear.linear(query, w.get("0:" + dim), b.get("0:" + dim)).singletonOrThrow();
     NDArray qs = Scalars.mul(q.reshape(batch, len, heads, headDim).transpose(0, 2, 1, 3), 1.0 / Math.sqrt(headDim));
-    ai.djl.ndarray.NDList scores = new ai.djl.ndarray.NDList();
-    for (int c = 0; c < chunks; c++) {
-      int chunk = c;
-      scores.add(Scoped.step(() -> {
-        NDArray kv = keyValueChunk.apply(chunk);
-        long src = kv.getShape().get(1);
-        NDArray k = ai.djl.nn.core.Linear.linear(kv, w.get(dim + ":" + 2 * dim), b.get(dim + ":" + 2 * dim))
-            .singletonOrThrow();
-        return qs.matMul(k.reshape(batch, src, heads, headDim).transpose(0, 2, 3, 1));
-      }));
-    }
-    NDArray all = scores.size() == 1 ? scores.get(0) : ai.djl.ndarray.NDArrays.concat(scores, -1);
-    if (scores.size() > 1) {
-      scores.close();
-    }
-    NDArray attn = all.softmax(-1);
-    all.close();
-    NDArray o = null;
-    long offset = 0;
-    for (int c = 0; c < chunks; c++) {
-      int chunk = c;
-      long from = offset;
-      long[] size = new long[1];
-      NDArray part = Scoped.step(() -> {
-        NDArray kv = keyValueChunk.apply(chunk);
-        long src = kv.getShape().get(1);
-        size[0] = src;
-        NDArray v = ai.djl.nn.core.Linear.linear(kv, w.get(2 * dim + ":"), b.get(2 * dim + ":")).singletonOrThrow();
-        NDArray a = chunks == 1 ? attn : attn.get(":, :, :, " + from + ":" + (from + src));
-        return a.matMul(v.reshape(batch, src, heads, headDim).transpose(0, 2, 1, 3));
-      });
-      offset += size[0];
-      if (o == null) {
-        o = part;
-      } else {
-        o.addi(part);
-        part.close();
+    java.util.function.IntFunction<NDArray> scores = c -> {
+      NDArray kv = keyValueChunk.apply(c);
+      long src = kv.getShape().get(1);
+      NDArray k = ai.djl.nn.core.Linear.linear(kv, w.get(dim + ":" + 2 * dim), b.get(dim + ":" + 2 * dim))
+          .singletonOrThrow();
+      return qs.matMul(k.reshape(batch, src, heads, headDim).transpose(0, 2, 3, 1));
+    };
+    java.util.function.BiFunction<Integer, NDArray, NDArray> weighted = (c, attn) -> {
+      NDArray kv = keyValueChunk.apply(c);
+      long src = kv.getShape().get(1);
+      NDArray v = ai.djl.nn.core.Linear.linear(kv, w.get(2 * dim + ":"), b.get(2 * dim + ":")).singletonOrThrow();
+      return attn.matMul(v.reshape(batch, src, heads, headDim).transpose(0, 2, 1, 3));
+    };
+    NDArray o;
+    if (chunks == 1) {
+      o = Scoped.step(() -> weighted.apply(0, scores.apply(0).softmax(-1)));
+    } else {
+      // Pass 1: per chunk, the row maximum and the sum of exp(s - maximum), as [B, heads, L, 2].
+      ai.djl.ndarray.NDList stats = new ai.djl.ndarray.NDList();
+      for (int c = 0; c < chunks; c++) {
+        int chunk = c;
+        stats.add(Scoped.step(() -> {
+          NDArray s = scores.apply(chunk);
+          NDArray max = s.max(new int[] {-1}, true);
+          return max.concat(s.sub(max).exp().sum(new int[] {-1}, true), -1);
+        }));
+      }
+      NDArray all = ai.djl.ndarray.NDArrays.concat(stats, -1).reshape(batch, heads, len, chunks, 2);
+      stats.close();
+      NDArray maxima = all.get(":, :, :, :, 0");
+      NDArray max = maxima.max(new int[] {-1}, true);
+      // torch's softmax multiplies by the reciprocal of the sum.
+      NDArray sum = all.get(":, :, :, :, 1").mul(maxima.sub(max).exp()).sum(new int[] {-1}, true);
+      NDArray inverse = Scalars.of(sum, 1.0).div(sum);
+      // Pass 2: each chunk's values weighted by its softmax probabilities, added up.
+      o = null;
+      for (int c = 0; c < chunks; c++) {
+        int chunk = c;
+        NDArray part = Scoped.step(() -> weighted.apply(chunk, scores.apply(chunk).sub(max).exp().mul(inverse)));
+        if (o == null) {
+          o = part;
+        } else {
+          o.addi(part);
+          part.close();
+        }
       }
     }
-    attn.close();
     return outProj.forward(o.transpose(0, 2, 1, 3).reshape(new Shape(batch, len, dim)));
   }
 

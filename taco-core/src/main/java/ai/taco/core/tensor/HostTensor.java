@@ -178,6 +178,46 @@ public final class HostTensor {
     }
   }
 
+  /**
+   * Rows {@code [rowLo, rowHi)} and columns {@code [colLo, colHi)} of every plane of this {@code [..., H, W]} tensor,
+   * as a new tensor {@code [..., rows, cols]} of the same type; positions past the bottom or right edge hold zero
+   * (all-zero bytes, 0 in every type), which is how a zero-padded copy of the whole tensor would read there. Lets a
+   * caller take one crop of a padded image at a time instead of padding a copy of the whole image.
+   */
+  public HostTensor window(long rowLo, long rowHi, long colLo, long colHi) {
+    if (shape.length < 2) {
+      throw new IllegalArgumentException("a window needs a tensor [..., H, W], got " + Arrays.toString(shape));
+    }
+    if (rowLo < 0 || colLo < 0 || rowHi <= rowLo || colHi <= colLo) {
+      throw new IllegalArgumentException(
+          "window rows [" + rowLo + ", " + rowHi + ") columns [" + colLo + ", " + colHi + ") is empty or negative");
+    }
+    long h = shape[shape.length - 2];
+    long w = shape[shape.length - 1];
+    long planes = numel(Arrays.copyOf(shape, shape.length - 2));
+    int size = elementSize(dataType);
+    long rows = rowHi - rowLo;
+    long cols = colHi - colLo;
+    long bytes = planes * rows * cols * size;
+    if (rows > Integer.MAX_VALUE || cols > Integer.MAX_VALUE || bytes > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("window of " + rows + "x" + cols + " is too large");
+    }
+    byte[] out = new byte[(int) bytes];
+    // The part of each row inside the stored columns; the rest stays zero.
+    int inCols = (int) Math.max(0, Math.min(colHi, w) - colLo);
+    for (long p = 0; p < planes; p++) {
+      for (long r = rowLo; r < Math.min(rowHi, h) && inCols > 0; r++) {
+        long from = ((p * h + r) * w + colLo) * size;
+        long to = ((p * rows + r - rowLo) * cols) * size;
+        data.get((int) from, out, (int) to, inCols * size);
+      }
+    }
+    long[] s = shape.clone();
+    s[s.length - 2] = rows;
+    s[s.length - 1] = cols;
+    return new HostTensor(dataType, s, ByteBuffer.wrap(out));
+  }
+
   /** This tensor as FLOAT32 (float64 rounded to nearest, half types widened exactly); itself if already FLOAT32. */
   public HostTensor toFloat32() {
     if (dataType == DataType.FLOAT32) {

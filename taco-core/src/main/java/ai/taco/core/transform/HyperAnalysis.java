@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.taco.core.nn.Conv;
 import ai.taco.core.nn.Layer;
 import ai.taco.core.nn.NamedParameters;
+import ai.taco.core.nn.Scoped;
 import java.util.List;
 
 /**
@@ -31,8 +32,13 @@ public final class HyperAnalysis {
   public NDArray forward(NDArray y, List<NDArray> trace) {
     NDArray x = y;
     for (Layer l : steps) {
-      x = l.forward(x);
+      NDArray in = x;
+      x = Scoped.step(() -> l.forward(in));
       AnalysisTransform.record(trace, x);
+      if (trace == null) {
+        // Consumed maps go at once: at 7680×4320 the hyper stage otherwise kept 1.4 GB of them to the end of the call.
+        Scoped.release(in, x, y);
+      }
     }
     return x;
   }

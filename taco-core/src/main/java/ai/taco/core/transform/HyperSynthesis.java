@@ -3,6 +3,7 @@ package ai.taco.core.transform;
 import ai.djl.ndarray.NDArray;
 import ai.taco.core.nn.Layer;
 import ai.taco.core.nn.NamedParameters;
+import ai.taco.core.nn.Scoped;
 import ai.taco.core.nn.TransposedConv;
 import java.util.List;
 
@@ -31,8 +32,13 @@ public final class HyperSynthesis {
   public NDArray forward(NDArray zHat, List<NDArray> trace) {
     NDArray x = zHat;
     for (Layer l : steps) {
-      x = l.forward(x);
+      NDArray in = x;
+      x = Scoped.step(() -> l.forward(in));
       AnalysisTransform.record(trace, x);
+      if (trace == null) {
+        // Consumed maps go at once: at 7680×4320 the hyper stage otherwise kept 1.4 GB of them to the end of the call.
+        Scoped.release(in, x, zHat);
+      }
     }
     return x;
   }

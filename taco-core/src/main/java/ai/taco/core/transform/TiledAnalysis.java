@@ -12,9 +12,9 @@ import java.util.function.Consumer;
  *
  * <p>One step is global: the Extractor (step 14) lets the caption tokens attend to every position of the 1/8 map of
  * step 13. So gA runs in three parts: steps 0-13 tiled into that 1/8 map (N channels, 1/64 of the pixels: as large
- * as the image in float32), the Extractor once on the whole map (its keys and values computed one tile's worth of
- * positions at a time, so only the attention scores [heads, T, positions] are held whole), then steps 15-17 tiled
- * again with the updated caption. Steps 0-13 are themselves two stages, so the
+ * as the image in float32), the Extractor once on the whole map (its keys, values and attention scores computed one
+ * tile's worth of positions at a time, the softmax taken in two passes over them), then steps 15-17 tiled again with
+ * the updated caption. The image itself is read one sub-tile's crop at a time ({@link Input}). Steps 0-13 are themselves two stages, so the
  * wide halo is paid at low resolution: steps 0-3 (full → 1/2, most of the large maps) per sub-tile and steps 4-13
  * (1/2 → 1/8) per tile. Injectors are per position (each position's token attends to the caption), so they need no
  * halo. Halos are receptive-field radii (a 5×5/2 convolution maps r to 2r+2, a 3×3 residual bottleneck adds 1, an
@@ -39,6 +39,45 @@ public final class TiledAnalysis {
 
   private TiledAnalysis() {}
 
+  /**
+   * gA's input image [1,3,H,W] read one crop at a time, so the tiled path never needs the whole image as one float32
+   * array (at 100 MP, 1.2 GB, and as much again for its padded copy): a caller can cut the crops from a compact host
+   * image and pad them on the fly.
+   */
+  public interface Input {
+    int height();
+
+    int width();
+
+    /**
+     * Rows {@code [rowLo, rowHi)} and columns {@code [colLo, colHi)} as float32 [1,3,rows,cols], a new array (or view)
+     * the caller's scope frees.
+     */
+    NDArray crop(int rowLo, int rowHi, int colLo, int colHi);
+
+    /** Crops of an array x [1,3,H,W] (views of it). */
+    static Input of(NDArray x) {
+      int h = Math.toIntExact(x.getShape().get(2));
+      int w = Math.toIntExact(x.getShape().get(3));
+      return new Input() {
+        @Override
+        public int height() {
+          return h;
+        }
+
+        @Override
+        public int width() {
+          return w;
+        }
+
+        @Override
+        public NDArray crop(int rowLo, int rowHi, int colLo, int colHi) {
+          return Tiles.crop(x, new Span(rowLo, rowHi), new Span(colLo, colHi));
+        }
+      };
+    }
+  }
+
   /** y [1,M,H/16,W/16] from x [1,3,H,W] (H, W multiples of 16); untiled when the image fits one sub-tile. */
   public static NDArray forward(
       AnalysisTransform gA, int tile, int subTile, NDArray x, NDArray text, Consumer<String> observer) {
@@ -46,6 +85,20 @@ public final class TiledAnalysis {
     int w = Math.toIntExact(x.getShape().get(3));
     if (Tiles.covers(subTile, h, w)) {
       return gA.forward(x, text, observer);
+    }
+    return forward(gA, tile, subTile, Input.of(x), text, observer);
+  }
+
+  /**
+   * As {@link #forward(AnalysisTransform, int, int, NDArray, NDArray, Consumer)} reading the image crop by crop; when
+   * it fits one sub-tile, the whole image is read as one crop and gA runs untiled.
+   */
+  public static NDArray forward(
+      AnalysisTransform gA, int tile, int subTile, Input x, NDArray text, Consumer<String> observer) {
+    int h = x.height();
+    int w = x.width();
+    if (Tiles.covers(subTile, h, w)) {
+      return gA.forward(x.crop(0, h, 0, w), text, observer);
     }
     // Injectors run on a sub-tile's worth of 1/4 positions at a time.
     int injectorTokens = (subTile / 4) * (subTile / 4);
@@ -62,7 +115,7 @@ public final class TiledAnalysis {
             Span r1 = sr.times(2).expand(HEAD_HALO, h);
             Span c1 = sc.times(2).expand(HEAD_HALO, w);
             NDArray part = Scoped.step(() -> {
-              NDArray m = gA.image(0, HEAD_TO, Tiles.crop(x, r1, c1), text, injectorTokens, observer);
+              NDArray m = gA.image(0, HEAD_TO, x.crop(r1.lo(), r1.hi(), c1.lo(), c1.hi()), text, injectorTokens, observer);
               return Tiles.crop(m, sr.minus(r1.lo() / 2), sc.minus(c1.lo() / 2));
             });
             if (head == null) {
