@@ -483,14 +483,15 @@ public final class ContextModel {
       // The entropy-parameter networks are per-pixel (1×1 convolutions), so evaluating them on the squeezed half the
       // coder needs gives the same values as the official full-grid evaluation at half the cost.
       NDList p = Scoped.step(() -> net.forward(Checkerboard.squeezeConcat(parts, anchor))).split(2, 1);
-      float[] scales = floats(p.get(0));
-      float[] means = floats(p.get(1));
-      int[] bandIndexes = gaussianConditional.buildIndexes(scales);
-      for (int c = 0, k = 0; c < ch; c++) {
+      for (int c = 0; c < ch; c++) {
+        // One channel's scales and means on the Java heap at a time: a whole band's (25 MB each for the last slice
+        // at 7680×4320) were garbage the heap grew for.
+        float[] means = floats(p.get(1).get(":, " + c));
+        int[] channelIndexes = gaussianConditional.buildIndexes(floats(p.get(0).get(":, " + c)));
         int plane = (sliceStart[s] + c) * h * w;
-        for (int r = r0; r < r1; r++) {
+        for (int r = r0, k = 0; r < r1; r++) {
           for (int j = 0; j < half; j++, k++) {
-            indexes[(c * h + r) * half + j] = (byte) bandIndexes[k];
+            indexes[(c * h + r) * half + j] = (byte) channelIndexes[k];
             hat[plane + Checkerboard.position(anchor, r, j, w)] = means[k];
           }
         }
