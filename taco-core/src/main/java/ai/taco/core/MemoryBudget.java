@@ -110,12 +110,20 @@ final class MemoryBudget {
   }
 
   /**
-   * Latent-resolution bytes per padded pixel per latent channel M when gA/gS run tiled: ŷ, the hyper parameters and
-   * one context slice's maps live at 1/256 of the pixels. An early tiled 100-megapixel encode had reached 8.8 GiB
-   * before it was stopped, about 60 bytes per pixel above its tiles; 0.25·M = 80 for M=320 keeps a margin. The
-   * finished run (docs/performance.md, "Large images") peaked at 15.8 GiB encoding, Java heap included.
+   * Bytes per padded pixel per latent channel M that still grow with the image when gA/gS run tiled: y and ŷ (4 bytes
+   * per channel at 1/256 of the pixels each: M/64), the hyper parameters (2M channels: M/32) and the rANS encoder's
+   * 4-byte step per y symbol (M/64), 5M/64 in all (25 bytes per pixel for M=320; docs/performance.md, "Large images").
    */
-  static final double TILED_BYTES_PER_PIXEL_PER_LATENT_CHANNEL = 0.25;
+  static final double TILED_BYTES_PER_PIXEL_PER_LATENT_CHANNEL = 5.0 / 64;
+
+  /** Bytes per padded pixel per channel N of gA's 1/8 map, which the Extractor reads whole (4 bytes at 1/64). */
+  static final double TILED_BYTES_PER_PIXEL_PER_CHANNEL = 1.0 / 16;
+
+  /**
+   * Float32 RGB image buffers alive in a tiled call: one, the host copy {@code decompress} returns (the encoder reads
+   * its input tile by tile, the banded decode holds a band).
+   */
+  static final double TILED_IMAGE_BYTES_PER_PIXEL = 3 * Float.BYTES;
 
   /**
    * Tiles hold their halos too: the largest halo overhead of {@link Tiling}'s stages is 1.6× the tile (gS's low stage,
@@ -138,7 +146,8 @@ final class MemoryBudget {
       return estimate(config, pixels);
     }
     return tileArea * BYTES_PER_PIXEL_PER_CHANNEL * config.n()
-        + pixels * (IMAGE_BYTES_PER_PIXEL + TILED_BYTES_PER_PIXEL_PER_LATENT_CHANNEL * config.m());
+        + pixels * (TILED_IMAGE_BYTES_PER_PIXEL + TILED_BYTES_PER_PIXEL_PER_CHANNEL * config.n()
+            + TILED_BYTES_PER_PIXEL_PER_LATENT_CHANNEL * config.m());
   }
 
   /** Pixels of an H×W image padded to multiples of {@code multiple} (in double: sizes may be forged). */
