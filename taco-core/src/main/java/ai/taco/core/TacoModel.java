@@ -286,8 +286,13 @@ public final class TacoModel {
 
   /** hA, z's EntropyBottleneck, hS and the context model on gA's output y. */
   private Compressed code(NDArray y, NDManager m, StageListener listener, boolean recordSymbols) {
+    // Each stage's freed maps go back to the system before the next stage allocates maps of other sizes (gA's tiles
+    // and its 1/8 map, then hA/hS's intermediates): an allocator that keeps them (tcmalloc) would otherwise stack the
+    // stages' working sets (NativeMemory#releaseFreedMemory; the decoder does the same).
+    NativeMemory.releaseFreedMemory();
     listener.stage("hyper");
     Hyperprior.Coded z = hyperprior.compress(y, m);
+    NativeMemory.releaseFreedMemory();
     listener.stage("context");
     ContextModel.Coded c = contextModel.compress(y, z.params(), m, recordSymbols);
     return new Compressed(new Strings(c.yString(), z.zString(), z.zHeight(), z.zWidth()), z.zSymbols(), c.symbols());
@@ -308,6 +313,7 @@ public final class TacoModel {
   Latents decodeLatents(Strings strings, NDManager manager, StageListener listener, boolean recordSymbols) {
     listener.stage("hyper");
     Hyperprior.Decoded z = hyperprior.decompress(strings.zString(), strings.zHeight(), strings.zWidth(), manager);
+    NativeMemory.releaseFreedMemory(); // hS's intermediates, before the context stage allocates (see code())
     listener.stage("context");
     ContextModel.Decoded y =
         contextModel.decompress(strings.yString(), z.params(), 4 * strings.zHeight(), 4 * strings.zWidth(), manager,
