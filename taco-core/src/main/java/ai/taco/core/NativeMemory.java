@@ -13,26 +13,21 @@ final class NativeMemory {
   private NativeMemory() {}
 
   /** glibc's {@code malloc_trim}, or null where the C library has none (musl, macOS, Windows). */
-  private static final com.sun.jna.Function MALLOC_TRIM = mallocTrim();
-
-  private static com.sun.jna.Function mallocTrim() {
-    try {
-      return com.sun.jna.NativeLibrary.getInstance(com.sun.jna.Platform.C_LIBRARY_NAME).getFunction("malloc_trim");
-    } catch (UnsatisfiedLinkError | RuntimeException e) {
-      return null;
-    }
-  }
+  private static final com.sun.jna.Function MALLOC_TRIM =
+      function(() -> com.sun.jna.NativeLibrary.getInstance(com.sun.jna.Platform.C_LIBRARY_NAME), "malloc_trim");
 
   /**
-   * tcmalloc's {@code MallocExtension_ReleaseFreeMemory} when tcmalloc is the process's allocator (scripts/taco
-   * preloads it, docs/performance.md "Allocator"), else null. Looked up among the process's global symbols: a
-   * preloaded library's are there.
+   * tcmalloc's {@code MallocExtension_ReleaseFreeMemory} when tcmalloc is the process's allocator ({@code
+   * TACO_MALLOC=tcmalloc scripts/taco}, docs/performance.md "Allocator"), else null. Looked up among the process's
+   * global symbols: a preloaded library's are there.
    */
-  private static final com.sun.jna.Function TCMALLOC_RELEASE = tcmallocRelease();
+  private static final com.sun.jna.Function TCMALLOC_RELEASE =
+      function(com.sun.jna.NativeLibrary::getProcess, "MallocExtension_ReleaseFreeMemory");
 
-  private static com.sun.jna.Function tcmallocRelease() {
+  /** The C function {@code name} of {@code library}, or null where there is none. */
+  private static com.sun.jna.Function function(Supplier<com.sun.jna.NativeLibrary> library, String name) {
     try {
-      return com.sun.jna.NativeLibrary.getProcess().getFunction("MallocExtension_ReleaseFreeMemory");
+      return library.get().getFunction(name);
     } catch (UnsatisfiedLinkError | RuntimeException e) {
       return null;
     }

@@ -218,16 +218,21 @@ public final class TacoModel {
     if (s.dimension() != 4 || s.get(1) != 3) {
       throw new IllegalArgumentException("expected images [B,3,H,W], got " + s);
     }
-    if (s.get(2) % 64 != 0 || s.get(3) % 64 != 0) {
-      throw new IllegalArgumentException("image size " + s.get(2) + "x" + s.get(3) + " is not a multiple of 64 (pad it)");
+    checkInput(s.get(0), s.get(2), s.get(3), text);
+  }
+
+  /** An image batch of {@code batch} × H × W (multiples of 64) and its caption features [batch,T,textDim]. */
+  private void checkInput(long batch, long h, long w, NDArray text) {
+    if (h % 64 != 0 || w % 64 != 0) {
+      throw new IllegalArgumentException("image size " + h + "x" + w + " is not a multiple of 64 (pad it)");
     }
     if (text == null) {
       throw new IllegalArgumentException("TACO's encoder needs caption features [B,T," + config.textDim() + "]");
     }
     Shape ts = text.getShape();
-    if (ts.dimension() != 3 || ts.get(0) != s.get(0) || ts.get(2) != config.textDim()) {
+    if (ts.dimension() != 3 || ts.get(0) != batch || ts.get(2) != config.textDim()) {
       throw new IllegalArgumentException(
-          "expected caption features [" + s.get(0) + ",T," + config.textDim() + "], got " + ts);
+          "expected caption features [" + batch + ",T," + config.textDim() + "], got " + ts);
     }
   }
 
@@ -271,13 +276,7 @@ public final class TacoModel {
    * of 64) one tile's crop at a time ({@link TiledAnalysis.Input}): no whole float32 copy of a large image exists.
    */
   Compressed compress(TiledAnalysis.Input x, NDArray text, StageListener listener, Tiling tiling) {
-    if (x.height() % 64 != 0 || x.width() % 64 != 0) {
-      throw new IllegalArgumentException("image size " + x.height() + "x" + x.width() + " is not a multiple of 64 (pad it)");
-    }
-    Shape ts = text.getShape();
-    if (ts.dimension() != 3 || ts.get(0) != 1 || ts.get(2) != config.textDim()) {
-      throw new IllegalArgumentException("expected caption features [1,T," + config.textDim() + "], got " + ts);
-    }
+    checkInput(1, x.height(), x.width(), text);
     listener.stage("gA");
     NDArray y = ReducedPrecision.transform(
         () -> TiledAnalysis.forward(gA, tiling.tile(), tiling.subTile(), x, text, listener::step));

@@ -129,8 +129,9 @@ public final class ReducedPrecision {
   }
 
   /**
-   * {@code x} as float32: itself if it is, else a float32 copy ({@code x} is left to its owner). Where a map of the
-   * reduced residual stream leaves it: the text adapters, a tile's result, the end of gA/gS.
+   * {@code x} as float32: itself if it is, else a float32 copy, differentiably (plus a one-element float32 zero: type
+   * promotion; {@code x} is left to its owner). Where a map of the reduced residual stream leaves it: the text
+   * adapters, a tile's result, the end of gA/gS.
    */
   public static NDArray float32(NDArray x) {
     if (!isReduced(x)) {
@@ -189,8 +190,9 @@ public final class ReducedPrecision {
   }
 
   /**
-   * {@code branch + x} for a branch computed by a {@code ...Reduced} operation and a float32 {@code x}: in place on
-   * the branch under float32; otherwise a new float32 sum (type promotion), the reduced-precision branch closed.
+   * {@code branch + x} for a branch computed by a {@code ...Reduced} operation: in place on the branch when both have
+   * the same type (float32, or both in the reduced residual stream); otherwise a new float32 sum (type promotion), the
+   * reduced-precision branch closed.
    */
   public static NDArray addResidual(NDArray branch, NDArray x) {
     if (ACTIVE.get() == Precision.FP32 || isReduced(branch) == isReduced(x)) {
@@ -207,11 +209,10 @@ public final class ReducedPrecision {
     return out;
   }
 
-  /** A reduced-precision result as float32, differentiably: plus a one-element float32 zero (type promotion). */
+  /** A reduced-precision result as float32 ({@link #float32}), {@code low} closed. */
   private static NDArray toFloat32(NDArray low) {
-    NDArray zero = low.getManager().zeros(new Shape(1), DataType.FLOAT32);
-    NDArray out = addClose(low, zero);
-    zero.close();
+    NDArray out = float32(low);
+    low.close();
     return out;
   }
 
