@@ -294,6 +294,7 @@ public final class TacoModel {
     NativeMemory.releaseFreedMemory();
     listener.stage("context");
     ContextModel.Coded c = contextModel.compress(y, z.params(), m, recordSymbols);
+    z.params().close();
     return new Compressed(new Strings(c.yString(), z.zString(), z.zHeight(), z.zWidth()), z.zSymbols(), c.symbols());
   }
 
@@ -317,6 +318,8 @@ public final class TacoModel {
     ContextModel.Decoded y =
         contextModel.decompress(strings.yString(), z.params(), 4 * strings.zHeight(), 4 * strings.zWidth(), manager,
             recordSymbols);
+    // The hyper parameters (2M channels at 1/16 of the pixels: 1 GB at 100 megapixels) would otherwise live through gS.
+    z.params().close();
     return new Latents(y.yHat(), z.zSymbols(), y.symbols());
   }
 

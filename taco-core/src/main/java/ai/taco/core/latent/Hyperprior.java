@@ -108,7 +108,8 @@ public final class Hyperprior {
     NDList zOut = entropyBottleneck.forward(z, mode);
     NDArray medians = entropyBottleneck.medians().reshape(1, -1, 1, 1);
     NDArray zHat = GaussianConditional.quantize(z, Quantization.STE, medians);
-    return new Forward(z, zHat, zOut.get(1), hS.forward(zHat));
+    // One pass over the whole map: the banded pass writes into its output in place, which autograd cannot follow.
+    return new Forward(z, zHat, zOut.get(1), hS.forward(zHat, null));
   }
 
   /** The coded z: its string, latent size, symbols in coding order (channel-major) and the decoder-side parameters. */
