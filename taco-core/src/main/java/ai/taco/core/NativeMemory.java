@@ -34,6 +34,20 @@ final class NativeMemory {
   }
 
   /**
+   * Images of fewer pixels skip {@link #releaseFreedMemory(long)}: their stages' maps are a few hundred MB, which the
+   * next stage reuses, and handing them back only makes the next stage fault them in again (kodim01, 0.4 megapixels:
+   * docs/performance.md, "Allocator"). One megapixel is one 1024-pixel tile, the default tile.
+   */
+  static final long RELEASE_MIN_PIXELS = 1L << 20;
+
+  /** {@link #releaseFreedMemory()} for an image of {@code pixels} pixels: only from {@link #RELEASE_MIN_PIXELS} on. */
+  static void releaseFreedMemory(long pixels) {
+    if (pixels >= RELEASE_MIN_PIXELS) {
+      releaseFreedMemory();
+    }
+  }
+
+  /**
    * Hands the C heap's free pages back to the kernel ({@code malloc_trim(0)}: every arena, not only the top of the
    * main one). Between the decoder's stages: the entropy decoding frees several hundred MB at 4K that glibc keeps
    * resident in the arenas of the threads that used it, where gS's differently sized maps do not reuse it, so it

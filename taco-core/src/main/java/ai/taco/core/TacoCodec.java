@@ -553,7 +553,7 @@ public final class TacoCodec implements AutoCloseable {
           Checksums.requireSymbols("z (hyperprior)", e.zSymbolsCrc(), latents.zSymbols());
           Checksums.requireSymbolsCrc("y (latent)", e.ySymbolsCrc(), latents.ySymbols().crc());
         }
-        NativeMemory.releaseFreedMemory();
+        NativeMemory.releaseFreedMemory((long) zh * zw * PAD_MULTIPLE * PAD_MULTIPLE);
         // x̂ is never whole in native memory: gS hands its output over in bands, which `out` crops, clamps and copies
         // to the host piece by piece.
         try (ReducedPrecision.Scope p = ReducedPrecision.request(precision)) {

@@ -38,6 +38,9 @@ public final class TacoModel {
   private final NamedParameters store;
   private final AnalysisTransform gA;
   private final SynthesisTransform gS;
+  /** Image pixels per latent position (gA downsamples 16 times in each direction). */
+  private static final long LATENT_AREA_PIXELS = 16 * 16;
+
   private final Hyperprior hyperprior;
   private final ContextModel contextModel;
   private final ScaleTable scaleTable;
@@ -288,10 +291,11 @@ public final class TacoModel {
     // Each stage's freed maps go back to the system before the next stage allocates maps of other sizes (gA's tiles
     // and its 1/8 map, then hA/hS's intermediates): an allocator that keeps them (tcmalloc) would otherwise stack the
     // stages' working sets (NativeMemory#releaseFreedMemory; the decoder does the same).
-    NativeMemory.releaseFreedMemory();
+    long pixels = LATENT_AREA_PIXELS * y.getShape().get(2) * y.getShape().get(3);
+    NativeMemory.releaseFreedMemory(pixels);
     listener.stage("hyper");
     Hyperprior.Coded z = hyperprior.compress(y, m);
-    NativeMemory.releaseFreedMemory();
+    NativeMemory.releaseFreedMemory(pixels);
     listener.stage("context");
     ContextModel.Coded c = contextModel.compress(y, z.params(), m, recordSymbols);
     z.params().close();
@@ -313,13 +317,13 @@ public final class TacoModel {
   Latents decodeLatents(Strings strings, NDManager manager, StageListener listener, boolean recordSymbols) {
     listener.stage("hyper");
     Hyperprior.Decoded z = hyperprior.decompress(strings.zString(), strings.zHeight(), strings.zWidth(), manager);
-    NativeMemory.releaseFreedMemory(); // hS's intermediates, before the context stage allocates (see code())
+    // hS's intermediates, before the context stage allocates (see code()).
+    NativeMemory.releaseFreedMemory(LATENT_AREA_PIXELS * 16L * strings.zHeight() * strings.zWidth()); // ẑ is y/4
     listener.stage("context");
-    ContextModel.Decoded y =
-        contextModel.decompress(strings.yString(), z.params(), 4 * strings.zHeight(), 4 * strings.zWidth(), manager,
-            recordSymbols);
-    // The hyper parameters (2M channels at 1/16 of the pixels: 1 GB at 100 megapixels) would otherwise live through gS.
-    z.params().close();
+    // The hyper parameters (2M channels at 1/16 of the pixels: 1 GB at 100 megapixels) are closed as soon as the
+    // symbols are decoded: they would otherwise live beside ŷ and through gS.
+    ContextModel.Decoded y = contextModel.decompressConsuming(strings.yString(), z.params(), 4 * strings.zHeight(),
+        4 * strings.zWidth(), manager, recordSymbols);
     return new Latents(y.yHat(), z.zSymbols(), y.symbols());
   }
 

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.taco.core.tensor.HostTensor;
@@ -16,6 +17,7 @@ import ai.taco.core.nn.Scoped;
 import ai.taco.entropy.EntropyCodingException;
 import ai.taco.entropy.RansDecoder;
 import ai.taco.entropy.RansEncoder;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.LinkedHashMap;
@@ -233,6 +235,16 @@ public final class ContextModel {
   /** Latent positions per band of this model ({@link #BAND_POSITIONS}; smaller in tests, to cut small latents). */
   private int bandPositions = BAND_POSITIONS;
 
+  /**
+   * Below this many bytes a half's scales and means (or a slice of y) come to the Java heap in one copy, above it one
+   * channel at a time. Each copy out of libtorch has a fixed cost; a Kodak-sized image made 1,900 of them per encode.
+   * The per-channel copies exist for large images, whose whole-band arrays were heap garbage (25 MB each at 8K).
+   */
+  static final long WHOLE_COPY_BYTES = 4L << 20;
+
+  /** {@link #WHOLE_COPY_BYTES} of this model (0 in tests: every copy per channel). */
+  private long wholeCopyBytes = WHOLE_COPY_BYTES;
+
   /** Rows above and below a band that the channel context's three 5×5 convolutions read. */
   private static final int CHANNEL_HALO = 6;
 
@@ -328,12 +340,25 @@ public final class ContextModel {
     Checkerboard.requireEven(h, w);
     SymbolLog log = new SymbolLog(record);
     RansEncoder encoder = new RansEncoder(latentChannels * h * w);
+    // The host copy of y: the slice being coded when it is small, else the one channel being coded (a whole slice,
+    // 192 channels, is 100 MB at 7680×4320: garbage the Java heap grew for).
+    boolean wholeSlices = (long) Integer.BYTES * sliceChannels[sliceChannels.length - 1] * h * w <= wholeCopyBytes;
+    float[][] ySlice = new float[1][];
+    int[] ySliceIndex = {-1};
     code(hyper, manager, h, w, log, (slice, anchor, c, idx, hat) -> {
-      // The host copy of y is the one channel being coded: a whole slice (192 channels, 100 MB at 7680×4320) per
-      // slice was garbage the Java heap grew for.
-      float[] yChannel;
-      try (NDScope scope = new NDScope()) {
-        yChannel = floats(y.get(":, " + (sliceStart[slice] + c)));
+      float[] yValues;
+      int offset;
+      if (wholeSlices) {
+        if (ySliceIndex[0] != slice) {
+          int start = sliceStart[slice];
+          ySlice[0] = floats(y.get(":, " + start + ":" + (start + sliceChannels[slice])));
+          ySliceIndex[0] = slice;
+        }
+        yValues = ySlice[0];
+        offset = c * h * w;
+      } else {
+        yValues = floats(y.get(":, " + (sliceStart[slice] + c)));
+        offset = 0;
       }
       int[] symbols = new int[idx.length];
       int half = w / 2;
@@ -342,7 +367,7 @@ public final class ContextModel {
         for (int j = 0; j < half; j++, k++) {
           int q = Checkerboard.position(anchor, r, j, w);
           // CompressAI quantize(y, "symbols", means): round half to even of y - means in float32.
-          symbols[k] = (int) Math.rint(yChannel[q] - hat[plane + q]);
+          symbols[k] = (int) Math.rint(yValues[offset + q] - hat[plane + q]);
         }
       }
       encoder.encodeWithIndexes(symbols, idx, gaussianConditional.cdfTables());
@@ -364,6 +389,21 @@ public final class ContextModel {
    * @throws EntropyCodingException if the string is damaged (including bytes left over after the last symbol)
    */
   public Decoded decompress(byte[] yString, NDArray hyper, int h, int w, NDManager manager, boolean record) {
+    return decompress(yString, hyper, h, w, manager, record, false);
+  }
+
+  /**
+   * As {@link #decompress(byte[], NDArray, int, int, NDManager, boolean)}, closing {@code hyper} as soon as the
+   * symbols are decoded, before ŷ is made: the hyper parameters (2M channels, 10 bytes per image pixel) beside ŷ's
+   * host array and ŷ itself were the decoder's peak at 100 megapixels.
+   */
+  public Decoded decompressConsuming(byte[] yString, NDArray hyper, int h, int w, NDManager manager,
+      boolean record) {
+    return decompress(yString, hyper, h, w, manager, record, true);
+  }
+
+  private Decoded decompress(byte[] yString, NDArray hyper, int h, int w, NDManager manager, boolean record,
+      boolean closeHyper) {
     Checkerboard.requireEven(h, w);
     RansDecoder decoder = new RansDecoder(yString);
     SymbolLog log = new SymbolLog(record);
@@ -374,12 +414,45 @@ public final class ContextModel {
     if (!decoder.isComplete()) {
       throw new EntropyCodingException("corrupt y string: its bytes do not end where the decoded symbols do");
     }
-    return new Decoded(manager.create(hat, new Shape(1, latentChannels, h, w)), log);
+    if (closeHyper) {
+      hyper.close();
+    }
+    return new Decoded(latents(manager, hat, latentChannels, h, w, TRANSFER_BYTES), log);
+  }
+
+  /** Bytes of ŷ moved to libtorch per copy ({@link #latents}). */
+  static final int TRANSFER_BYTES = 16 << 20;
+
+  /**
+   * ŷ [1,channels,h,w] in libtorch's own memory, copied from its host array a few channels at a time through one
+   * direct buffer. {@code manager.create(float[])} would wrap a direct buffer of ŷ's size instead (0.5 GB at 100
+   * megapixels), which only the Java collector frees, whenever it next runs after ŷ is closed.
+   */
+  static NDArray latents(NDManager manager, float[] hat, int channels, int h, int w, long transferBytes) {
+    int plane = h * w;
+    int chunk = (int) Math.max(1, Math.min(channels, transferBytes / (4L * plane)));
+    NDArray out = manager.create(new Shape(1, channels, h, w), DataType.FLOAT32);
+    ByteBuffer buffer = ByteBuffer.allocateDirect(4 * chunk * plane).order(ByteOrder.nativeOrder());
+    for (int c0 = 0; c0 < channels; c0 += chunk) {
+      int n = Math.min(chunk, channels - c0);
+      buffer.clear();
+      buffer.asFloatBuffer().put(hat, c0 * plane, n * plane);
+      buffer.limit(4 * n * plane);
+      try (NDArray part = manager.create(buffer, new Shape(1, n, h, w), DataType.FLOAT32)) {
+        out.set(new NDIndex(":, " + c0 + ":" + (c0 + n)), part); // a copy into out: the buffer is reused
+      }
+    }
+    return out;
   }
 
   /** {@link #decompress(byte[], NDArray, int, int, NDManager, boolean)} keeping only the symbols' checksum. */
   public Decoded decompress(byte[] yString, NDArray hyper, int h, int w, NDManager manager) {
     return decompress(yString, hyper, h, w, manager, false);
+  }
+
+  /** Sets the largest copy to the Java heap made whole (tests: 0 makes every copy per channel). */
+  void wholeCopyBytes(long bytes) {
+    wholeCopyBytes = bytes;
   }
 
   /** Sets the band size (tests: several bands over a small latent). */
@@ -483,13 +556,17 @@ public final class ContextModel {
       // The entropy-parameter networks are per-pixel (1×1 convolutions), so evaluating them on the squeezed half the
       // coder needs gives the same values as the official full-grid evaluation at half the cost.
       NDList p = Scoped.step(() -> net.forward(Checkerboard.squeezeConcat(parts, anchor))).split(2, 1);
+      int positions = (r1 - r0) * half;
+      // A small band's scales and means in one copy each; a large band's one channel at a time (WHOLE_COPY_BYTES).
+      boolean whole = (long) Float.BYTES * ch * positions <= wholeCopyBytes;
+      float[] allMeans = whole ? floats(p.get(1)) : null;
+      int[] allIndexes = whole ? gaussianConditional.buildIndexes(floats(p.get(0))) : null;
       for (int c = 0; c < ch; c++) {
-        // One channel's scales and means on the Java heap at a time: a whole band's (25 MB each for the last slice
-        // at 7680×4320) were garbage the heap grew for.
-        float[] means = floats(p.get(1).get(":, " + c));
-        int[] channelIndexes = gaussianConditional.buildIndexes(floats(p.get(0).get(":, " + c)));
+        float[] means = whole ? allMeans : floats(p.get(1).get(":, " + c));
+        int[] channelIndexes = whole ? allIndexes : gaussianConditional.buildIndexes(floats(p.get(0).get(":, " + c)));
+        int offset = whole ? c * positions : 0;
         int plane = (sliceStart[s] + c) * h * w;
-        for (int r = r0, k = 0; r < r1; r++) {
+        for (int r = r0, k = offset; r < r1; r++) {
           for (int j = 0; j < half; j++, k++) {
             indexes[(c * h + r) * half + j] = (byte) channelIndexes[k];
             hat[plane + Checkerboard.position(anchor, r, j, w)] = means[k];

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The coding path in bands of latent rows codes the same symbols into the same string as one whole-latent band, and
- * decodes either string back to the same ŷ; the reference-data parity tests cover the single-band case.
+ * decodes either string back to the same ŷ, whether the host copies are made whole or channel by channel; the
+ * reference-data parity tests cover the single-band, whole-copy case.
  */
 class ContextModelBandsTest {
   private static final int M = 8;
@@ -56,6 +57,24 @@ class ContextModelBandsTest {
         ContextModel.Decoded d = model.decompress(banded.yString(), hyperNd, H, W, m, true);
         assertArrayEquals(whole.symbols().symbols(), d.symbols().symbols(), rows + "-row bands: decoded symbols");
         assertArrayEquals(yHatWhole.toFloatArray(), d.yHat().toFloatArray(), rows + "-row bands: ŷ");
+      }
+      model.bandPositions(ContextModel.BAND_POSITIONS);
+      // Copies to the Java heap one channel at a time (large images) instead of whole: the same string and ŷ.
+      model.wholeCopyBytes(0);
+      for (int rows : new int[] {H, 6}) {
+        model.bandPositions(rows * W);
+        ContextModel.Coded perChannel = model.compress(yNd, hyperNd, m, true);
+        assertArrayEquals(whole.symbols().indexes(), perChannel.symbols().indexes(), "per-channel copies: indexes");
+        assertArrayEquals(whole.yString(), perChannel.yString(), "per-channel copies: string");
+        assertArrayEquals(yHatWhole.toFloatArray(), model.decompress(perChannel.yString(), hyperNd, H, W, m).yHat()
+            .toFloatArray(), "per-channel copies: ŷ");
+      }
+      model.wholeCopyBytes(ContextModel.WHOLE_COPY_BYTES);
+      // ŷ reaches libtorch a few channels at a time (3 planes per copy here: chunks of 3, 3, 2): the host array's values.
+      float[] hat = yHatWhole.toFloatArray();
+      try (NDArray chunked = ContextModel.latents(m, hat, M, H, W, 3L * H * W * Float.BYTES)) {
+        assertArrayEquals(new long[] {1, M, H, W}, chunked.getShape().getShape());
+        assertArrayEquals(hat, chunked.toFloatArray(), "ŷ copied in chunks");
       }
       model.bandPositions(ContextModel.BAND_POSITIONS);
       // ŷ is y rounded around the means: within half a step of y (ties aside).
