@@ -21,10 +21,12 @@ import java.util.List;
  */
 public final class HyperSynthesis {
   /**
-   * ẑ positions per band (2^12: one band up to 4K, whose ẑ is 60 wide; 2 bands at 7680×4320, 7 at 100 megapixels).
-   * Each band recomputes {@link #HALO} rows on either side, so smaller bands cost more.
+   * ẑ positions per band (2^10: one band for Kodak, 9 bands at 7680×4320, 26 at 100 megapixels). A band's own
+   * intermediates (the 3M/2-channel maps and its slice of the output, before the copy) come on top of the whole
+   * output, so bands must be small to save anything: with 2^12 positions (2 bands at 8K) they saved nothing there.
+   * Each band recomputes {@link #HALO} rows on either side (hS is about 2 % of a large image's encode time).
    */
-  public static final int BAND_POSITIONS = 1 << 12;
+  public static final int BAND_POSITIONS = 1 << 10;
 
   /**
    * ẑ rows a band reads beyond its own on either side: output row r of the last layer (3×3) needs rows r±1 of the
@@ -72,9 +74,12 @@ public final class HyperSynthesis {
     }
     long n = shape.get(0);
     long width = shape.get(3);
-    NDArray out = zHat.getManager()
-        .create(new Shape(n, UPSAMPLING * rows, UPSAMPLING * width, outChannels), DataType.FLOAT32)
-        .transpose(0, 3, 1, 2);
+    NDArray nhwc = zHat.getManager()
+        .create(new Shape(n, UPSAMPLING * rows, UPSAMPLING * width, outChannels), DataType.FLOAT32);
+    NDArray out = nhwc.transpose(0, 3, 1, 2);
+    // The view keeps the storage: closing the base now lets closing `out` free it (else it lived to the end of the
+    // call, through gS: 1 GB at 100 megapixels).
+    nhwc.close();
     for (long r0 = 0; r0 < rows; r0 += bandRows) {
       long r1 = Math.min(rows, r0 + bandRows);
       long a = Math.max(0, r0 - HALO);
