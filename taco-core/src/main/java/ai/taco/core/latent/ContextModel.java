@@ -227,10 +227,12 @@ public final class ContextModel {
   /**
    * Latent positions per band of the coding path. The networks of one slice run over a band of latent rows at a time
    * (with the rows their receptive fields need), so their maps are bounded by a band instead of growing with the
-   * image: 2^16 positions is one band up to 4K (latent 240 wide), 7 bands at 100 megapixels. Within a band the values
-   * are those of the whole-image pass up to float summation order, and encoder and decoder cut the same bands.
+   * image: 2^15 positions is one band up to 4K (latent 240 × 135), 4 bands at 7680×4320, 13 at 100 megapixels. The
+   * last slices' networks hold kilobytes per position (their concatenated inputs and 1×1 layers are hundreds of
+   * channels wide): with 2^16 positions their transient maps made the 8K decoder's peak. Within a band the values are those of the whole-image pass (ContextModelBandsTest: the same
+   * string), and encoder and decoder cut the same bands.
    */
-  static final int BAND_POSITIONS = 1 << 16;
+  static final int BAND_POSITIONS = 1 << 15;
 
   /** Latent positions per band of this model ({@link #BAND_POSITIONS}; smaller in tests, to cut small latents). */
   private int bandPositions = BAND_POSITIONS;
