@@ -229,8 +229,9 @@ public final class ContextModel {
    * (with the rows their receptive fields need), so their maps are bounded by a band instead of growing with the
    * image: 2^15 positions is one band up to 4K (latent 240 × 135), 4 bands at 7680×4320, 13 at 100 megapixels. The
    * last slices' networks hold kilobytes per position (their concatenated inputs and 1×1 layers are hundreds of
-   * channels wide): with 2^16 positions their transient maps made the 8K decoder's peak. Within a band the values are those of the whole-image pass (ContextModelBandsTest: the same
-   * string), and encoder and decoder cut the same bands.
+   * channels wide): with 2^16 positions their transient maps made the 8K decoder's peak. Within a band the values
+   * are those of the whole-image pass (ContextModelBandsTest: the same string), and encoder and decoder cut the same
+   * bands.
    */
   static final int BAND_POSITIONS = 1 << 15;
 
@@ -350,17 +351,20 @@ public final class ContextModel {
     code(hyper, manager, h, w, log, (slice, anchor, c, idx, hat) -> {
       float[] yValues;
       int offset;
-      if (wholeSlices) {
-        if (ySliceIndex[0] != slice) {
-          int start = sliceStart[slice];
-          ySlice[0] = floats(y.get(":, " + start + ":" + (start + sliceChannels[slice])));
-          ySliceIndex[0] = slice;
+      // The views taken here are freed with this scope, not at the end of the call.
+      try (NDScope scope = new NDScope()) {
+        if (wholeSlices) {
+          if (ySliceIndex[0] != slice) {
+            int start = sliceStart[slice];
+            ySlice[0] = floats(y.get(":, " + start + ":" + (start + sliceChannels[slice])));
+            ySliceIndex[0] = slice;
+          }
+          yValues = ySlice[0];
+          offset = c * h * w;
+        } else {
+          yValues = floats(y.get(":, " + (sliceStart[slice] + c)));
+          offset = 0;
         }
-        yValues = ySlice[0];
-        offset = c * h * w;
-      } else {
-        yValues = floats(y.get(":, " + (sliceStart[slice] + c)));
-        offset = 0;
       }
       int[] symbols = new int[idx.length];
       int half = w / 2;
