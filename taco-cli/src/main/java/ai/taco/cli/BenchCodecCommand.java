@@ -65,8 +65,8 @@ public final class BenchCodecCommand implements TacoCommand {
   @Option(
       names = "--tile",
       paramLabel = "PX",
-      defaultValue = "1024",
-      description = "gA/gS tile edge in pixels (multiple of 16; 0: untiled). Default 1024.")
+      defaultValue = "1536",
+      description = "gA tile edge in pixels (multiple of 16; 0: untiled); gS's is as large, at most 1024. Default 1536.")
   int tile;
 
   @Option(
@@ -125,6 +125,7 @@ public final class BenchCodecCommand implements TacoCommand {
     j.put("warmup", warmup);
     j.put("tile", tile);
     Tiling tiling = ai.taco.eval.codec.CodecSpec.tiling(tile, subTile);
+    j.put("synthesis_tile", tiling.synthesisTile());
     j.put("sub_tile", tiling.subTile());
     j.put("decode_output", DECODE_OUTPUT);
     // One codec per precision (same weights), timed in alternation within each run so that all see the same load.

@@ -141,7 +141,8 @@ final class MemoryBudget {
    * tile with its halo; the image buffers and the latent-resolution maps still grow with the image.
    */
   static double estimate(TacoConfig config, double pixels, Tiling tiling) {
-    double tileArea = HALO_FACTOR * (double) tiling.tile() * tiling.tile();
+    double edge = Math.max(tiling.tile(), tiling.synthesisTile()); // conservative: gA's tile holds less per pixel
+    double tileArea = HALO_FACTOR * edge * edge;
     if (pixels <= tileArea) {
       return estimate(config, pixels);
     }

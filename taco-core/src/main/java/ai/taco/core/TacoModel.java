@@ -171,7 +171,7 @@ public final class TacoModel {
 
   /** gS: the one place the synthesis transform runs (training and decoding), over tiles when the image is larger. */
   private NDArray synthesis(NDArray yHat, StageListener listener, Tiling tiling) {
-    return ReducedPrecision.transform(() -> TiledSynthesis.forward(gS, tiling.tile(), tiling.subTile(), yHat, listener::step));
+    return ReducedPrecision.transform(() -> TiledSynthesis.forward(gS, tiling.synthesisTile(), tiling.subTile(), yHat, listener::step));
   }
 
   /** The transforms themselves, for per-layer parity tests. */
@@ -340,7 +340,7 @@ public final class TacoModel {
   void synthesizeBands(NDArray yHat, StageListener listener, Tiling tiling, TiledSynthesis.Output out) {
     listener.stage("gS");
     ReducedPrecision.transform(() -> {
-      TiledSynthesis.bands(gS, tiling.tile(), tiling.subTile(), yHat, listener::step, out);
+      TiledSynthesis.bands(gS, tiling.synthesisTile(), tiling.subTile(), yHat, listener::step, out);
       return null;
     });
   }

@@ -2,6 +2,7 @@ package ai.taco.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -105,6 +106,16 @@ class TilingTest {
     }
   }
 
+  /** gA and gS take their own tile edges; the sub-tile must fit both, every edge on the 16-pixel grid. */
+  @Test
+  void eachTileEdgeIsChecked() {
+    assertEquals(new Tiling(96, 48, 96), new Tiling(96, 48));
+    assertEquals(64, new Tiling(96, 48, 64).synthesisTile());
+    assertThrows(IllegalArgumentException.class, () -> new Tiling(96, 48, 32), "sub-tile larger than gS's tile");
+    assertThrows(IllegalArgumentException.class, () -> new Tiling(96, 48, 72), "gS tile off the 16-pixel grid");
+    assertThrows(IllegalArgumentException.class, () -> new Tiling(96, 48, 0), "empty gS tile");
+  }
+
   /** A 200×333 image (padded to 256×384: 3×4 tiles of 96 pixels, the last ones partial) on a random small model. */
   @Test
   void tiledTransformsMatchUntiledOnSizesThatDoNotDivideIntoTiles() {
@@ -139,8 +150,8 @@ class TilingTest {
   }
 
   /**
-   * A 2K image (1920×1080, padded to 1920×1088) with the default tiling, which splits both transforms of it (2×2 tiles,
-   * sub-tiles of 512): coded with the golden model, its file decodes to the same pixels tiled and untiled, and the
+   * A 2K image (1920×1080, padded to 1920×1088) with the default tiling, which splits both transforms of it (gA in
+   * tiles of 1536 pixels, gS of 1024, sub-tiles of 512): coded with the golden model, its file decodes to the same pixels tiled and untiled, and the
    * tiled encoder writes the untiled encoder's file (the official code's own 2K file is checked by the tests below).
    */
   @Test

@@ -114,6 +114,15 @@ class EvalPlanTest {
     assertEquals(Tiling.NONE, new CodecSpec("w", null, null, null, 0, 0, null).tiling());
     // A sub-tile larger than the tile is clamped to it, as the command line always did.
     assertEquals(new Tiling(256, 256), new CodecSpec("w", null, null, null, 256, 512, null).tiling());
+    // gS's tile follows --tile up to the default's, never above (its tiles hold more per pixel).
+    assertEquals(new Tiling(2048, 512, 1024), new CodecSpec("w", null, null, null, 2048, 512, null).tiling());
+  }
+
+  @Test
+  void commandLineDefaultsAreTheLibrarysTiling() {
+    CodecSpec spec = parse("--weights", "a.safetensors", "--dataset", "kodak", "--out", "res").points().taco().get(0);
+    assertEquals(Tiling.DEFAULT, spec.tiling());
+    assertEquals(Tiling.DEFAULT, CodecSpec.of(java.nio.file.Path.of("a.safetensors")).tiling());
   }
 
   @Test

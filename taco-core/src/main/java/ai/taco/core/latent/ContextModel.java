@@ -488,12 +488,13 @@ public final class ContextModel {
     for (int s = 0; s < sliceChannels.length; s++) {
       int ch = sliceChannels[s];
       byte[] indexes = new byte[ch * h * half];
-      // With one band the channel context of the anchors serves the non-anchors too (no second pass).
-      NDArray[] cachedContext = new NDArray[1];
+      // The channel context reads only the slices before, so each band's, computed for the anchors, serves the
+      // non-anchors too: kept (squeezed to the non-anchor positions, half a slice's parameters) until their pass.
+      NDArray[] cachedContext = new NDArray[(h + bandRows - 1) / bandRows];
       for (boolean anchor : new boolean[] {true, false}) {
-        for (int r0 = 0; r0 < h; r0 += bandRows) {
+        for (int r0 = 0, b = 0; r0 < h; r0 += bandRows, b++) {
           int r1 = Math.min(h, r0 + bandRows);
-          band(hyper, manager, hat, indexes, s, anchor, r0, r1, h, w, r1 - r0 == h ? cachedContext : null);
+          band(hyper, manager, hat, indexes, s, anchor, r0, r1, h, w, cachedContext, b);
         }
         int[] idx = new int[h * half];
         for (int c = 0; c < ch; c++) {
@@ -511,8 +512,10 @@ public final class ContextModel {
           }
         }
       }
-      if (cachedContext[0] != null) {
-        cachedContext[0].close();
+      for (NDArray c : cachedContext) {
+        if (c != null) {
+          c.close(); // normally freed by its non-anchor band already
+        }
       }
     }
     return hat;
@@ -521,32 +524,40 @@ public final class ContextModel {
   /**
    * The networks of one half of slice {@code s} over latent rows [r0, r1): channel context (from ŷ of the slices
    * before), for the non-anchors also the local context of the decoded anchors, and the entropy parameters on the
-   * squeezed half; writes the half's CDF indexes into {@code indexes} and its means into {@code hat}.
+   * squeezed half; writes the half's CDF indexes into {@code indexes} and its means into {@code hat}. The anchor pass
+   * leaves the band's channel context, squeezed to the non-anchor positions, in {@code cachedContext[slot]}; the
+   * non-anchor pass uses and frees it.
    */
   private void band(NDArray hyper, NDManager manager, float[] hat, byte[] indexes, int s, boolean anchor, int r0,
-      int r1, int h, int w, NDArray[] cachedContext) {
+      int r1, int h, int w, NDArray[] cachedContext, int slot) {
     int ch = sliceChannels[s];
     int half = w / 2;
     try (NDScope scope = new NDScope()) {
       NDArray hyperBand = r0 == 0 && r1 == h ? hyper : hyper.get(":, :, " + r0 + ":" + r1 + ", :");
       NDArray channelCtx = null;
+      boolean squeezedCtx = false;
       if (s > 0) {
-        if (cachedContext != null && cachedContext[0] != null) {
-          channelCtx = cachedContext[0];
+        if (cachedContext[slot] != null) {
+          channelCtx = cachedContext[slot];
+          cachedContext[slot] = null;
+          NDScope.register(channelCtx); // freed with this band
+          squeezedCtx = true;
         } else {
           int a = Math.max(0, r0 - CHANNEL_HALO);
           int b = Math.min(h, r1 + CHANNEL_HALO);
           NDArray decoded = rows(manager, hat, 0, sliceStart[s], h, w, a, b, null);
           NDArray ctx = Scoped.step(() -> channelContext[s].forward(decoded));
           channelCtx = a == r0 && b == r1 ? ctx : ctx.get(":, :, " + (r0 - a) + ":" + (r1 - a) + ", :");
-          if (cachedContext != null) {
-            // One band (a == r0, b == r1): kept past this scope for the non-anchor half; the slice loop frees it.
-            NDScope.unregister(channelCtx);
-            cachedContext[0] = channelCtx;
+          if (anchor) {
+            // Kept past this scope for the non-anchor pass (r0 is even: the band's rows keep their parity).
+            NDArray kept = Checkerboard.squeeze(channelCtx, false);
+            NDScope.unregister(kept);
+            cachedContext[slot] = kept;
           }
         }
       }
       NDList parts = new NDList();
+      boolean[] squeezed = new boolean[3];
       if (!anchor) {
         int a = Math.max(0, r0 - LOCAL_HALO);
         int b = Math.min(h, r1 + LOCAL_HALO);
@@ -555,13 +566,14 @@ public final class ContextModel {
         parts.add(a == r0 && b == r1 ? local : local.get(":, :, " + (r0 - a) + ":" + (r1 - a) + ", :"));
       }
       if (channelCtx != null) {
+        squeezed[parts.size()] = squeezedCtx;
         parts.add(channelCtx);
       }
       parts.add(hyperBand);
       EntropyParameters net = anchor ? anchorParams[s] : nonAnchorParams[s];
       // The entropy-parameter networks are per-pixel (1×1 convolutions), so evaluating them on the squeezed half the
       // coder needs gives the same values as the official full-grid evaluation at half the cost.
-      NDList p = Scoped.step(() -> net.forward(Checkerboard.squeezeConcat(parts, anchor))).split(2, 1);
+      NDList p = Scoped.step(() -> net.forward(Checkerboard.squeezeConcat(parts, squeezed, anchor))).split(2, 1);
       int positions = (r1 - r0) * half;
       // A small band's scales and means in one copy each; a large band's one channel at a time (WHOLE_COPY_BYTES).
       boolean whole = (long) Float.BYTES * ch * positions <= wholeCopyBytes;
@@ -681,22 +693,35 @@ public final class ContextModel {
      * slice's concatenation alone was 184 MB.
      */
     static NDArray squeezeConcat(NDList parts, boolean anchor) {
+      return squeezeConcat(parts, new boolean[parts.size()], anchor);
+    }
+
+    /** As {@link #squeezeConcat(NDList, boolean)}, the parts marked in {@code squeezed} given already squeezed. */
+    static NDArray squeezeConcat(NDList parts, boolean[] squeezed, boolean anchor) {
       NDArray first = parts.head();
       long[] s = first.getShape().getShape();
+      long half = squeezed[0] ? s[3] : s[3] / 2;
       long channels = 0;
       for (NDArray p : parts) {
         channels += p.getShape().get(1);
       }
       int evenRowCol = anchor ? 1 : 0;
       NDArray out;
-      try (NDArray nhwc = first.getManager().create(new Shape(s[0], s[2], s[3] / 2, channels), first.getDataType())) {
+      try (NDArray nhwc = first.getManager().create(new Shape(s[0], s[2], half, channels), first.getDataType())) {
         long c0 = 0;
-        for (NDArray p : parts) {
+        for (int i = 0; i < parts.size(); i++) {
+          NDArray p = parts.get(i);
           long c1 = c0 + p.getShape().get(1);
-          try (NDArray even = p.get(":, :, 0::2, " + evenRowCol + "::2").transpose(0, 2, 3, 1);
-              NDArray odd = p.get(":, :, 1::2, " + (1 - evenRowCol) + "::2").transpose(0, 2, 3, 1)) {
-            nhwc.set(new NDIndex(":, 0::2, :, {}:{}", c0, c1), even);
-            nhwc.set(new NDIndex(":, 1::2, :, {}:{}", c0, c1), odd);
+          if (squeezed[i]) {
+            try (NDArray t = p.transpose(0, 2, 3, 1)) {
+              nhwc.set(new NDIndex(":, :, :, {}:{}", c0, c1), t);
+            }
+          } else {
+            try (NDArray even = p.get(":, :, 0::2, " + evenRowCol + "::2").transpose(0, 2, 3, 1);
+                NDArray odd = p.get(":, :, 1::2, " + (1 - evenRowCol) + "::2").transpose(0, 2, 3, 1)) {
+              nhwc.set(new NDIndex(":, 0::2, :, {}:{}", c0, c1), even);
+              nhwc.set(new NDIndex(":, 1::2, :, {}:{}", c0, c1), odd);
+            }
           }
           c0 = c1;
         }

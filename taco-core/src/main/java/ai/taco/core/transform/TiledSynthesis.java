@@ -11,24 +11,34 @@ import java.util.function.Consumer;
  * the same result up to float summation order, with memory bounded by the tile size. {@link #bands} gives the same
  * floats without ever assembling x̂: the decoder's path, so that not even the output grows with the image.
  *
- * <p>gS runs in two stages so the wide halo is paid only at low resolution: the low stage (steps 0-9, ŷ at 1/16 →
- * a map at 1/4) runs once per tile; the high stage (steps 10-14, 1/4 → full resolution, where most multiply-accumulates
- * and all large maps are) runs per sub-tile of it. Each halo is the receptive-field radius of its stage, so every kept
- * output sample sees exactly the inputs it sees untiled:
+ * <p>gS runs in three stages so that each halo is paid only where it is cheap: the low stage (steps 0-5, ŷ at 1/16
+ * → a map at 1/4, a sixth of gS's multiply-accumulates) carries the wide halo; the middle stage (steps 6-9, attention
+ * block and bottlenecks at 1/4, over a quarter of them) adds only its own few positions; both run once per tile. The
+ * high stage (steps 10-14, 1/4 → full resolution, where most multiply-accumulates and all large maps are) runs per
+ * sub-tile of it. Each halo is the receptive-field radius of its stage, so every kept output sample sees exactly the
+ * inputs it sees untiled:
  *
  * <ul>
  *   <li>high stage, at 1/4: two 5×5/2 transposed convolutions add ⌈r/2⌉+1 each on the way down, three 3×3 residual
  *       bottlenecks 3: r = 0 → 1 → 4 → {@value #HIGH_HALO};
- *   <li>low stage, at 1/16: residual bottlenecks 7-9 and attention block 6 (three 3×3 units per branch) add 3 each,
- *       transposed convolution 5 → 4, bottlenecks 2-4 → 7, transposed convolution 1 → 5, attention block 0 →
- *       {@value #LOW_HALO}.
+ *   <li>middle stage, at 1/4: attention block 6 (three 3×3 units per branch) and bottlenecks 7-9 add 3 each:
+ *       {@value #MID_HALO};
+ *   <li>low stage, at 1/16 around the 1/16 positions that hold its output: transposed convolution 5 → 1, bottlenecks
+ *       2-4 → 4, transposed convolution 1 → 3, attention block 0 → {@value #LOW_HALO}.
  * </ul>
+ *
+ * <p>With two stages below 1/4 (the wide halo around the middle stage too) an 8K decode ran 1.25× Kodak's time per
+ * megapixel; docs/performance.md, "Large images", has the current figure.
  */
 public final class TiledSynthesis {
   /** Receptive-field radius of steps 10-14, in positions at 1/4 resolution (see the class comment). */
   static final int HIGH_HALO = 3;
-  /** Receptive-field radius of steps 0-9 for an output at 1/4, in positions at 1/16 resolution. */
-  static final int LOW_HALO = 8;
+  /** Receptive-field radius of steps 6-9, in positions at 1/4 resolution (see the class comment). */
+  static final int MID_HALO = 6;
+  /** Receptive-field radius of steps 0-5 for an output at 1/4, in positions at 1/16 resolution. */
+  static final int LOW_HALO = 6;
+  /** gS's middle stage starts at step 6, the attention block at 1/4. */
+  static final int MID_FROM = 6;
   /** gS's last stage starts at step 10, the input of the 1/4 → 1/2 transposed convolution. */
   static final int HIGH_FROM = 10;
   /** Upsampling of each stage: 1/16 → 1/4 and 1/4 → 1. */
@@ -117,18 +127,23 @@ public final class TiledSynthesis {
     int h4 = STAGE_SCALE * h;
     int w4 = STAGE_SCALE * w;
     Tiles.Grid tiles = Tiles.grid(new Span(0, h4), new Span(0, w4), tile / STAGE_SCALE,
-        HIGH_HALO + STAGE_SCALE * LOW_HALO);
+        HIGH_HALO + MID_HALO + STAGE_SCALE * LOW_HALO);
     for (Span rows : tiles.rows()) {
       out.beginBand(STAGE_SCALE * rows.lo(), STAGE_SCALE * rows.hi());
       for (Span cols : tiles.cols()) {
-        // The tile's 1/4 map, widened by the high stage's halo, from the low stage on ŷ widened by its own halo.
+        // The tile's 1/4 map, widened by the high stage's halo, from the middle stage on a map widened by its own
+        // halo, itself from the low stage on ŷ widened by the low halo.
         Span r4 = rows.expand(HIGH_HALO, h4);
         Span c4 = cols.expand(HIGH_HALO, w4);
-        Span r16 = r4.coarser(STAGE_SCALE).expand(LOW_HALO, h);
-        Span c16 = c4.coarser(STAGE_SCALE).expand(LOW_HALO, w);
+        Span rMid = r4.expand(MID_HALO, h4);
+        Span cMid = c4.expand(MID_HALO, w4);
+        Span r16 = rMid.coarser(STAGE_SCALE).expand(LOW_HALO, h);
+        Span c16 = cMid.coarser(STAGE_SCALE).expand(LOW_HALO, w);
         NDArray low = Scoped.step(() -> {
-          NDArray m = gS.steps(0, HIGH_FROM, Tiles.crop(yHat, r16, c16), observer);
-          return Tiles.crop(m, r4.minus(STAGE_SCALE * r16.lo()), c4.minus(STAGE_SCALE * c16.lo())).duplicate();
+          NDArray m = gS.steps(0, MID_FROM, Tiles.crop(yHat, r16, c16), observer);
+          NDArray mid = gS.steps(MID_FROM, HIGH_FROM,
+              Tiles.crop(m, rMid.minus(STAGE_SCALE * r16.lo()), cMid.minus(STAGE_SCALE * c16.lo())), observer);
+          return Tiles.crop(mid, r4.minus(rMid.lo()), c4.minus(cMid.lo())).duplicate();
         });
         try {
           Tiles.Grid subTiles = Tiles.grid(rows, cols, subTile / STAGE_SCALE, HIGH_HALO);

@@ -69,6 +69,11 @@ class CheckerboardTest {
         NDArray got = ContextModel.Checkerboard.squeezeConcat(parts, anchor);
         assertEquals(expected.getShape(), got.getShape());
         assertArrayEquals(expected.toFloatArray(), got.toFloatArray(), anchor ? "anchors" : "non-anchors");
+        // A part handed over already squeezed (the cached channel context) lands in the same place.
+        ai.djl.ndarray.NDList mixed = new ai.djl.ndarray.NDList(parts.get(0),
+            ContextModel.Checkerboard.squeeze(parts.get(1), anchor), parts.get(2));
+        NDArray gotMixed = ContextModel.Checkerboard.squeezeConcat(mixed, new boolean[] {false, true, false}, anchor);
+        assertArrayEquals(expected.toFloatArray(), gotMixed.toFloatArray(), "pre-squeezed middle part, " + anchor);
       }
     }
   }

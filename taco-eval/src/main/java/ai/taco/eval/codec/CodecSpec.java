@@ -20,7 +20,8 @@ import java.nio.file.Path;
  * @param preset architecture of the weights: full, small or tiny; null: inferred from the weights' shapes
  * @param scaleTable Gaussian scale-table id (torch1, torch2); null: {@link ScaleTable#defaultTable()}
  * @param device DJL device name (cpu, gpu, gpu(1)); null: the engine's default device
- * @param tile edge of the gA/gS tiles in pixels, a multiple of {@link Tiling#ALIGN}; 0: the whole image at once
+ * @param tile edge of the gA tiles in pixels (gS: as many, at most {@link Tiling#DEFAULT}'s), a multiple of {@link
+ *     Tiling#ALIGN}; 0: the whole image at once
  * @param subTile edge of the sub-tiles of the full-resolution layers (a multiple of {@link Tiling#ALIGN}, at most
  *     {@code tile})
  * @param maxPixels largest W×H the codec takes, images and coded files alike ({@code Images.DEFAULT_MAX_PIXELS} by
@@ -104,7 +105,10 @@ public record CodecSpec(String weights, String preset, String scaleTable, String
     return b.build();
   }
 
-  /** {@code tile} 0: untiled; else sub-tiles of {@code subTile} pixels, at most the tile. */
+  /**
+   * {@code tile} 0: untiled; else gA tiles of {@code tile} pixels, gS tiles of as many but at most {@link
+   * Tiling#DEFAULT}'s (a gS tile holds more per pixel), sub-tiles of {@code subTile} pixels, at most the tiles.
+   */
   public static Tiling tiling(int tile, int subTile) {
     if (tile == 0) {
       return Tiling.NONE;
@@ -113,6 +117,7 @@ public record CodecSpec(String weights, String preset, String scaleTable, String
       throw new IllegalArgumentException("--tile " + tile + " and --sub-tile " + subTile + " must be positive multiples"
           + " of " + Tiling.ALIGN + " (--tile 0: untiled)");
     }
-    return new Tiling(tile, Math.min(tile, subTile));
+    int synthesisTile = Math.min(tile, Tiling.DEFAULT.synthesisTile());
+    return new Tiling(tile, Math.min(synthesisTile, subTile), synthesisTile);
   }
 }

@@ -32,9 +32,10 @@ public final class CodecOptions {
       description = "DJL device of the codec: cpu, gpu, gpu(1)... (default: the engine's default device).")
   String device;
 
-  @Option(names = "--tile", paramLabel = "PX", defaultValue = "1024",
-      description = "Run gA/gS over tiles of PX×PX pixels (a multiple of 16; 0: whole image at once). Bounds memory;"
-          + " the result does not depend on it up to float rounding (default 1024, docs/performance.md).")
+  @Option(names = "--tile", paramLabel = "PX", defaultValue = "1536",
+      description = "Run gA over tiles of PX×PX pixels, gS over tiles as large but at most 1024 (a multiple of 16;"
+          + " 0: whole image at once). Bounds memory; the result does not depend on it up to float rounding"
+          + " (default 1536, docs/performance.md).")
   int tile;
 
   @Option(names = "--sub-tile", paramLabel = "PX", defaultValue = "512",
