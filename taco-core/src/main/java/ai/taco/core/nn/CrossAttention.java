@@ -13,6 +13,8 @@ public final class CrossAttention {
   private final String inWeight;
   private final String inBias;
   private final Dense outProj;
+  private final String outWeight;
+  private final String outBias;
   private final int dim;
   private final int heads;
 
@@ -30,6 +32,8 @@ public final class CrossAttention {
     params.declare(inWeight, new long[] {3L * dim, dim}, new Init.XavierUniform());
     params.declare(inBias, new long[] {3L * dim}, new Init.Constant(0));
     outProj = new Dense(params, prefix + ".out_proj", dim, dim, null, new Init.Constant(0));
+    outWeight = prefix + ".out_proj.weight";
+    outBias = prefix + ".out_proj.bias";
   }
 
   /**
@@ -52,14 +56,14 @@ public final class CrossAttention {
     java.util.function.IntFunction<NDArray> scores = c -> {
       NDArray kv = keyValueChunk.apply(c);
       long src = kv.getShape().get(1);
-      NDArray k = ai.djl.nn.core.Linear.linear(kv, w.get(dim + ":" + 2 * dim), b.get(dim + ":" + 2 * dim))
-          .singletonOrThrow();
+      // Keys and values of image tokens (the Extractor's): wide products, in the active precision.
+      NDArray k = ReducedPrecision.linear(kv, w.get(dim + ":" + 2 * dim), b.get(dim + ":" + 2 * dim));
       return qs.matMul(k.reshape(batch, src, heads, headDim).transpose(0, 2, 3, 1));
     };
     java.util.function.BiFunction<Integer, NDArray, NDArray> weighted = (c, attn) -> {
       NDArray kv = keyValueChunk.apply(c);
       long src = kv.getShape().get(1);
-      NDArray v = ai.djl.nn.core.Linear.linear(kv, w.get(2 * dim + ":"), b.get(2 * dim + ":")).singletonOrThrow();
+      NDArray v = ReducedPrecision.linear(kv, w.get(2 * dim + ":"), b.get(2 * dim + ":"));
       return attn.matMul(v.reshape(batch, src, heads, headDim).transpose(0, 2, 1, 3));
     };
     NDArray o;
@@ -103,12 +107,10 @@ public final class CrossAttention {
   public NDArray forward(NDArray query, NDArray keyValue) {
     NDArray w = params.get(inWeight);
     NDArray b = params.get(inBias);
-    NDArray q = ai.djl.nn.core.Linear.linear(query, w.get("0:" + dim), b.get("0:" + dim)).singletonOrThrow();
-    NDArray k =
-        ai.djl.nn.core.Linear.linear(keyValue, w.get(dim + ":" + 2 * dim), b.get(dim + ":" + 2 * dim))
-            .singletonOrThrow();
-    NDArray v =
-        ai.djl.nn.core.Linear.linear(keyValue, w.get(2 * dim + ":"), b.get(2 * dim + ":")).singletonOrThrow();
+    // In the active precision (the Extractor's image tokens under bf16; the Injector folds instead, foldedForward).
+    NDArray q = ReducedPrecision.linear(query, w.get("0:" + dim), b.get("0:" + dim));
+    NDArray k = ReducedPrecision.linear(keyValue, w.get(dim + ":" + 2 * dim), b.get(dim + ":" + 2 * dim));
+    NDArray v = ReducedPrecision.linear(keyValue, w.get(2 * dim + ":"), b.get(2 * dim + ":"));
     long batch = query.getShape().get(0);
     long len = query.getShape().get(1);
     long src = keyValue.getShape().get(1);
@@ -120,5 +122,55 @@ public final class CrossAttention {
     NDArray attn = Scalars.mul(q, 1.0 / Math.sqrt(headDim)).matMul(k).softmax(-1);
     NDArray o = attn.matMul(v).transpose(0, 2, 1, 3).reshape(new Shape(batch, len, dim));
     return outProj.forward(o);
+  }
+
+  /**
+   * {@code forward(query, keyValue)} times {@code gamma} (per output channel), with the few key/value tokens folded
+   * into the weights: for many queries (image positions) attending to few tokens (the caption's), the scores of every
+   * head are one product with [heads·S, dim] weights and the output one product with [dim, heads·S] weights, because
+   * per head q·kᵀ = (x·Wqᵀ + bq)·kᵀ = x·(k·Wq)ᵀ + bq·kᵀ and P·v·Woᵀ = P·(v·Wo_headᵀ). Two dense products replace the
+   * projections, the per-head products over 24-wide heads and their transposed copies; both run in the active
+   * precision ({@link ReducedPrecision#linear}), the softmax in float32. The same function as {@link #forward(NDArray,
+   * NDArray)}, in another summation order: only reduced precision uses it (float32 keeps the official order, on which
+   * the bitstreams depend).
+   *
+   * @param query [B, L, dim]
+   * @param keyValue [B, S, dim]
+   * @param gamma [dim], the Injector's scale of the attention output
+   */
+  NDArray foldedForward(NDArray query, NDArray keyValue, NDArray gamma) {
+    NDArray w = params.get(inWeight);
+    NDArray b = params.get(inBias);
+    long batch = query.getShape().get(0);
+    long len = query.getShape().get(1);
+    long src = keyValue.getShape().get(1);
+    int headDim = dim / heads;
+    double scale = 1.0 / Math.sqrt(headDim);
+    NDArray k = ai.djl.nn.core.Linear.linear(keyValue, w.get(dim + ":" + 2 * dim), b.get(dim + ":" + 2 * dim))
+        .singletonOrThrow();
+    NDArray v = ai.djl.nn.core.Linear.linear(keyValue, w.get(2 * dim + ":"), b.get(2 * dim + ":")).singletonOrThrow();
+    // Scores' weights [B, heads·S, dim] (row h·S+s: k_hs·Wq_h, scaled) and bias [B, heads·S] (k_hs·bq_h, scaled).
+    NDArray kh = k.reshape(batch, src, heads, headDim).transpose(0, 2, 1, 3);
+    NDArray scoreW = Scalars.mul(kh.matMul(w.get("0:" + dim).reshape(heads, headDim, dim)), scale)
+        .reshape(batch, heads * src, dim);
+    NDArray scoreB = Scalars.mul(kh.matMul(b.get("0:" + dim).reshape(heads, headDim, 1)), scale)
+        .reshape(batch, heads * src);
+    // Output weights [B, dim, heads·S] (column h·S+s: Wo_h·v_hs, i.e. v_h·Wo_hᵀ transposed) and bias, times gamma.
+    NDArray woHeads = params.get(outWeight).reshape(dim, heads, headDim).transpose(1, 0, 2);
+    NDArray outW = woHeads.matMul(v.reshape(batch, src, heads, headDim).transpose(0, 2, 3, 1))
+        .transpose(0, 2, 1, 3).reshape(batch, dim, heads * src).mul(gamma.reshape(1, dim, 1));
+    NDArray outB = params.get(outBias).mul(gamma);
+    ai.djl.ndarray.NDList rows = new ai.djl.ndarray.NDList();
+    for (long i = 0; i < batch; i++) {
+      NDArray x = query.get(i);
+      NDArray sw = scoreW.get(i);
+      NDArray sb = scoreB.get(i);
+      NDArray ow = outW.get(i);
+      rows.add(Scoped.step(() -> {
+        NDArray p = ReducedPrecision.linear(x, sw, sb).reshape(len, heads, src).softmax(-1);
+        return ReducedPrecision.linear(p.reshape(len, heads * src), ow, outB);
+      }));
+    }
+    return batch == 1 ? rows.get(0).expandDims(0) : ai.djl.ndarray.NDArrays.stack(rows);
   }
 }

@@ -1,7 +1,6 @@
 package ai.taco.core.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.nn.core.Linear;
 
 /** nn.Linear: {@code <prefix>.weight} [out, in], {@code <prefix>.bias} [out]; y = x·Wᵀ + b on the last axis. */
 public final class Dense {
@@ -18,7 +17,8 @@ public final class Dense {
     params.declare(bias, new long[] {out}, biasInit != null ? biasInit : Init.Uniform.torchDefault(in));
   }
 
+  /** In the active precision ({@link ReducedPrecision#linear}): float32 outside gA/gS, and under fp32 always. */
   public NDArray forward(NDArray x) {
-    return Linear.linear(x, params.get(weight), params.get(bias)).singletonOrThrow();
+    return ReducedPrecision.linear(x, params.get(weight), params.get(bias));
   }
 }

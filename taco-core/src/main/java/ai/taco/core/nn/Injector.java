@@ -1,6 +1,7 @@
 package ai.taco.core.nn;
 
 import ai.djl.ndarray.NDArray;
+import ai.taco.core.tensor.Precision;
 
 /**
  * TACO's text→image adapter (official modules/transform/analysis.py {@code Injector}): the caption features are
@@ -37,8 +38,13 @@ public final class Injector {
     NDArray tokens = ChannelsLast.tokens(image);
     NDArray t = textNorm.forward(textProj.forward(text));
     NDArray img = imageNorm.forward(tokens);
-    NDArray attn = attention.forward(img, t);
-    NDArray out = img.add(attn.mul(params.get(gamma)));
+    NDArray out;
+    if (ReducedPrecision.active() == Precision.FP32) {
+      out = img.add(attention.forward(img, t).mul(params.get(gamma)));
+    } else {
+      // Reduced precision: the attention as two dense products in that precision (CrossAttention#foldedForward).
+      out = img.add(attention.foldedForward(img, t, params.get(gamma)));
+    }
     return ChannelsLast.image(out, b, h, w);
   }
 }

@@ -62,6 +62,60 @@ class CrossAttentionChunksTest {
     }
   }
 
+  /**
+   * The folded form the Injector uses under reduced precision (keys and values folded into two dense weights) against
+   * the double-precision attention times a per-channel gamma, for a batch of two: in float32 within float32 rounding;
+   * in bfloat16 within bfloat16 rounding and not float32-exact (so bfloat16 ran).
+   */
+  @Test
+  void foldedAttentionEqualsAttentionTimesGamma() {
+    try (NDManager m = NDManager.newBaseManager();
+        NDScope scope = new NDScope()) {
+      NamedParameters p = new NamedParameters();
+      CrossAttention attention = new CrossAttention(p, "a", DIM, HEADS);
+      p.initialize(m, 12);
+      Random r = new Random(6);
+      p.put("a.in_proj_bias", m.create(gaussian(r, 3 * DIM, 0.5)));
+      p.put("a.out_proj.bias", m.create(gaussian(r, DIM, 0.5)));
+      float[] gamma = gaussian(r, DIM, 1);
+      float[][] query = {gaussian(r, QUERIES * DIM, WIDE / 4), gaussian(r, QUERIES * DIM, WIDE / 4)};
+      float[][] keyValue = {gaussian(r, TOKENS * DIM, 1), gaussian(r, TOKENS * DIM, 1)};
+      double[] want = new double[2 * QUERIES * DIM];
+      for (int b = 0; b < 2; b++) {
+        double[] one = reference(p, query[b], keyValue[b]);
+        for (int i = 0; i < one.length; i++) {
+          want[b * one.length + i] = one[i] * gamma[i % DIM];
+        }
+      }
+      NDArray q = m.create(concat(query), new Shape(2, QUERIES, DIM));
+      NDArray kv = m.create(concat(keyValue), new Shape(2, TOKENS, DIM));
+      NDArray g = m.create(gamma);
+      float[] fp32 = attention.foldedForward(q, kv, g).toFloatArray();
+      assertClose(want, fp32, "folded, float32");
+      float[] bf16;
+      try (ReducedPrecision.Scope s = ReducedPrecision.request(ai.taco.core.tensor.Precision.BF16)) {
+        bf16 = ReducedPrecision.transform(() -> attention.foldedForward(q, kv, g)).toFloatArray();
+      }
+      double scale = 0;
+      double err = 0;
+      for (int i = 0; i < want.length; i++) {
+        scale = Math.max(scale, Math.abs(want[i]));
+        err = Math.max(err, Math.abs(want[i] - bf16[i]));
+      }
+      // bfloat16's 8 significant bits through two products and a softmax: a few 2^-8 of the largest output.
+      assertTrue(err <= scale / 32, "folded, bfloat16: max|err| " + err + " (max|out| " + scale + ")");
+      assertTrue(err > 1e-5 * scale, "folded, bfloat16: float32-exact (" + err + "), so bfloat16 did not run");
+    }
+  }
+
+  private static float[] concat(float[][] parts) {
+    float[] out = new float[parts[0].length * parts.length];
+    for (int i = 0; i < parts.length; i++) {
+      System.arraycopy(parts[i], 0, out, i * parts[0].length, parts[0].length);
+    }
+    return out;
+  }
+
   private static float[] gaussian(Random r, int n, double scale) {
     float[] out = new float[n];
     for (int i = 0; i < n; i++) {
