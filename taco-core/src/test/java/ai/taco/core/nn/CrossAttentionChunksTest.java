@@ -35,12 +35,8 @@ class CrossAttentionChunksTest {
       try (NDManager m = NDManager.newBaseManager();
           NDScope scope = new NDScope()) {
         NamedParameters p = new NamedParameters();
-        CrossAttention attention = new CrossAttention(p, "a", DIM, HEADS);
-        p.initialize(m, 11);
         Random r = new Random(5);
-        // Non-zero biases (the initialisation zeroes them), so that their rows of the packed projection count too.
-        p.put("a.in_proj_bias", m.create(gaussian(r, 3 * DIM, 0.5)));
-        p.put("a.out_proj.bias", m.create(gaussian(r, DIM, 0.5)));
+        CrossAttention attention = attention(m, p, 11, r);
         float[] query = gaussian(r, QUERIES * DIM, scale);
         float[] keyValue = gaussian(r, TOKENS * DIM, 1);
         NDArray q = m.create(query, new Shape(1, QUERIES, DIM));
@@ -72,11 +68,8 @@ class CrossAttentionChunksTest {
     try (NDManager m = NDManager.newBaseManager();
         NDScope scope = new NDScope()) {
       NamedParameters p = new NamedParameters();
-      CrossAttention attention = new CrossAttention(p, "a", DIM, HEADS);
-      p.initialize(m, 12);
       Random r = new Random(6);
-      p.put("a.in_proj_bias", m.create(gaussian(r, 3 * DIM, 0.5)));
-      p.put("a.out_proj.bias", m.create(gaussian(r, DIM, 0.5)));
+      CrossAttention attention = attention(m, p, 12, r);
       float[] gamma = gaussian(r, DIM, 1);
       float[][] query = {gaussian(r, QUERIES * DIM, WIDE / 4), gaussian(r, QUERIES * DIM, WIDE / 4)};
       float[][] keyValue = {gaussian(r, TOKENS * DIM, 1), gaussian(r, TOKENS * DIM, 1)};
@@ -106,6 +99,18 @@ class CrossAttentionChunksTest {
       assertTrue(err <= scale / 32, "folded, bfloat16: max|err| " + err + " (max|out| " + scale + ")");
       assertTrue(err > 1e-5 * scale, "folded, bfloat16: float32-exact (" + err + "), so bfloat16 did not run");
     }
+  }
+
+  /**
+   * An attention "a" declared in {@code p}, initialised with {@code seed}, then given non-zero biases from {@code r}
+   * (the initialisation zeroes them), so that their rows of the packed projection count too.
+   */
+  private static CrossAttention attention(NDManager m, NamedParameters p, long seed, Random r) {
+    CrossAttention attention = new CrossAttention(p, "a", DIM, HEADS);
+    p.initialize(m, seed);
+    p.put("a.in_proj_bias", m.create(gaussian(r, 3 * DIM, 0.5)));
+    p.put("a.out_proj.bias", m.create(gaussian(r, DIM, 0.5)));
+    return attention;
   }
 
   private static float[] concat(float[][] parts) {
