@@ -131,6 +131,13 @@ final class MemoryBudget {
    */
   static final double HALO_FACTOR = 1.6;
 
+  /**
+   * A gA tile holds less per pixel than a gS tile (gA's full-resolution head runs per sub-tile, gS's 1/4-resolution
+   * blocks per tile): at 7680×4320 a 1536-pixel gA tile peaked like a 1024-pixel gS tile (2507 against 2645 MiB,
+   * docs/performance.md, "Large images"), so gA's edge counts two thirds.
+   */
+  static final double ANALYSIS_TILE_EDGE_WEIGHT = 2.0 / 3;
+
   /** Estimated native bytes of one untiled encode or decode of an image padded to {@code pixels}. */
   static double estimate(TacoConfig config, double pixels) {
     return pixels * (BYTES_PER_PIXEL_PER_CHANNEL * config.n() + IMAGE_BYTES_PER_PIXEL);
@@ -141,7 +148,7 @@ final class MemoryBudget {
    * tile with its halo; the image buffers and the latent-resolution maps still grow with the image.
    */
   static double estimate(TacoConfig config, double pixels, Tiling tiling) {
-    double edge = Math.max(tiling.tile(), tiling.synthesisTile()); // conservative: gA's tile holds less per pixel
+    double edge = Math.max(tiling.synthesisTile(), ANALYSIS_TILE_EDGE_WEIGHT * tiling.tile());
     double tileArea = HALO_FACTOR * edge * edge;
     if (pixels <= tileArea) {
       return estimate(config, pixels);

@@ -41,13 +41,17 @@ class CodecHardeningTest {
   void estimatesFollowTheMeasuredMemoryPerPixel() {
     // Full model on 1 MP: 5 B x 192 channels + 48 B of image buffers = 1008 B/px ~ 0.94 GiB (measured 0.95 GiB/MP).
     assertEquals(1008.0 * 1e6, MemoryBudget.estimate(TacoConfig.FULL, 1e6), 1);
-    // Tiled (default 1024-pixel tiles): the transforms' share stops at a tile and its halo (1.6 x 1024^2 px); what
-    // still grows per pixel is one float32 RGB host image (12 B), gA's 1/8 map (192 channels at 1/64: 12 B) and the
-    // latent buffers (y, ŷ, hyper parameters, rANS steps: 25 B for M=320), 49 B in all. A 100 MP image is then
-    // estimated at 6.5 GB, in line with its measured peaks (docs/performance.md), and fits a 16 GiB machine's budget.
+    // Tiled (default tiles: gS 1024 pixels, gA 1536 counted as 1024): the transforms' share stops at a tile and its
+    // halo (1.6 x 1024^2 px); what still grows per pixel is one float32 RGB host image (12 B), gA's 1/8 map (192
+    // channels at 1/64: 12 B) and the latent buffers (y, ŷ, hyper parameters, rANS steps: 25 B for M=320), 49 B in
+    // all. A 100 MP image is then estimated at 6.5 GB, in line with its measured peaks (docs/performance.md), and
+    // fits a 16 GiB machine's budget.
     double tile = 1.6 * 1024 * 1024;
     assertEquals(tile * 5 * 192 + 100e6 * 49, MemoryBudget.estimate(TacoConfig.FULL, 100e6, Tiling.DEFAULT), 1);
     assertTrue(MemoryBudget.estimate(TacoConfig.FULL, 100e6, Tiling.DEFAULT) < 13.0 * (1L << 30));
+    // A gA tile larger than 1.5 gS tiles sets the tile share: 3072-pixel gA tiles count as 2048.
+    assertEquals(1.6 * 2048 * 2048 * 5 * 192 + 100e6 * 49,
+        MemoryBudget.estimate(TacoConfig.FULL, 100e6, new Tiling(3072, 512, 1024)), 1);
     // An image within one tile costs what the untiled estimate says.
     assertEquals(MemoryBudget.estimate(TacoConfig.FULL, 768 * 512),
         MemoryBudget.estimate(TacoConfig.FULL, 768 * 512, Tiling.DEFAULT), 1);
