@@ -248,6 +248,17 @@ public final class ContextModel {
   /** {@link #WHOLE_COPY_BYTES} of this model (0 in tests: every copy per channel). */
   private long wholeCopyBytes = WHOLE_COPY_BYTES;
 
+  /**
+   * Most bytes of channel context kept from a slice's anchor pass for its non-anchor pass (the non-anchor positions of
+   * 2·C_s channels, float32); above, the non-anchor pass computes it again, so that this memory stays bounded by a
+   * constant, not the image. 7680×4320 keeps at most 100 MB (the last slice), 100 megapixels would keep 302 MB and
+   * computes again instead.
+   */
+  static final long CONTEXT_CACHE_BYTES = 128L << 20;
+
+  /** {@link #CONTEXT_CACHE_BYTES} of this model (0 in tests: always computed again). */
+  private long contextCacheBytes = CONTEXT_CACHE_BYTES;
+
   /** Rows above and below a band that the channel context's three 5×5 convolutions read. */
   private static final int CHANNEL_HALO = 6;
 
@@ -456,6 +467,11 @@ public final class ContextModel {
     return decompress(yString, hyper, h, w, manager, false);
   }
 
+  /** Sets {@link #CONTEXT_CACHE_BYTES} for this model (tests: 0 computes every channel context twice). */
+  void contextCacheBytes(long bytes) {
+    contextCacheBytes = bytes;
+  }
+
   /** Sets the largest copy to the Java heap made whole (tests: 0 makes every copy per channel). */
   void wholeCopyBytes(long bytes) {
     wholeCopyBytes = bytes;
@@ -489,8 +505,10 @@ public final class ContextModel {
       int ch = sliceChannels[s];
       byte[] indexes = new byte[ch * h * half];
       // The channel context reads only the slices before, so each band's, computed for the anchors, serves the
-      // non-anchors too: kept (squeezed to the non-anchor positions, half a slice's parameters) until their pass.
-      NDArray[] cachedContext = new NDArray[(h + bandRows - 1) / bandRows];
+      // non-anchors too: kept (squeezed to the non-anchor positions, half a slice's parameters) until their pass,
+      // when that fits CONTEXT_CACHE_BYTES (null: computed again).
+      boolean keep = (long) Float.BYTES * 2 * ch * h * half <= contextCacheBytes;
+      NDArray[] cachedContext = keep ? new NDArray[(h + bandRows - 1) / bandRows] : null;
       for (boolean anchor : new boolean[] {true, false}) {
         for (int r0 = 0, b = 0; r0 < h; r0 += bandRows, b++) {
           int r1 = Math.min(h, r0 + bandRows);
@@ -512,7 +530,7 @@ public final class ContextModel {
           }
         }
       }
-      for (NDArray c : cachedContext) {
+      for (NDArray c : cachedContext == null ? new NDArray[0] : cachedContext) {
         if (c != null) {
           c.close(); // normally freed by its non-anchor band already
         }
@@ -526,7 +544,7 @@ public final class ContextModel {
    * before), for the non-anchors also the local context of the decoded anchors, and the entropy parameters on the
    * squeezed half; writes the half's CDF indexes into {@code indexes} and its means into {@code hat}. The anchor pass
    * leaves the band's channel context, squeezed to the non-anchor positions, in {@code cachedContext[slot]}; the
-   * non-anchor pass uses and frees it.
+   * non-anchor pass uses and frees it. {@code cachedContext} null: nothing is kept, each pass computes its own.
    */
   private void band(NDArray hyper, NDManager manager, float[] hat, byte[] indexes, int s, boolean anchor, int r0,
       int r1, int h, int w, NDArray[] cachedContext, int slot) {
@@ -537,7 +555,7 @@ public final class ContextModel {
       NDArray channelCtx = null;
       boolean squeezedCtx = false;
       if (s > 0) {
-        if (cachedContext[slot] != null) {
+        if (cachedContext != null && cachedContext[slot] != null) {
           channelCtx = cachedContext[slot];
           cachedContext[slot] = null;
           NDScope.register(channelCtx); // freed with this band
@@ -548,7 +566,7 @@ public final class ContextModel {
           NDArray decoded = rows(manager, hat, 0, sliceStart[s], h, w, a, b, null);
           NDArray ctx = Scoped.step(() -> channelContext[s].forward(decoded));
           channelCtx = a == r0 && b == r1 ? ctx : ctx.get(":, :, " + (r0 - a) + ":" + (r1 - a) + ", :");
-          if (anchor) {
+          if (anchor && cachedContext != null) {
             // Kept past this scope for the non-anchor pass (r0 is even: the band's rows keep their parity).
             NDArray kept = Checkerboard.squeeze(channelCtx, false);
             NDScope.unregister(kept);

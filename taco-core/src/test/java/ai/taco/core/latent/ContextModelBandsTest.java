@@ -58,6 +58,16 @@ class ContextModelBandsTest {
         assertArrayEquals(whole.symbols().symbols(), d.symbols().symbols(), rows + "-row bands: decoded symbols");
         assertArrayEquals(yHatWhole.toFloatArray(), d.yHat().toFloatArray(), rows + "-row bands: ŷ");
       }
+      // The channel context computed again for the non-anchors (images whose context would not fit the cache).
+      model.contextCacheBytes(0);
+      for (int rows : new int[] {H, 6}) {
+        model.bandPositions(rows * W);
+        ContextModel.Coded again = model.compress(yNd, hyperNd, m, true);
+        assertArrayEquals(whole.yString(), again.yString(), rows + "-row bands, context not kept: string");
+        assertArrayEquals(yHatWhole.toFloatArray(), model.decompress(again.yString(), hyperNd, H, W, m).yHat()
+            .toFloatArray(), rows + "-row bands, context not kept: ŷ");
+      }
+      model.contextCacheBytes(ContextModel.CONTEXT_CACHE_BYTES);
       model.bandPositions(ContextModel.BAND_POSITIONS);
       // Copies to the Java heap one channel at a time (large images) instead of whole: the same string and ŷ.
       model.wholeCopyBytes(0);
