@@ -530,9 +530,11 @@ public final class ContextModel {
           }
         }
       }
-      for (NDArray c : cachedContext == null ? new NDArray[0] : cachedContext) {
-        if (c != null) {
-          c.close(); // normally freed by its non-anchor band already
+      if (cachedContext != null) {
+        for (NDArray c : cachedContext) {
+          if (c != null) {
+            c.close(); // normally freed by its non-anchor band already
+          }
         }
       }
     }

@@ -13,8 +13,6 @@ public final class CrossAttention {
   private final String inWeight;
   private final String inBias;
   private final Dense outProj;
-  private final String outWeight;
-  private final String outBias;
   private final int dim;
   private final int heads;
 
@@ -32,8 +30,6 @@ public final class CrossAttention {
     params.declare(inWeight, new long[] {3L * dim, dim}, new Init.XavierUniform());
     params.declare(inBias, new long[] {3L * dim}, new Init.Constant(0));
     outProj = new Dense(params, prefix + ".out_proj", dim, dim, null, new Init.Constant(0));
-    outWeight = prefix + ".out_proj.weight";
-    outBias = prefix + ".out_proj.bias";
   }
 
   /**
@@ -156,10 +152,10 @@ public final class CrossAttention {
     NDArray scoreB = Scalars.mul(kh.matMul(b.get("0:" + dim).reshape(heads, headDim, 1)), scale)
         .reshape(batch, heads * src);
     // Output weights [B, dim, heads·S] (column h·S+s: Wo_h·v_hs, i.e. v_h·Wo_hᵀ transposed) and bias, times gamma.
-    NDArray woHeads = params.get(outWeight).reshape(dim, heads, headDim).transpose(1, 0, 2);
+    NDArray woHeads = outProj.weight().reshape(dim, heads, headDim).transpose(1, 0, 2);
     NDArray outW = woHeads.matMul(v.reshape(batch, src, heads, headDim).transpose(0, 2, 3, 1))
         .transpose(0, 2, 1, 3).reshape(batch, dim, heads * src).mul(gamma.reshape(1, dim, 1));
-    NDArray outB = params.get(outBias).mul(gamma);
+    NDArray outB = outProj.bias().mul(gamma);
     ai.djl.ndarray.NDList rows = new ai.djl.ndarray.NDList();
     for (long i = 0; i < batch; i++) {
       NDArray x = query.get(i);

@@ -17,8 +17,18 @@ public final class Dense {
     params.declare(bias, new long[] {out}, biasInit != null ? biasInit : Init.Uniform.torchDefault(in));
   }
 
+  /** The weight [out, in]. */
+  NDArray weight() {
+    return params.get(weight);
+  }
+
+  /** The bias [out]. */
+  NDArray bias() {
+    return params.get(bias);
+  }
+
   /** In the active precision ({@link ReducedPrecision#linear}): float32 outside gA/gS, and under fp32 always. */
   public NDArray forward(NDArray x) {
-    return ReducedPrecision.linear(x, params.get(weight), params.get(bias));
+    return ReducedPrecision.linear(x, weight(), bias());
   }
 }
