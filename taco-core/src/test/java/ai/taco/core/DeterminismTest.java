@@ -24,7 +24,10 @@ class DeterminismTest {
     compareForks("small", inProcess);
   }
 
-  /** The full preset's widths take other kernel paths (blocking, 4-phase transposed convs) than the small one. */
+  /**
+   * The full preset's widths take other kernel paths (blocking, 4-phase transposed convs, oneDNN's 1×1 kernels for gA's
+   * and gS's pointwise layers, nn.Pointwise) than the small one.
+   */
   @Test
   void fullSizeModelIdenticalAcrossThreadCounts() throws Exception {
     compareForks("full", DeterminismProbe.run("full"));

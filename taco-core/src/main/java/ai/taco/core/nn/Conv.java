@@ -8,6 +8,8 @@ import ai.djl.ndarray.types.Shape;
  * Parameters {@code <prefix>.weight} [out, in, k, k] and {@code <prefix>.bias} [out], torch default init.
  */
 public final class Conv implements Layer {
+  private static final Shape UNIT = new Shape(1, 1);
+
   private final NamedParameters params;
   private final String weight;
   private final String bias;
@@ -41,21 +43,31 @@ public final class Conv implements Layer {
    */
   @Override
   public NDArray forward(NDArray x) {
-    if (pointwise) {
-      // 1×1 convolution as a per-pixel linear layer (addmm X·Wᵀ) on the channels-last token view. libtorch's 1×1
-      // conv kernel, and a W·X matmul with few output channels, sum in an order that depends on the intra-op thread
-      // count (the last bits differ between 1 and 2 threads, which changes decoded images); X·Wᵀ does not. Checked
-      // by DeterminismTest.
-      // In a scope of its own so that the returned view is the only handle on the result's storage: a caller closing
-      // it frees the memory.
-      Shape s = x.getShape();
-      return Scoped.step(() -> {
-        NDArray tokens = x.transpose(0, 2, 3, 1).reshape(-1, s.get(1));
-        NDArray w = params.get(weight).reshape(outChannels, -1);
-        NDArray y = ReducedPrecision.linearReduced(tokens, w, params.get(bias));
-        return ChannelsLast.image(y, s.get(0), s.get(2), s.get(3));
-      });
+    if (pointwise && Pointwise.eligible(x, x.getShape().get(1))) {
+      // gA's and gS's wide float32 1×1 convolutions: oneDNN at every thread count, once checked (Pointwise).
+      return Pointwise.conv(x, params.get(weight), params.get(bias), () -> matrixProduct(x));
     }
-    return ReducedPrecision.conv2dReduced(x, params.get(weight), params.get(bias), stride, padding, new Shape(1, 1), 1);
+    if (pointwise) {
+      return matrixProduct(x);
+    }
+    return ReducedPrecision.conv2dReduced(x, params.get(weight), params.get(bias), stride, padding, UNIT, 1);
+  }
+
+  /**
+   * The 1×1 convolution as a per-pixel linear layer (addmm X·Wᵀ) on the channels-last token view, in the active
+   * precision. libtorch's own 1×1 convolution, and a W·X matmul with few output channels, sum in an order that depends
+   * on the intra-op thread count (the last bits differ between 1 and 2 threads); X·Wᵀ does not. Checked by
+   * DeterminismTest.
+   */
+  private NDArray matrixProduct(NDArray x) {
+    // In a scope of its own so that the returned view is the only handle on the result's storage: a caller closing it
+    // frees the memory.
+    Shape s = x.getShape();
+    return Scoped.step(() -> {
+      NDArray tokens = x.transpose(0, 2, 3, 1).reshape(-1, s.get(1));
+      NDArray w = params.get(weight).reshape(outChannels, -1);
+      NDArray y = ReducedPrecision.linearReduced(tokens, w, params.get(bias));
+      return ChannelsLast.image(y, s.get(0), s.get(2), s.get(3));
+    });
   }
 }

@@ -55,6 +55,9 @@ public final class ReducedPrecision {
   /** The precision the operations use now: the requested one inside {@link #transform}, float32 elsewhere. */
   private static final ThreadLocal<Precision> ACTIVE = ThreadLocal.withInitial(() -> Precision.FP32);
 
+  /** Whether this thread is inside {@link #transform} (gA or gS). */
+  private static final ThreadLocal<Boolean> IN_TRANSFORM = ThreadLocal.withInitial(() -> Boolean.FALSE);
+
   /**
    * Convolutions with fewer input channels stay float32: oneDNN's bfloat16 kernels need 16-channel blocks, and gA's
    * first 5×5/2 convolution (3 → N channels) measured 2.4× slower in bfloat16 than in float32 on a 768×512 image.
@@ -82,12 +85,23 @@ public final class ReducedPrecision {
   /** Runs {@code body} (gA or gS) with the requested precision in effect for its convolutions. */
   public static <T> T transform(Supplier<T> body) {
     Precision previous = ACTIVE.get();
+    Boolean wasInTransform = IN_TRANSFORM.get();
     ACTIVE.set(REQUESTED.get());
+    IN_TRANSFORM.set(Boolean.TRUE);
     try {
       return body.get();
     } finally {
       ACTIVE.set(previous);
+      IN_TRANSFORM.set(wasInTransform);
     }
+  }
+
+  /**
+   * Whether this thread runs gA or gS now ({@link #transform}): their 1×1 convolutions may take oneDNN's kernels
+   * ({@link Conv}), the entropy models' may not.
+   */
+  public static boolean inTransform() {
+    return IN_TRANSFORM.get();
   }
 
   /** The precision this thread's convolutions use right now. */
@@ -157,10 +171,16 @@ public final class ReducedPrecision {
     return w.getShape().get(1) < MIN_REDUCED_IN_CHANNELS && x.getDataType() == DataType.FLOAT32;
   }
 
-  /** {@code Linear.linear(x, w, b)} (y = x·Wᵀ + b on the last axis), computed in the active precision. */
+  /**
+   * {@code Linear.linear(x, w, b)} (y = x·Wᵀ + b on the last axis), computed in the active precision; under float32
+   * inside gA/gS by oneDNN where {@link Pointwise} says so.
+   */
   public static NDArray linear(NDArray x, NDArray w, NDArray b) {
     Precision p = ACTIVE.get();
     if (p == Precision.FP32) {
+      if (Pointwise.eligible(x, w.getShape().get(1))) {
+        return Pointwise.linear(x, w, b); // gA's text adapters: oneDNN at every thread count, once checked
+      }
       return (b == null ? Linear.linear(x, w) : Linear.linear(x, w, b)).singletonOrThrow();
     }
     NDArray low = autocast(p, x, () -> Linear.linear(x, w).singletonOrThrow());
