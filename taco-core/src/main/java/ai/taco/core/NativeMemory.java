@@ -17,8 +17,8 @@ final class NativeMemory {
       function(() -> com.sun.jna.NativeLibrary.getInstance(com.sun.jna.Platform.C_LIBRARY_NAME), "malloc_trim");
 
   /**
-   * tcmalloc's {@code MallocExtension_ReleaseFreeMemory} when tcmalloc is the process's allocator ({@code
-   * TACO_MALLOC=tcmalloc scripts/taco}, docs/performance.md "Allocator"), else null. Looked up among the process's
+   * tcmalloc's {@code MallocExtension_ReleaseFreeMemory} when tcmalloc is the process's allocator (the
+   * default of {@code scripts/taco}, docs/performance.md "Allocator"), else null. Looked up among the process's
    * global symbols: a preloaded library's are there.
    */
   private static final com.sun.jna.Function TCMALLOC_RELEASE =

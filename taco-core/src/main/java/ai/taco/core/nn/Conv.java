@@ -45,7 +45,7 @@ public final class Conv implements Layer {
   public NDArray forward(NDArray x) {
     if (pointwise && Pointwise.eligible(x, x.getShape().get(1))) {
       // gA's and gS's wide float32 1×1 convolutions: oneDNN at every thread count, once checked (Pointwise).
-      return Pointwise.conv(x, params.get(weight), params.get(bias), () -> matrixProduct(x));
+      return Pointwise.conv(x, params.get(weight), params.get(bias), this::matrixProduct);
     }
     if (pointwise) {
       return matrixProduct(x);

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,8 +32,9 @@ import org.slf4j.LoggerFactory;
  * last 32 output channels for some shapes (on this CPU 96→80 at every map size, 192→512 and 192→320 on a 24×40 map;
  * the undilated convolution libtorch runs by default on two threads is as wrong). So the first time a shape (and
  * thread count) comes by, its oneDNN result is compared with the matrix product; a shape that disagrees keeps the
- * matrix product for the life of the process (logged once). The check costs one extra product per new shape; a
- * transform repeats each shape many times (blocks, tiles, images).
+ * matrix product for the life of the process (logged once). One shape disagreed while coding a 100-megapixel image
+ * here: 160→320 on a 73×73 tile of the latent-size attention block. The check costs one extra product per new shape, computed a slab of
+ * rows at a time; a transform repeats each shape many times (blocks, tiles, images).
  *
  * <p>Only gA and gS ({@link ReducedPrecision#transform}) take this route. The entropy models' 1×1 convolutions (the
  * context model's parameter networks) keep the matrix product: the decoder must repeat their sums bit for bit, and
@@ -71,6 +73,9 @@ final class Pointwise {
   /** Shapes checked so far (a handful per image size); past this many, new shapes keep the matrix product. */
   static final int MAX_CHECKED_SHAPES = 4096;
 
+  /** Slabs of rows a new shape's check computes the matrix product in ({@link #checked}). */
+  static final int CHECK_SLABS = 8;
+
   /** Shape key (kind, dimensions, thread count) → whether oneDNN agreed with the matrix product. */
   private static final Map<List<Long>, Boolean> CHECKED = new ConcurrentHashMap<>();
 
@@ -87,12 +92,12 @@ final class Pointwise {
 
   /**
    * The 1×1 convolution of x [B,C,H,W] (channels-last) with w [out, C, 1, 1] and b [out], by oneDNN when this shape has
-   * passed the check, else by {@code matrixProduct} (the caller's usual route).
+   * passed the check, else by {@code matrixProduct} (the caller's usual route, which must accept any rows of x).
    */
-  static NDArray conv(NDArray x, NDArray w, NDArray b, Supplier<NDArray> matrixProduct) {
+  static NDArray conv(NDArray x, NDArray w, NDArray b, UnaryOperator<NDArray> matrixProduct) {
     Shape s = x.getShape();
     List<Long> key = List.of(0L, s.get(0), s.get(1), w.getShape().get(0), s.get(2), s.get(3), threads());
-    return checked(key, () -> oneDnn(x, w, b), matrixProduct);
+    return checked(key, () -> oneDnn(x, w, b), x, true, matrixProduct);
   }
 
   /**
@@ -107,13 +112,14 @@ final class Pointwise {
     long[] outShape = s.getShape().clone();
     outShape[outShape.length - 1] = out;
     List<Long> key = List.of(1L, tokens, in, out, threads());
+    UnaryOperator<NDArray> product = t -> (b == null ? Linear.linear(t, w) : Linear.linear(t, w, b)).singletonOrThrow();
     // In a scope of its own so that the returned view is the only handle on the result's storage (a caller closing it
     // frees the memory).
     Supplier<NDArray> fast = () -> Scoped.step(() -> {
       NDArray image = x.reshape(1, 1, tokens, in).transpose(0, 3, 1, 2);
       return oneDnn(image, w.reshape(out, in, 1, 1), b).transpose(0, 2, 3, 1).reshape(new Shape(outShape));
     });
-    return checked(key, fast, () -> (b == null ? Linear.linear(x, w) : Linear.linear(x, w, b)).singletonOrThrow());
+    return checked(key, fast, x, false, product);
   }
 
   private static NDArray oneDnn(NDArray x, NDArray w, NDArray b) {
@@ -124,35 +130,68 @@ final class Pointwise {
     return JniUtils.getNumThreads();
   }
 
-  private static NDArray checked(List<Long> key, Supplier<NDArray> fast, Supplier<NDArray> matrixProduct) {
+  /**
+   * The route this shape has earned: {@code fast} once it agreed with {@code product}, else {@code product} on all of
+   * {@code x}. A new shape runs {@code fast} and then {@code product} a slab of rows at a time ({@link #CHECK_SLABS};
+   * a 1×1 layer works on each position alone, so a slab's product is exactly those rows of the whole product), each
+   * slab freed at once: the check holds a slab's worth of memory beyond the result, not a second map, which an
+   * allocator that keeps freed memory (tcmalloc) would keep.
+   */
+  private static NDArray checked(
+      List<Long> key, Supplier<NDArray> fast, NDArray x, boolean image, UnaryOperator<NDArray> product) {
     Boolean agreed = CHECKED.get(key);
     if (agreed != null) {
-      return agreed ? fast.get() : matrixProduct.get();
+      return agreed ? fast.get() : product.apply(x);
     }
     if (CHECKED.size() >= MAX_CHECKED_SHAPES) {
-      return matrixProduct.get();
+      return product.apply(x);
     }
     NDArray candidate = fast.get();
-    NDArray reference = matrixProduct.get();
-    boolean agree = agree(candidate, reference);
+    boolean agree = agreesWithProduct(candidate, x, image, product);
     if (CHECKED.putIfAbsent(key, agree) == null && !agree) {
       LOG.info("libtorch's oneDNN 1x1 kernel disagrees with the matrix product for shape {}; using the product", key);
     }
     if (agree) {
-      reference.close();
       return candidate;
     }
     candidate.close();
-    return reference;
+    return product.apply(x);
+  }
+
+  /** Whether {@code candidate} agrees with {@code product} of {@code x}, compared a slab of rows at a time. */
+  private static boolean agreesWithProduct(
+      NDArray candidate, NDArray x, boolean image, UnaryOperator<NDArray> product) {
+    // Rows of a [B,C,H,W] map are its H axis (views); tokens [..., width] are viewed as [rows, width].
+    NDArray xRows = image ? x : tokens(x);
+    NDArray outRows = image ? candidate : tokens(candidate);
+    long rows = image ? x.getShape().get(2) : xRows.getShape().get(0);
+    long slab = Math.max(1, (rows + CHECK_SLABS - 1) / CHECK_SLABS);
+    for (long r = 0; r < rows; r += slab) {
+      String range = r + ":" + Math.min(rows, r + slab);
+      try (NDScope scope = new NDScope()) {
+        NDArray want = product.apply(image ? xRows.get(":, :, " + range + ", :") : xRows.get(range));
+        NDArray got = image ? outRows.get(":, :, " + range + ", :") : outRows.get(range);
+        if (!agree(got, want)) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   /** Whether two float32 results of one layer agree up to summation order ({@link #AGREEMENT}). */
   static boolean agree(NDArray candidate, NDArray reference) {
-    try (NDScope scope = new NDScope()) { // frees the map-sized difference at once
-      float d = candidate.sub(reference).abs().max().getFloat();
-      float m = reference.abs().max().getFloat();
-      return Float.isFinite(d) && d <= AGREEMENT * Math.max(m, Float.MIN_NORMAL);
+    try (NDScope scope = new NDScope()) {
+      NDArray d = candidate.sub(reference);
+      float diff = Math.max(d.max().getFloat(), -d.min().getFloat());
+      float scale = Math.max(reference.max().getFloat(), -reference.min().getFloat());
+      return Float.isFinite(diff) && diff <= AGREEMENT * Math.max(scale, Float.MIN_NORMAL);
     }
+  }
+
+  private static NDArray tokens(NDArray x) {
+    Shape s = x.getShape();
+    return x.reshape(-1, s.get(s.dimension() - 1));
   }
 
   /** The shapes checked so far and whether each agreed (tests). */
