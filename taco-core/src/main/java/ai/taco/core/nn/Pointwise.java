@@ -33,8 +33,8 @@ import org.slf4j.LoggerFactory;
  * the undilated convolution libtorch runs by default on two threads is as wrong). So the first time a shape (and
  * thread count) comes by, its oneDNN result is compared with the matrix product; a shape that disagrees keeps the
  * matrix product for the life of the process (logged once). One shape disagreed while coding a 100-megapixel image
- * here: 160→320 on a 73×73 tile of the latent-size attention block. The check costs one extra product per new shape, computed a slab of
- * rows at a time; a transform repeats each shape many times (blocks, tiles, images).
+ * here: 160→320 on a 73×73 tile of the latent-size attention block. The check costs one extra product per new shape,
+ * computed a slab of rows at a time; a transform repeats each shape many times (blocks, tiles, images).
  *
  * <p>Only gA and gS ({@link ReducedPrecision#transform}) take this route. The entropy models' 1×1 convolutions (the
  * context model's parameter networks) keep the matrix product: the decoder must repeat their sums bit for bit, and
