@@ -4,12 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
 import ai.taco.core.tensor.Precision;
 import java.util.List;
 import java.util.Random;
@@ -19,12 +21,16 @@ import org.junit.jupiter.api.Test;
 /**
  * gA's and gS's float32 1×1 layers by oneDNN ({@link Pointwise}): the values of a per-pixel product computed here in
  * double precision, also for widths whose oneDNN kernel is wrong on some CPUs (96→80 and 64→112 on this project's
- * machine: the check must catch them), the layout and shape the callers read, and the rules that keep every other 1×1
- * layer (entropy models, narrow widths, small maps, bfloat16) on the matrix product it had.
+ * machine: the check must catch them), the gradients training takes through the route, the layout and shape the
+ * callers read, and the rules that keep every other 1×1 layer (entropy models, narrow widths, small maps, bfloat16) on
+ * the matrix product it had.
  */
 class PointwiseTest {
   /** float32 sums of 64-128 terms of magnitude ~1: a few float32 ulps of the largest output. */
   private static final double FP32_RELATIVE_BOUND = 1e-6;
+
+  /** The weight gradient sums over every position (960 here): its rounding grows with that count. */
+  private static final double GRADIENT_RELATIVE_BOUND = 1e-5;
 
   private static <T> T inTransform(Precision p, Supplier<T> body) {
     try (ReducedPrecision.Scope s = ReducedPrecision.request(p)) {
@@ -145,6 +151,57 @@ class PointwiseTest {
       assertTrue(Pointwise.agree(roundedDifferently, want));
       assertFalse(Pointwise.agree(tail, want), "last 32 channels off");
       assertFalse(Pointwise.agree(want.mul(Float.NaN), want), "NaN");
+    }
+  }
+
+  /** Training runs the same route: its input and weight gradients are the matrix product's (oneDNN's backward). */
+  @Test
+  void gradientsThroughTheRouteAreTheMatrixProducts() {
+    for (int out : new int[] {96, 80}) {
+      int in = 96;
+      int h = 24;
+      int w = 40;
+      Random r = new Random(17);
+      float[] x = gaussians(r, h * w * in, 1);
+      float[] wt = gaussians(r, out * in, 0.1);
+      float[] b = gaussians(r, out, 0.1);
+      float[] g = gaussians(r, h * w * out, 1);
+      float[][] viaRoute = gradients(in, out, h, w, x, wt, b, g, true);
+      float[][] viaProduct = gradients(in, out, h, w, x, wt, b, g, false);
+      for (int k = 0; k < 2; k++) {
+        double err = 0;
+        double scale = 0;
+        for (int i = 0; i < viaProduct[k].length; i++) {
+          err = Math.max(err, Math.abs(viaRoute[k][i] - viaProduct[k][i]));
+          scale = Math.max(scale, Math.abs(viaProduct[k][i]));
+        }
+        assertTrue(err / scale < GRADIENT_RELATIVE_BOUND, in + "→" + out + (k == 0 ? " input" : " weight")
+            + " gradient: relative error " + err / scale);
+      }
+    }
+  }
+
+  /** d(Σ g·conv(x))/dx and /dw, with the convolution inside gA/gS ({@code inTransform}) or outside. */
+  private static float[][] gradients(
+      int in, int out, int h, int w, float[] x, float[] wt, float[] b, float[] g, boolean inTransform) {
+    try (NDManager m = NDManager.newBaseManager();
+        NDScope scope = new NDScope()) {
+      NDArray image = m.create(x, new Shape(1, h, w, in)).transpose(0, 3, 1, 2);
+      NDArray weight = m.create(wt, new Shape(out, in, 1, 1));
+      NDArray upstream = m.create(g, new Shape(1, h, w, out)).transpose(0, 3, 1, 2);
+      NamedParameters params = new NamedParameters();
+      Conv conv = new Conv(params, "c", in, out, 1, 1);
+      params.put("c.weight", weight);
+      params.put("c.bias", m.create(b));
+      image.setRequiresGradient(true);
+      weight.setRequiresGradient(true);
+      try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+        NDArray y = inTransform ? inTransform(Precision.FP32, () -> conv.forward(image)) : conv.forward(image);
+        gc.backward(y.mul(upstream).sum());
+      }
+      return new float[][] {
+        image.getGradient().transpose(0, 2, 3, 1).toFloatArray(), weight.getGradient().toFloatArray()
+      };
     }
   }
 
