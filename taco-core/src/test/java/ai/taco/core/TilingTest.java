@@ -30,7 +30,8 @@ import org.junit.jupiter.api.Test;
  * Tiled gA / gS against the untiled transforms: the golden images with tiles far smaller than the image still give
  * the official bitstreams and the same pixels, and on sizes that do not divide into tiles the tiled transforms agree
  * with the untiled ones up to float summation order. Halos a quarter of the receptive field leave seam errors of 0.09
- * in y; the outermost receptive-field positions weigh too little to show (one position less still passes).
+ * in y; the outermost receptive-field positions weigh too little to show (one position less still passes here), so
+ * transform.AnalysisHaloTest and transform.SynthesisHaloTest measure each stage's receptive field against its halo.
  */
 class TilingTest {
   /** 32-pixel tiles with 16-pixel sub-tiles: every stage of both transforms splits even the 64×64 golden image. */
