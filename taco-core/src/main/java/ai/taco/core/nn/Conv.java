@@ -43,12 +43,11 @@ public final class Conv implements Layer {
    */
   @Override
   public NDArray forward(NDArray x) {
-    if (pointwise && Pointwise.eligible(x, x.getShape().get(1))) {
-      // gA's and gS's wide float32 1×1 convolutions: oneDNN at every thread count, once checked (Pointwise).
-      return Pointwise.conv(x, params.get(weight), params.get(bias), this::matrixProduct);
-    }
     if (pointwise) {
-      return matrixProduct(x);
+      // gA's and gS's wide float32 1×1 convolutions: oneDNN at every thread count, once checked (Pointwise).
+      return Pointwise.eligible(x, x.getShape().get(1))
+          ? Pointwise.conv(x, params.get(weight), params.get(bias), this::matrixProduct)
+          : matrixProduct(x);
     }
     return ReducedPrecision.conv2dReduced(x, params.get(weight), params.get(bias), stride, padding, UNIT, 1);
   }

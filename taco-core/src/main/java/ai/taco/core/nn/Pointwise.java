@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
-import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.taco.core.tensor.Precision;
 import java.util.List;
@@ -102,9 +101,10 @@ final class Pointwise {
 
   /**
    * {@code x·wᵀ + b} over the last axis of x [..., in] (w [out, in]): by oneDNN (the tokens viewed as a one-row
-   * channels-last image) when this shape has passed the check, else the matrix product.
+   * channels-last image) when this shape has passed the check, else by {@code matrixProduct} (the caller's usual
+   * route, which must accept any rows of x).
    */
-  static NDArray linear(NDArray x, NDArray w, NDArray b) {
+  static NDArray linear(NDArray x, NDArray w, NDArray b, UnaryOperator<NDArray> matrixProduct) {
     Shape s = x.getShape();
     long in = s.get(s.dimension() - 1);
     long tokens = s.size() / in;
@@ -112,14 +112,13 @@ final class Pointwise {
     long[] outShape = s.getShape().clone();
     outShape[outShape.length - 1] = out;
     List<Long> key = List.of(1L, tokens, in, out, threads());
-    UnaryOperator<NDArray> product = t -> (b == null ? Linear.linear(t, w) : Linear.linear(t, w, b)).singletonOrThrow();
     // In a scope of its own so that the returned view is the only handle on the result's storage (a caller closing it
     // frees the memory).
     Supplier<NDArray> fast = () -> Scoped.step(() -> {
       NDArray image = x.reshape(1, 1, tokens, in).transpose(0, 3, 1, 2);
       return oneDnn(image, w.reshape(out, in, 1, 1), b).transpose(0, 2, 3, 1).reshape(new Shape(outShape));
     });
-    return checked(key, fast, x, false, product);
+    return checked(key, fast, x, false, matrixProduct);
   }
 
   private static NDArray oneDnn(NDArray x, NDArray w, NDArray b) {

@@ -179,12 +179,18 @@ public final class ReducedPrecision {
     Precision p = ACTIVE.get();
     if (p == Precision.FP32) {
       if (Pointwise.eligible(x, w.getShape().get(1))) {
-        return Pointwise.linear(x, w, b); // gA's text adapters: oneDNN at every thread count, once checked
+        // gA's text adapters: oneDNN at every thread count, once checked
+        return Pointwise.linear(x, w, b, rows -> matrixProduct(rows, w, b));
       }
-      return (b == null ? Linear.linear(x, w) : Linear.linear(x, w, b)).singletonOrThrow();
+      return matrixProduct(x, w, b);
     }
     NDArray low = autocast(p, x, () -> Linear.linear(x, w).singletonOrThrow());
     return b == null ? toFloat32(low) : addClose(low, b);
+  }
+
+  /** {@code Linear.linear(x, w, b)} in float32 (libtorch's matrix product); {@code b} may be null. */
+  private static NDArray matrixProduct(NDArray x, NDArray w, NDArray b) {
+    return (b == null ? Linear.linear(x, w) : Linear.linear(x, w, b)).singletonOrThrow();
   }
 
   /**
