@@ -8,10 +8,10 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Activation;
 import ai.taco.core.tensor.HostTensor;
 import ai.taco.core.nn.Constants;
 import ai.taco.core.nn.Conv;
+import ai.taco.core.nn.InPlace;
 import ai.taco.core.nn.NamedParameters;
 import ai.taco.core.nn.Scoped;
 import ai.taco.entropy.EntropyCodingException;
@@ -786,9 +786,10 @@ public final class ContextModel {
     }
 
     NDArray forward(NDArray decodedSlices) {
-      NDArray x = Activation.relu(c0.forward(decodedSlices));
-      x = Activation.relu(c2.forward(x));
-      return c4.forward(x);
+      NDArray x = InPlace.relu(c0.forward(decodedSlices));
+      NDArray h = InPlace.relu(c2.forward(x));
+      x.close();
+      return c4.forward(h);
     }
   }
 
@@ -811,9 +812,10 @@ public final class ContextModel {
     }
 
     NDArray forward(NDArray x) {
-      NDArray h = Activation.relu(c0.forward(x));
-      h = Activation.relu(c2.forward(h));
-      return c4.forward(h);
+      NDArray h = InPlace.relu(c0.forward(x));
+      NDArray h2 = InPlace.relu(c2.forward(h));
+      h.close();
+      return c4.forward(h2);
     }
   }
 }

@@ -1,7 +1,6 @@
 package ai.taco.core.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.nn.Activation;
 
 /**
  * Simplified attention block of Cheng et al. 2020 as in CompressAI's {@code compressai.layers.AttentionBlock}:
@@ -29,12 +28,7 @@ public final class AttentionBlock implements Layer {
   private static Layer residualUnit(NamedParameters params, String prefix, int n) {
     // relu(x + branch(x)): ELIC's residual bottleneck (same convolutions, same eager frees) with a ReLU on the sum.
     ResidualBottleneck sum = ResidualBottleneck.withBranch(params, prefix + ".conv", n);
-    return x -> {
-      NDArray s = sum.forward(x);
-      NDArray out = Activation.relu(s);
-      s.close();
-      return out;
-    };
+    return x -> InPlace.relu(sum.forward(x));
   }
 
   @Override
@@ -43,11 +37,17 @@ public final class AttentionBlock implements Layer {
     NDArray xr = ReducedPrecision.toReduced(x);
     // The gate first, so its trunk is gone before trunk a runs (the branches are independent: same values).
     NDArray b = trunk(trunkB, xr);
-    NDArray g = Scoped.step(() -> Activation.sigmoid(gate.forward(b)));
+    NDArray g = Scoped.step(() -> InPlace.sigmoid(gate.forward(b)));
     Scoped.release(b, g, xr);
     NDArray a = trunk(trunkA, xr);
-    NDArray gated = a.mul(g);
-    a.close();
+    // In place on trunk a's fresh output unless autograd needs it (its last ReLU's backward reads it).
+    NDArray gated;
+    if (InPlace.mayWrite(a)) {
+      gated = a.muli(g);
+    } else {
+      gated = a.mul(g);
+      a.close();
+    }
     g.close();
     NDArray out = gated.addi(xr);
     if (xr != x) {

@@ -36,12 +36,25 @@ public final class CrossAttention {
    * As {@link #forward(NDArray, NDArray)} with the key/value tokens supplied in {@code chunks} pieces, each computed
    * twice, so that neither the keys and values of all tokens nor the scores [B, heads, L, S] ever exist at once (at
    * 100 MP the Extractor's scores alone were 1.9 GB): memory holds one chunk and its scores. With one chunk the
-   * operations are those of {@link #forward(NDArray, NDArray)}. With more, the softmax is taken in two passes: the
-   * first keeps each chunk's row maximum m and sum of exp(s − m); the second weighs each chunk's values by exp(s − M) /
-   * Σ (M the maximum over all chunks, the sum rescaled to it) and adds them up; the same values up to float summation
-   * order.
+   * operations are those of {@link #forward(NDArray, NDArray)}, the chunk computed once. With more, the softmax is
+   * taken in two passes: the first keeps each chunk's row maximum m and sum of exp(s − m); the second weighs each
+   * chunk's values by exp(s − M) / Σ (M the maximum over all chunks, the sum rescaled to it) and adds them up; the same
+   * values up to float summation order.
+   *
+   * <p>Under reduced precision (the Extractor: few queries, the caption's, attending to many image tokens) the keys and
+   * values are folded into the queries instead of computed: per head q·kᵀ = (q·Wk)·xᵀ + q·bk, and the second term is
+   * the same for every token, so it leaves the softmax unchanged and is dropped; and P·v = (P·x)·Wvᵀ + bv, since each
+   * row of P sums to 1. Each token then costs two products with [heads·L, dim] (2·heads·L·dim multiply-adds, 608·512
+   * for the Extractor) instead of its key and value projections (2·dim², 2·512²), both in the reduced precision. The
+   * same function in another summation order; float32 keeps the official order, on which the bitstreams depend.
    */
   public NDArray forward(NDArray query, int chunks, java.util.function.IntFunction<NDArray> keyValueChunk) {
+    return forward(query, chunks, keyValueChunk, ReducedPrecision.active() != ai.taco.core.tensor.Precision.FP32);
+  }
+
+  /** As {@link #forward(NDArray, int, java.util.function.IntFunction)}, folded or not as asked (tests: both ways). */
+  NDArray forward(
+      NDArray query, int chunks, java.util.function.IntFunction<NDArray> keyValueChunk, boolean folded) {
     NDArray w = params.get(inWeight);
     NDArray b = params.get(inBias);
     long batch = query.getShape().get(0);
@@ -49,29 +62,41 @@ public final class CrossAttention {
     int headDim = dim / heads;
     NDArray q = ai.djl.nn.core.Linear.linear(query, w.get("0:" + dim), b.get("0:" + dim)).singletonOrThrow();
     NDArray qs = Scalars.mul(q.reshape(batch, len, heads, headDim).transpose(0, 2, 1, 3), 1.0 / Math.sqrt(headDim));
-    java.util.function.IntFunction<NDArray> scores = c -> {
-      NDArray kv = keyValueChunk.apply(c);
-      long src = kv.getShape().get(1);
-      // Keys and values of image tokens (the Extractor's): wide products, in the active precision.
-      NDArray k = ReducedPrecision.linear(kv, w.get(dim + ":" + 2 * dim), b.get(dim + ":" + 2 * dim));
-      return qs.matMul(k.reshape(batch, src, heads, headDim).transpose(0, 2, 3, 1));
-    };
-    java.util.function.BiFunction<Integer, NDArray, NDArray> weighted = (c, attn) -> {
-      NDArray kv = keyValueChunk.apply(c);
-      long src = kv.getShape().get(1);
-      NDArray v = ReducedPrecision.linear(kv, w.get(2 * dim + ":"), b.get(2 * dim + ":"));
-      return attn.matMul(v.reshape(batch, src, heads, headDim).transpose(0, 2, 1, 3));
-    };
+    java.util.function.Function<NDArray, NDArray> scores;
+    java.util.function.BiFunction<NDArray, NDArray, NDArray> weighted;
+    if (folded) {
+      // [B, heads·L, dim]: row h·L+l is q_hl·Wk_h (scaled); scores and the weighted sum over tokens are products
+      // with the tokens themselves.
+      NDArray qk = qs.matMul(w.get(dim + ":" + 2 * dim).reshape(heads, headDim, dim)).reshape(batch, heads * len, dim);
+      scores = kv -> ReducedPrecision.matMul(qk, kv.transpose(0, 2, 1)).reshape(batch, heads, len, -1);
+      weighted = (kv, attn) -> ReducedPrecision.matMul(attn.reshape(batch, heads * len, -1), kv)
+          .reshape(batch, heads, len, dim);
+    } else {
+      scores = kv -> {
+        long src = kv.getShape().get(1);
+        // Keys and values of image tokens (the Extractor's): wide products.
+        NDArray k = ReducedPrecision.linear(kv, w.get(dim + ":" + 2 * dim), b.get(dim + ":" + 2 * dim));
+        return qs.matMul(k.reshape(batch, src, heads, headDim).transpose(0, 2, 3, 1));
+      };
+      weighted = (kv, attn) -> {
+        long src = kv.getShape().get(1);
+        NDArray v = ReducedPrecision.linear(kv, w.get(2 * dim + ":"), b.get(2 * dim + ":"));
+        return attn.matMul(v.reshape(batch, src, heads, headDim).transpose(0, 2, 1, 3));
+      };
+    }
     NDArray o;
     if (chunks == 1) {
-      o = Scoped.step(() -> weighted.apply(0, scores.apply(0).softmax(-1)));
+      o = Scoped.step(() -> {
+        NDArray kv = keyValueChunk.apply(0);
+        return weighted.apply(kv, scores.apply(kv).softmax(-1));
+      });
     } else {
       // Pass 1: per chunk, the row maximum and the sum of exp(s - maximum), as [B, heads, L, 2].
       ai.djl.ndarray.NDList stats = new ai.djl.ndarray.NDList();
       for (int c = 0; c < chunks; c++) {
         int chunk = c;
         stats.add(Scoped.step(() -> {
-          NDArray s = scores.apply(chunk);
+          NDArray s = scores.apply(keyValueChunk.apply(chunk));
           NDArray max = s.max(new int[] {-1}, true);
           return max.concat(s.sub(max).exp().sum(new int[] {-1}, true), -1);
         }));
@@ -87,7 +112,10 @@ public final class CrossAttention {
       o = null;
       for (int c = 0; c < chunks; c++) {
         int chunk = c;
-        NDArray part = Scoped.step(() -> weighted.apply(chunk, scores.apply(chunk).sub(max).exp().mul(inverse)));
+        NDArray part = Scoped.step(() -> {
+          NDArray kv = keyValueChunk.apply(chunk);
+          return weighted.apply(kv, scores.apply(kv).sub(max).exp().mul(inverse));
+        });
         if (o == null) {
           o = part;
         } else {
@@ -95,6 +123,11 @@ public final class CrossAttention {
           part.close();
         }
       }
+    }
+    if (folded) {
+      // (P·x)·Wv_hᵀ + bv_h per head: [B, heads, L, dim] -> [B, heads, L, headDim].
+      NDArray wv = w.get(2 * dim + ":").reshape(heads, headDim, dim).transpose(0, 2, 1);
+      o = o.matMul(wv).add(b.get(2 * dim + ":").reshape(1, heads, 1, headDim));
     }
     return outProj.forward(o.transpose(0, 2, 1, 3).reshape(new Shape(batch, len, dim)));
   }
@@ -135,10 +168,20 @@ public final class CrossAttention {
    * @param gamma [dim], the Injector's scale of the attention output
    */
   NDArray foldedForward(NDArray query, NDArray keyValue, NDArray gamma) {
+    return foldedForward(query, fold(keyValue, gamma));
+  }
+
+  /** The few key/value tokens of {@link #foldedForward} folded into its two dense weights and their biases. */
+  record Folded(NDArray scoreW, NDArray scoreB, NDArray outW, NDArray outB, long src) {}
+
+  /**
+   * The weights of {@link #foldedForward} for {@code keyValue} [B, S, dim] and {@code gamma} [dim]: computed once per
+   * caption, for every band of image positions that attends to it.
+   */
+  Folded fold(NDArray keyValue, NDArray gamma) {
     NDArray w = params.get(inWeight);
     NDArray b = params.get(inBias);
-    long batch = query.getShape().get(0);
-    long len = query.getShape().get(1);
+    long batch = keyValue.getShape().get(0);
     long src = keyValue.getShape().get(1);
     int headDim = dim / heads;
     double scale = 1.0 / Math.sqrt(headDim);
@@ -156,15 +199,22 @@ public final class CrossAttention {
     NDArray outW = woHeads.matMul(v.reshape(batch, src, heads, headDim).transpose(0, 2, 3, 1))
         .transpose(0, 2, 1, 3).reshape(batch, dim, heads * src).mul(gamma.reshape(1, dim, 1));
     NDArray outB = outProj.bias().mul(gamma);
+    return new Folded(scoreW, scoreB, outW, outB, src);
+  }
+
+  /** {@link #foldedForward(NDArray, NDArray, NDArray)} with its weights already {@link #fold folded}. */
+  NDArray foldedForward(NDArray query, Folded f) {
+    long batch = query.getShape().get(0);
+    long len = query.getShape().get(1);
     ai.djl.ndarray.NDList rows = new ai.djl.ndarray.NDList();
     for (long i = 0; i < batch; i++) {
       NDArray x = query.get(i);
-      NDArray sw = scoreW.get(i);
-      NDArray sb = scoreB.get(i);
-      NDArray ow = outW.get(i);
+      NDArray sw = f.scoreW().get(i);
+      NDArray sb = f.scoreB().get(i);
+      NDArray ow = f.outW().get(i);
       rows.add(Scoped.step(() -> {
-        NDArray p = ReducedPrecision.linear(x, sw, sb).reshape(len, heads, src).softmax(-1);
-        return ReducedPrecision.linear(p.reshape(len, heads * src), ow, outB);
+        NDArray p = ReducedPrecision.linear(x, sw, sb).reshape(len, heads, f.src()).softmax(-1);
+        return ReducedPrecision.linear(p.reshape(len, heads * f.src()), ow, f.outB());
       }));
     }
     return batch == 1 ? rows.get(0).expandDims(0) : ai.djl.ndarray.NDArrays.stack(rows);

@@ -32,19 +32,46 @@ public final class Injector {
 
   /** image [B,C,H,W], text [B,T,textDim] -> [B,C,H,W]. */
   public NDArray forward(NDArray image, NDArray text) {
+    return forward(image, caption(text));
+  }
+
+  /**
+   * The caption's side of this Injector: the text projected and normalised, and under reduced precision folded into
+   * the attention's weights ({@link CrossAttention#fold}). It depends on the text alone, so a map taken in bands of
+   * positions computes it once for all of them.
+   */
+  public Caption caption(NDArray text) {
+    NDArray t = textNorm.forward(textProj.forward(text));
+    if (ReducedPrecision.active() == Precision.FP32) {
+      return new Caption(t, null);
+    }
+    return new Caption(null, attention.fold(t, params.get(gamma)));
+  }
+
+  /** image [B,C,H,W] and its caption's side ({@link #caption}) -> [B,C,H,W]. */
+  public NDArray forward(NDArray image, Caption caption) {
     long b = image.getShape().get(0);
     long h = image.getShape().get(2);
     long w = image.getShape().get(3);
-    NDArray tokens = ChannelsLast.tokens(image);
-    NDArray t = textNorm.forward(textProj.forward(text));
-    NDArray img = imageNorm.forward(tokens);
+    NDArray img = imageNorm.forward(ChannelsLast.tokens(image));
     NDArray out;
-    if (ReducedPrecision.active() == Precision.FP32) {
-      out = img.add(attention.forward(img, t).mul(params.get(gamma)));
+    if (caption.folded == null) {
+      out = img.add(attention.forward(img, caption.text).mul(params.get(gamma)));
     } else {
       // Reduced precision: the attention as two dense products in that precision (CrossAttention#foldedForward).
-      out = img.add(attention.foldedForward(img, t, params.get(gamma)));
+      out = img.add(attention.foldedForward(img, caption.folded));
     }
     return ChannelsLast.image(out, b, h, w);
+  }
+
+  /** What {@link #caption} computes from a text; its arrays belong to the caller's scope. */
+  public static final class Caption {
+    private final NDArray text;
+    private final CrossAttention.Folded folded;
+
+    private Caption(NDArray text, CrossAttention.Folded folded) {
+      this.text = text;
+      this.folded = folded;
+    }
   }
 }

@@ -40,8 +40,10 @@ import java.util.function.Supplier;
  * <p>The Injectors' attention runs folded ({@code CrossAttention#foldedForward}): the 38 caption tokens' keys and
  * values folded into two dense weights, so each image position costs two wide products in the reduced precision
  * and a float32 softmax (bf16 gA 15 % faster on kodim01 than with the attention in float32; casting the unfolded
- * per-head products had measured 0.9×). The Extractor's wide products (image tokens projected to the text width,
- * their keys and values) go through {@link #linear} as they are; LayerNorms and softmaxes stay float32.
+ * per-head products had measured 0.9×). The Extractor's attention runs folded the other way ({@code
+ * CrossAttention#forward(NDArray, int, java.util.function.IntFunction)}): its 38 queries folded into the keys' and
+ * values' weights, so the image tokens meet two products in the reduced precision instead of their key and value
+ * projections; LayerNorms and softmaxes stay float32.
  *
  * <p>Which precision applies: a codec or trainer {@link #request requests} one for its calling thread around a whole
  * call; it takes effect only inside {@link #transform} (gA and gS), so hA, hS and the context model stay float32 even
@@ -186,6 +188,15 @@ public final class ReducedPrecision {
     }
     NDArray low = autocast(p, x, () -> Linear.linear(x, w).singletonOrThrow());
     return b == null ? toFloat32(low) : addClose(low, b);
+  }
+
+  /** {@code a.matMul(b)} computed in the active precision, the result float32. */
+  public static NDArray matMul(NDArray a, NDArray b) {
+    Precision p = ACTIVE.get();
+    if (p == Precision.FP32) {
+      return a.matMul(b);
+    }
+    return toFloat32(autocast(p, a, () -> a.matMul(b)));
   }
 
   /** {@code Linear.linear(x, w, b)} in float32 (libtorch's matrix product); {@code b} may be null. */

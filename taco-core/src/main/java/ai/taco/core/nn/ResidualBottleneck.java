@@ -1,7 +1,6 @@
 package ai.taco.core.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.nn.Activation;
 
 /**
  * ELIC's residual bottleneck (official modules/layers/res_blk.py): x + conv1x1(N/2→N)(relu(conv3x3(relu(conv1x1(N→N/2)(x))))).
@@ -36,13 +35,11 @@ public final class ResidualBottleneck implements Layer {
     // residual sum too: gA/gS carry the reduced stream from block to block (ReducedPrecision#toReduced).
     // Under reduced precision x joins the reduced residual stream (a no-op when it is already in it or under float32).
     NDArray xr = ReducedPrecision.toReduced(x);
-    NDArray r = reduce.forward(xr);
-    NDArray b = Activation.relu(r);
-    r.close();
+    // The ReLUs rectify the fresh convolution outputs in place where they may (InPlace).
+    NDArray b = InPlace.relu(reduce.forward(xr));
     NDArray c = conv.forward(b);
     b.close();
-    b = Activation.relu(c);
-    c.close();
+    b = InPlace.relu(c);
     NDArray out = expand.forward(b);
     b.close();
     // In place on the fresh conv output (its backward needs neither output nor sum): one less feature-map-sized

@@ -144,8 +144,9 @@ public final class AnalysisTransform {
     }
     NDArray out = Tiles.allocate(image, image.getShape().get(1), h, w);
     Tiles.Span cols = new Tiles.Span(0, (int) w);
+    Injector.Caption caption = inj.caption(text);
     for (Tiles.Span band : Tiles.split(new Tiles.Span(0, (int) h), (int) rows)) {
-      NDArray part = Scoped.step(() -> inj.forward(ChannelsLast.of(Tiles.crop(image, band, cols)), text));
+      NDArray part = Scoped.step(() -> inj.forward(ChannelsLast.of(Tiles.crop(image, band, cols)), caption));
       Tiles.put(out, band, cols, part);
       part.close();
     }

@@ -102,6 +102,50 @@ class CrossAttentionChunksTest {
   }
 
   /**
+   * The folded form the Extractor uses under reduced precision (keys and values folded into the queries, the
+   * softmax-invariant score bias dropped, the value bias added after the weighted sum), whole and in chunks: in float32
+   * within float32 rounding of the double-precision attention, with scores of order one and spread over tens; in
+   * bfloat16 within bfloat16 rounding and not float32-exact (so bfloat16 ran).
+   */
+  @Test
+  void foldedChunkedAttentionEqualsDoublePrecisionAttention() {
+    for (double scale : new double[] {1, WIDE}) {
+      try (NDManager m = NDManager.newBaseManager();
+          NDScope scope = new NDScope()) {
+        NamedParameters p = new NamedParameters();
+        Random r = new Random(7);
+        CrossAttention attention = attention(m, p, 13, r);
+        float[] query = gaussian(r, QUERIES * DIM, scale);
+        float[] keyValue = gaussian(r, TOKENS * DIM, 1);
+        NDArray q = m.create(query, new Shape(1, QUERIES, DIM));
+        NDArray kv = m.create(keyValue, new Shape(1, TOKENS, DIM));
+        double[] want = reference(p, query, keyValue);
+        for (int chunk : new int[] {TOKENS, 64, 7, 1}) {
+          int chunks = (TOKENS + chunk - 1) / chunk;
+          int size = chunk;
+          java.util.function.IntFunction<NDArray> part =
+              c -> kv.get(":, " + c * size + ":" + Math.min(TOKENS, (c + 1) * size) + ", :");
+          assertClose(want, attention.forward(q, chunks, part, true).toFloatArray(),
+              "folded, chunks of " + chunk + ", scale " + scale);
+          float[] bf16;
+          try (ReducedPrecision.Scope s = ReducedPrecision.request(ai.taco.core.tensor.Precision.BF16)) {
+            bf16 = ReducedPrecision.transform(() -> attention.forward(q, chunks, part)).toFloatArray();
+          }
+          double top = 0;
+          double err = 0;
+          for (int i = 0; i < want.length; i++) {
+            top = Math.max(top, Math.abs(want[i]));
+            err = Math.max(err, Math.abs(want[i] - bf16[i]));
+          }
+          assertTrue(err <= top / 32, "folded, bfloat16, chunks of " + chunk + ": max|err| " + err + " (max|out| "
+              + top + ")");
+          assertTrue(err > 1e-5 * top, "folded, bfloat16: float32-exact (" + err + "), so bfloat16 did not run");
+        }
+      }
+    }
+  }
+
+  /**
    * An attention "a" declared in {@code p}, initialised with {@code seed}, then given non-zero biases from {@code r}
    * (the initialisation zeroes them), so that their rows of the packed projection count too.
    */

@@ -47,7 +47,7 @@ class ReducedPrecisionTest {
   }
 
   /** x rounded to bfloat16 (round to nearest, ties to even on the upper 16 bits), computed here in Java. */
-  private static float bf16(float x) {
+  static float bf16(float x) {
     int bits = Float.floatToRawIntBits(x);
     int rounded = bits + 0x7FFF + ((bits >>> 16) & 1);
     return Float.intBitsToFloat(rounded & 0xFFFF0000);
