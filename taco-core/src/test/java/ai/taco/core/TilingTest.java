@@ -117,6 +117,48 @@ class TilingTest {
     assertThrows(IllegalArgumentException.class, () -> new Tiling(96, 48, 0), "empty gS tile");
   }
 
+  /**
+   * Under bfloat16 the tiled gA hands its tiles over in bfloat16 and its float32 maps convert them as they are copied
+   * in: on the 256×384 image of the next test (every stage tiled) the tiled y agrees with the untiled bf16 y within
+   * bfloat16 rounding (both differ from the float32 y by far more than that bound allows between themselves).
+   */
+  @Test
+  void tiledAnalysisUnderBf16MatchesUntiledBf16() {
+    Tiling tiling = new Tiling(96, 48);
+    try (NDManager m = NDManager.newBaseManager();
+        NDScope scope = new NDScope()) {
+      TacoModel model = TacoModel.create(TacoConfig.SMALL, m, 7);
+      Random r = new Random(4);
+      float[] px = new float[3 * 256 * 384];
+      for (int i = 0; i < px.length; i++) {
+        px[i] = r.nextFloat();
+      }
+      float[] tx = new float[5 * 512];
+      for (int i = 0; i < tx.length; i++) {
+        tx[i] = (float) r.nextGaussian();
+      }
+      NDArray x = m.create(px, new ai.djl.ndarray.types.Shape(1, 3, 256, 384));
+      NDArray text = m.create(tx, new ai.djl.ndarray.types.Shape(1, 5, 512));
+      NDArray y32 = model.gA().forward(x, text);
+      NDArray y;
+      NDArray yTiled;
+      try (ai.taco.core.nn.ReducedPrecision.Scope s =
+          ai.taco.core.nn.ReducedPrecision.request(ai.taco.core.tensor.Precision.BF16)) {
+        y = ai.taco.core.nn.ReducedPrecision.transform(() -> model.gA().forward(x, text));
+        yTiled = ai.taco.core.nn.ReducedPrecision.transform(
+            () -> TiledAnalysis.forward(model.gA(), tiling.tile(), tiling.subTile(), x, text, step -> {}));
+      }
+      assertEquals(ai.djl.ndarray.types.DataType.FLOAT32, yTiled.getDataType());
+      double scale = y32.abs().max().getFloat();
+      double tiledErr = Diff.maxAbs(y, yTiled);
+      double bf16Err = Diff.maxAbs(y32, y);
+      System.out.println("[TilingTest] bf16 gA tiled max|err| " + tiledErr + ", bf16 vs fp32 " + bf16Err + ", max|y| "
+          + scale);
+      assertTrue(bf16Err > 1e-3 * scale, "bfloat16 ran: " + bf16Err);
+      assertTrue(tiledErr <= bf16Err, "tiled bf16 max|err| " + tiledErr + " (bf16 vs fp32 " + bf16Err + ")");
+    }
+  }
+
   /** A 200×333 image (padded to 256×384: 3×4 tiles of 96 pixels, the last ones partial) on a random small model. */
   @Test
   void tiledTransformsMatchUntiledOnSizesThatDoNotDivideIntoTiles() {

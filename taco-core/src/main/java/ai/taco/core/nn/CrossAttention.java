@@ -68,7 +68,10 @@ public final class CrossAttention {
       // [B, heads·L, dim]: row h·L+l is q_hl·Wk_h (scaled); scores and the weighted sum over tokens are products
       // with the tokens themselves.
       NDArray qk = qs.matMul(w.get(dim + ":" + 2 * dim).reshape(heads, headDim, dim)).reshape(batch, heads * len, dim);
-      scores = kv -> ReducedPrecision.matMul(qk, kv.transpose(0, 2, 1)).reshape(batch, heads, len, -1);
+      NDArray qkT = qk.transpose(0, 2, 1);
+      // tokens·qkᵀ, then transposed: the tokens as the product's left operand, read in their own row order (the
+      // product with their transposed view ran at half the speed, 12 against 6 ms for the Extractor on kodim01).
+      scores = kv -> ReducedPrecision.matMul(kv, qkT).transpose(0, 2, 1).reshape(batch, heads, len, -1);
       weighted = (kv, attn) -> ReducedPrecision.matMul(attn.reshape(batch, heads * len, -1), kv)
           .reshape(batch, heads, len, dim);
     } else {

@@ -148,8 +148,9 @@ public final class ReducedPrecision {
 
   /**
    * {@code x} as float32: itself if it is, else a float32 copy, differentiably (plus a one-element float32 zero: type
-   * promotion; {@code x} is left to its owner). Where a map of the reduced residual stream leaves it: the text
-   * adapters, a tile's result, the end of gA/gS.
+   * promotion; {@code x} is left to its owner). Where a map of the reduced residual stream leaves it: the end of
+   * gA/gS, gS's tiles, the inputs of float32 operations (gA's tiles are converted by the copy into their float32 map,
+   * and the text adapters read the stream as it is).
    */
   public static NDArray float32(NDArray x) {
     if (!isReduced(x)) {

@@ -73,12 +73,13 @@ public final class AnalysisTransform {
       Object step = steps[i];
       NDArray image = x;
       NDArray caption = text;
-      // The text adapters read float32 (ReducedPrecision: they stay in it); the blocks may hand on a reduced map.
+      // The blocks may hand on a map of the reduced stream; the text adapters read it as it is (their first operations,
+      // a LayerNorm and a product, compute in float32 and in the reduced precision) and return float32.
       if (step instanceof Injector inj) {
-        x = Scoped.step(() -> inj.forward(ReducedPrecision.float32(image), caption));
+        x = Scoped.step(() -> inj.forward(image, caption));
         record(trace, x);
       } else if (step instanceof Extractor ext) {
-        text = Scoped.step(() -> ext.forward(caption, ReducedPrecision.float32(image)));
+        text = Scoped.step(() -> ext.forward(caption, image));
         record(trace, text);
       } else {
         x = Scoped.step(() -> ((Layer) step).forward(image));
@@ -109,7 +110,9 @@ public final class AnalysisTransform {
 
   /**
    * Steps {@code [from, to)} (none of them the Extractor) on a feature map or a crop of one, Injectors taking about
-   * {@code injectorTokens} positions at a time; {@code x} itself is left to the caller. For {@link TiledAnalysis}.
+   * {@code injectorTokens} positions at a time; {@code x} itself is left to the caller. For {@link TiledAnalysis},
+   * which copies the result into its float32 maps ({@link Tiles#put}): under reduced precision the result may still be
+   * a map of the reduced residual stream, converted by that copy instead of by a float32 pass of its own.
    */
   NDArray image(int from, int to, NDArray x, NDArray text, int injectorTokens, Consumer<String> observer) {
     NDArray out = ChannelsLast.of(x);
@@ -117,7 +120,7 @@ public final class AnalysisTransform {
       Object step = steps[i];
       NDArray image = out;
       if (step instanceof Injector inj) {
-        out = Scoped.step(() -> injectInBands(inj, ReducedPrecision.float32(image), text, injectorTokens));
+        out = Scoped.step(() -> injectInBands(inj, image, text, injectorTokens));
       } else if (step instanceof Layer l) {
         out = Scoped.step(() -> l.forward(image));
       } else {
@@ -126,7 +129,7 @@ public final class AnalysisTransform {
       Scoped.release(image, out, x);
       observer.accept(stepNames[i]);
     }
-    return toFloat32(out, x);
+    return out;
   }
 
   /**

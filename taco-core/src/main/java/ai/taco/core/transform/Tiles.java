@@ -2,7 +2,9 @@ package ai.taco.core.transform;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.taco.core.nn.ReducedPrecision;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -105,16 +107,21 @@ final class Tiles {
   }
 
   /**
-   * An uninitialised [1,C,H,W] map stored channels-last, in x's manager and type. The NHWC array is closed once the
+   * An uninitialised [1,C,H,W] map stored channels-last, in x's manager and type, float32 for a map of the reduced
+   * residual stream (whose type DJL cannot name; {@link #put} converts its tiles). The NHWC array is closed once the
    * view exists (the view keeps the storage): left open, it held every tile's storage until the call ended.
    */
   static NDArray allocate(NDArray like, long channels, long height, long width) {
-    try (NDArray nhwc = like.getManager().create(new Shape(1, height, width, channels), like.getDataType())) {
+    DataType type = ReducedPrecision.isReduced(like) ? DataType.FLOAT32 : like.getDataType();
+    try (NDArray nhwc = like.getManager().create(new Shape(1, height, width, channels), type)) {
       return nhwc.transpose(0, 3, 1, 2);
     }
   }
 
-  /** Copies {@code tile} into rows {@code r}, columns {@code c} of {@code out}. */
+  /**
+   * Copies {@code tile} into rows {@code r}, columns {@code c} of {@code out}, converting a reduced-precision tile to
+   * {@code out}'s float32 in the same copy.
+   */
   static void put(NDArray out, Span r, Span c, NDArray tile) {
     out.set(new NDIndex(":, :, " + r.lo() + ":" + r.hi() + ", " + c.lo() + ":" + c.hi()), tile);
   }

@@ -43,6 +43,45 @@ class GaussianConditionalTest {
     assertArrayEquals(g.get("indexes").toIntArray(), gc.buildIndexes(g.get("scales").toFloatArray()));
   }
 
+  /**
+   * CompressAI's rule (start from the last index, one less for every entry but the last that is >= max(scale, 0.11)),
+   * written out here, against {@link GaussianConditional#buildIndexes} for both bundled tables: at every entry, the
+   * floats just above and below it, 0, negatives, infinities, NaN and 20 000 log-uniform scales.
+   */
+  @Test
+  void buildIndexesFollowsCompressAisRuleAtEveryBoundary() {
+    for (String table : new String[] {"torch1", "torch2"}) {
+      GaussianConditional c = new GaussianConditional(table);
+      float[] t = c.scales();
+      java.util.List<Float> probes = new java.util.ArrayList<>(java.util.List.of(0f, -0f, -1f, 1e-30f,
+          Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, Float.MAX_VALUE, GaussianConditional.SCALE_BOUND));
+      for (float e : t) {
+        probes.add(e);
+        probes.add(Math.nextUp(e));
+        probes.add(Math.nextDown(e));
+      }
+      java.util.Random r = new java.util.Random(9);
+      for (int i = 0; i < 20_000; i++) {
+        probes.add((float) Math.exp(Math.log(0.01) + r.nextDouble() * Math.log(1e5)));
+      }
+      float[] scales = new float[probes.size()];
+      for (int i = 0; i < scales.length; i++) {
+        scales[i] = probes.get(i);
+      }
+      int[] got = c.buildIndexes(scales);
+      for (int i = 0; i < scales.length; i++) {
+        float v = Float.isNaN(scales[i]) ? scales[i] : Math.max(scales[i], GaussianConditional.SCALE_BOUND);
+        int want = t.length - 1;
+        for (int j = 0; j < t.length - 1; j++) {
+          if (v <= t[j]) {
+            want--;
+          }
+        }
+        assertEquals(want, got[i], table + ": scale " + scales[i]);
+      }
+    }
+  }
+
   @Test
   void symbolsAndDequantize() {
     int[] symbols = GaussianConditional.quantizeSymbols(g.get("y").toFloatArray(), g.get("means").toFloatArray());
