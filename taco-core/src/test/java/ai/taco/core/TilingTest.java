@@ -128,17 +128,9 @@ class TilingTest {
     try (NDManager m = NDManager.newBaseManager();
         NDScope scope = new NDScope()) {
       TacoModel model = TacoModel.create(TacoConfig.SMALL, m, 7);
-      Random r = new Random(4);
-      float[] px = new float[3 * 256 * 384];
-      for (int i = 0; i < px.length; i++) {
-        px[i] = r.nextFloat();
-      }
-      float[] tx = new float[5 * 512];
-      for (int i = 0; i < tx.length; i++) {
-        tx[i] = (float) r.nextGaussian();
-      }
-      NDArray x = m.create(px, new ai.djl.ndarray.types.Shape(1, 3, 256, 384));
-      NDArray text = m.create(tx, new ai.djl.ndarray.types.Shape(1, 5, 512));
+      NDArray[] in = randomImageAndText(m, 4);
+      NDArray x = in[0];
+      NDArray text = in[1];
       NDArray y32 = model.gA().forward(x, text);
       NDArray y;
       NDArray yTiled;
@@ -159,6 +151,22 @@ class TilingTest {
     }
   }
 
+  /** A random 256×384 image in [0, 1) and 5 caption tokens of 512 Gaussian features, from {@code seed}. */
+  private static NDArray[] randomImageAndText(NDManager m, long seed) {
+    Random r = new Random(seed);
+    float[] px = new float[3 * 256 * 384];
+    for (int i = 0; i < px.length; i++) {
+      px[i] = r.nextFloat();
+    }
+    float[] tx = new float[5 * 512];
+    for (int i = 0; i < tx.length; i++) {
+      tx[i] = (float) r.nextGaussian();
+    }
+    return new NDArray[] {
+      m.create(px, new ai.djl.ndarray.types.Shape(1, 3, 256, 384)), m.create(tx, new ai.djl.ndarray.types.Shape(1, 5, 512))
+    };
+  }
+
   /** A 200×333 image (padded to 256×384: 3×4 tiles of 96 pixels, the last ones partial) on a random small model. */
   @Test
   void tiledTransformsMatchUntiledOnSizesThatDoNotDivideIntoTiles() {
@@ -166,17 +174,9 @@ class TilingTest {
     try (NDManager m = NDManager.newBaseManager();
         NDScope scope = new NDScope()) {
       TacoModel model = TacoModel.create(TacoConfig.SMALL, m, 7);
-      Random r = new Random(3);
-      float[] px = new float[3 * 256 * 384];
-      for (int i = 0; i < px.length; i++) {
-        px[i] = r.nextFloat();
-      }
-      float[] tx = new float[5 * 512];
-      for (int i = 0; i < tx.length; i++) {
-        tx[i] = (float) r.nextGaussian();
-      }
-      NDArray x = m.create(px, new ai.djl.ndarray.types.Shape(1, 3, 256, 384));
-      NDArray text = m.create(tx, new ai.djl.ndarray.types.Shape(1, 5, 512));
+      NDArray[] in = randomImageAndText(m, 3);
+      NDArray x = in[0];
+      NDArray text = in[1];
       NDArray y = model.gA().forward(x, text);
       NDArray yTiled = TiledAnalysis.forward(model.gA(), tiling.tile(), tiling.subTile(), x, text, step -> {});
       double yErr = Diff.maxAbs(y, yTiled);

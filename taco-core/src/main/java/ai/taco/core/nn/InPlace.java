@@ -49,25 +49,23 @@ public final class InPlace {
    * array with {@code x} closed. {@code x} must be a fresh result its caller owns.
    */
   public static NDArray relu(NDArray x) {
-    Functions f = native_(x);
-    if (f == null) {
-      NDArray out = Activation.relu(x);
-      x.close();
-      return out;
-    }
-    f.relu().invoke(Pointer.class, new Object[] {handle(x)});
-    return x;
+    return apply(x, Functions::relu, Activation::relu);
   }
 
   /** sigmoid(x), consuming {@code x}, as {@link #relu}. */
   public static NDArray sigmoid(NDArray x) {
+    return apply(x, Functions::sigmoid, Activation::sigmoid);
+  }
+
+  private static NDArray apply(
+      NDArray x, java.util.function.Function<Functions, Function> inPlace, java.util.function.UnaryOperator<NDArray> djl) {
     Functions f = native_(x);
     if (f == null) {
-      NDArray out = Activation.sigmoid(x);
+      NDArray out = djl.apply(x);
       x.close();
       return out;
     }
-    f.sigmoid().invoke(Pointer.class, new Object[] {handle(x)});
+    inPlace.apply(f).invoke(Pointer.class, new Object[] {handle(x)});
     return x;
   }
 
