@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.pytorch.jni.LibUtils;
 import com.sun.jna.Function;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
@@ -74,7 +73,7 @@ public final class InPlace {
    * arithmetic): autograd records nothing on this thread and {@code x} is not a trained leaf. (DJL's {@code
    * hasGradient} alone is false for every computed array, even one autograd tracks.)
    */
-  public static boolean mayWrite(NDArray x) {
+  static boolean mayWrite(NDArray x) {
     return !JniUtils.isGradMode() && !x.hasGradient();
   }
 
@@ -102,7 +101,7 @@ public final class InPlace {
 
   private static Functions load() {
     Engine.getEngine("PyTorch");
-    Path lib = Path.of(LibUtils.getLibtorchPath(), System.mapLibraryName("torch_cpu"));
+    Path lib = LibTorch.torchCpu();
     try {
       NativeLibrary torch = NativeLibrary.getInstance(lib.toString());
       return new Functions(torch.getFunction(RELU), torch.getFunction(SIGMOID));

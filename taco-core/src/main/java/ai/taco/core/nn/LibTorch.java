@@ -109,11 +109,20 @@ public final class LibTorch {
   }
 
   /**
+   * The file of the libtorch_cpu library DJL loaded (the engine has started), whose exported C++ functions this
+   * package reaches through JNA: NNPACK's switch here, autocast ({@link ReducedPrecision}), in-place activations
+   * ({@link InPlace}).
+   */
+  static Path torchCpu() {
+    return Path.of(LibUtils.getLibtorchPath(), System.mapLibraryName("torch_cpu"));
+  }
+
+  /**
    * Turns NNPACK off for this process (the engine has started). Results do not change: libtorch picks NNPACK only for
    * unstrided convolutions of batches of 16 or more that oneDNN does not take, and never where NNPACK cannot start.
    */
   private static boolean disableNnpack() {
-    Path lib = Path.of(LibUtils.getLibtorchPath(), System.mapLibraryName("torch_cpu"));
+    Path lib = torchCpu();
     if (!Files.isRegularFile(lib)) {
       LOG.debug("NNPACK left on: no {}", lib);
       return false;

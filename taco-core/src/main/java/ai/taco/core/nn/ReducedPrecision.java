@@ -7,7 +7,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
-import ai.djl.pytorch.jni.LibUtils;
 import ai.taco.core.tensor.Precision;
 import com.sun.jna.Function;
 import com.sun.jna.NativeLibrary;
@@ -192,7 +191,7 @@ public final class ReducedPrecision {
   }
 
   /** {@code a.matMul(b)} computed in the active precision, the result float32. */
-  public static NDArray matMul(NDArray a, NDArray b) {
+  static NDArray matMul(NDArray a, NDArray b) {
     Precision p = ACTIVE.get();
     if (p == Precision.FP32) {
       return a.matMul(b);
@@ -356,7 +355,7 @@ public final class ReducedPrecision {
           n = instance;
           if (n == null) {
             Engine.getEngine("PyTorch");
-            Path lib = Path.of(LibUtils.getLibtorchPath(), System.mapLibraryName("torch_cpu"));
+            Path lib = LibTorch.torchCpu();
             try {
               n = new Native(NativeLibrary.getInstance(lib.toString()));
             } catch (UnsatisfiedLinkError e) {
