@@ -397,7 +397,8 @@ public final class TacoCodec implements AutoCloseable {
       Images.requireWithinLimit("image", is[is.length - 1], is[is.length - 2], maxPixels);
     }
     try (CallGate.Call call = gate.enter("this TacoCodec");
-        MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels, tiling), what)) {
+        MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels, tiling), what);
+        NoGrad g = new NoGrad()) {
       return NativeMemory.mapAllocationFailures(what, () -> encodeUnguarded(image, text, listener));
     }
   }
@@ -522,7 +523,8 @@ public final class TacoCodec implements AutoCloseable {
     String what = "decoding a " + e.height() + "x" + e.width() + " image (latent " + e.zHeight() + "x" + e.zWidth() + ")";
     Images.requireWithinLimit("coded image", e.width(), e.height(), maxPixels);
     try (CallGate.Call call = gate.enter("this TacoCodec");
-        MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels, tiling), what)) {
+        MemoryBudget.Reservation r = budget.reserve(MemoryBudget.estimate(config(), pixels, tiling), what);
+        NoGrad g = new NoGrad()) {
       NativeMemory.mapAllocationFailures(what, () -> {
         decodeUnguarded(e, verify, listener, out);
         return null;

@@ -11,8 +11,8 @@ import ai.djl.ndarray.NDArray;
  * {@code <prefix>.conv_b.3.*}.
  */
 public final class AttentionBlock implements Layer {
-  private final Layer[] trunkA = new Layer[3];
-  private final Layer[] trunkB = new Layer[3];
+  private final ResidualBottleneck[] trunkA = new ResidualBottleneck[3];
+  private final ResidualBottleneck[] trunkB = new ResidualBottleneck[3];
   private final Conv gate;
 
   public AttentionBlock(NamedParameters params, String prefix, int n) {
@@ -25,10 +25,9 @@ public final class AttentionBlock implements Layer {
     gate = new Conv(params, prefix + ".conv_b.3", n, n, 1, 1);
   }
 
-  private static Layer residualUnit(NamedParameters params, String prefix, int n) {
-    // relu(x + branch(x)): ELIC's residual bottleneck (same convolutions, same eager frees) with a ReLU on the sum.
-    ResidualBottleneck sum = ResidualBottleneck.withBranch(params, prefix + ".conv", n);
-    return x -> InPlace.relu(sum.forward(x));
+  /** relu(x + branch(x)): ELIC's residual bottleneck (same convolutions, same eager frees) with a ReLU on the sum. */
+  private static ResidualBottleneck residualUnit(NamedParameters params, String prefix, int n) {
+    return ResidualBottleneck.withBranch(params, prefix + ".conv", n);
   }
 
   @Override
@@ -37,7 +36,7 @@ public final class AttentionBlock implements Layer {
     NDArray xr = ReducedPrecision.toReduced(x);
     // The gate first, so its trunk is gone before trunk a runs (the branches are independent: same values).
     NDArray b = trunk(trunkB, xr);
-    NDArray g = Scoped.step(() -> InPlace.sigmoid(gate.forward(b)));
+    NDArray g = Scoped.step(() -> gate.forward(b, OneDnn.Post.SIGMOID));
     Scoped.release(b, g, xr);
     NDArray a = trunk(trunkA, xr);
     // In place on trunk a's fresh output unless autograd needs it (its last ReLU's backward reads it).
@@ -56,12 +55,15 @@ public final class AttentionBlock implements Layer {
     return out;
   }
 
-  /** The residual units one after the other, each unit's intermediates (and the consumed input) freed at once. */
-  private static NDArray trunk(Layer[] units, NDArray x) {
+  /**
+   * The residual units one after the other, each unit's intermediates (and the consumed input) freed at once; x is
+   * read by both trunks and the final sum, the later units' inputs by their unit only.
+   */
+  private static NDArray trunk(ResidualBottleneck[] units, NDArray x) {
     NDArray h = x;
-    for (Layer unit : units) {
+    for (ResidualBottleneck unit : units) {
       NDArray in = h;
-      h = Scoped.step(() -> unit.forward(in));
+      h = Scoped.step(() -> unit.forward(in, in != x, OneDnn.Post.RELU));
       Scoped.release(in, h, x);
     }
     return h;

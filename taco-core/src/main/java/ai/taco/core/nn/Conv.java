@@ -2,6 +2,8 @@ package ai.taco.core.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.List;
 
 /**
  * nn.Conv2d with "same" padding k/2 (all TACO convolutions: 5×5 stride 2 downsampling, 3×3 and 1×1 stride 1).
@@ -16,7 +18,11 @@ public final class Conv implements Layer {
   private final Shape stride;
   private final Shape padding;
   private final boolean pointwise;
+  private final int inChannels;
   private final int outChannels;
+  /** Stride and padding for {@link OneDnn}. */
+  private final long[] strides;
+  private final long[] paddings;
 
   public Conv(NamedParameters params, String prefix, int in, int out, int kernel, int stride) {
     this.params = params;
@@ -25,7 +31,10 @@ public final class Conv implements Layer {
     this.stride = new Shape(stride, stride);
     this.padding = new Shape(kernel / 2, kernel / 2);
     this.pointwise = kernel == 1 && stride == 1;
+    this.inChannels = in;
     this.outChannels = out;
+    this.strides = new long[] {stride, stride};
+    this.paddings = new long[] {kernel / 2, kernel / 2};
     long fanIn = (long) in * kernel * kernel;
     params.declare(weight, new long[] {out, in, kernel, kernel}, Init.Uniform.torchDefault(fanIn));
     params.declare(bias, new long[] {out}, Init.Uniform.torchDefault(fanIn));
@@ -43,6 +52,87 @@ public final class Conv implements Layer {
    */
   @Override
   public NDArray forward(NDArray x) {
+    return forward(x, OneDnn.Post.NONE);
+  }
+
+  /**
+   * post(conv(x)): under bfloat16 inference one fused oneDNN operation with the kept bfloat16 kernel ({@link OneDnn};
+   * autocast would cast the float32 one on every call), otherwise the convolution and the activation in place.
+   */
+  NDArray forward(NDArray x, OneDnn.Post post) {
+    NDArray y = fused(x, post);
+    return y != null ? y : post.apply(unfused(x));
+  }
+
+  /**
+   * post(acc + conv(x)) into {@code acc}'s memory by one fused oneDNN operation ({@link OneDnn}), {@code acc} (a map of
+   * the reduced stream that nothing else reads) consumed; null, {@code acc} untouched, where that does not apply (the
+   * caller then adds the unfused way).
+   */
+  NDArray addInto(NDArray x, NDArray acc, OneDnn.Post post) {
+    if (!OneDnn.usable(x, inChannels, params) || !ReducedPrecision.isReduced(acc)
+        || pointwise && !trustedPointwise(x)) {
+      return null;
+    }
+    // The residual sum's operands must share one type, its bias too.
+    return OneDnn.convAddInto(acc, x, reduced(weight), reduced(bias), paddings, post);
+  }
+
+  /** The fused convolution, or null where it does not apply (or libtorch refused it). */
+  private NDArray fused(NDArray x, OneDnn.Post post) {
+    if (!OneDnn.usable(x, inChannels, params)) {
+      return null;
+    }
+    if (pointwise) {
+      Boolean trusted = OneDnn.trustedPointwise(pointwiseKey(x));
+      if (trusted == null) {
+        return checkPointwise(x, post);
+      }
+      if (!trusted) {
+        return null;
+      }
+    }
+    return OneDnn.conv(x, reduced(weight), params.get(bias), strides, paddings, post);
+  }
+
+  /** Whether oneDNN's 1×1 kernel may compute this layer on x's shape, checked the first time it comes by. */
+  private boolean trustedPointwise(NDArray x) {
+    Boolean trusted = OneDnn.trustedPointwise(pointwiseKey(x));
+    if (trusted == null) {
+      NDArray y = checkPointwise(x, OneDnn.Post.NONE);
+      if (y != null) {
+        y.close();
+      }
+      trusted = OneDnn.trustedPointwise(pointwiseKey(x));
+    }
+    return Boolean.TRUE.equals(trusted);
+  }
+
+  /**
+   * A new shape of this 1×1 layer: oneDNN's result against the unfused product's (libtorch's oneDNN 1×1 kernels have
+   * given wrong values for some shapes, see {@link Pointwise}); the agreeing result, or the product's.
+   */
+  private NDArray checkPointwise(NDArray x, OneDnn.Post post) {
+    NDArray y = OneDnn.conv(x, reduced(weight), params.get(bias), strides, paddings, post);
+    if (y == null) {
+      return null;
+    }
+    NDArray want = post.apply(unfused(x));
+    if (OneDnn.recordPointwise(pointwiseKey(x), y, want)) {
+      want.close();
+      return y;
+    }
+    y.close();
+    return want;
+  }
+
+  private List<Long> pointwiseKey(NDArray x) {
+    Shape s = x.getShape();
+    return List.of((long) inChannels, (long) outChannels, s.get(0), s.get(2), s.get(3), (long) JniUtils.getNumThreads());
+  }
+
+  /** The convolution by libtorch's own operations (the float32 route; under bfloat16 through autocast). */
+  private NDArray unfused(NDArray x) {
     if (pointwise) {
       // gA's and gS's wide float32 1×1 convolutions: oneDNN at every thread count, once checked (Pointwise).
       return Pointwise.eligible(x, x.getShape().get(1))
@@ -50,6 +140,11 @@ public final class Conv implements Layer {
           : matrixProduct(x);
     }
     return ReducedPrecision.conv2dReduced(x, params.get(weight), params.get(bias), stride, padding, UNIT, 1);
+  }
+
+  /** The bfloat16 copy of a parameter, made once for the frozen store. */
+  private NDArray reduced(String name) {
+    return params.cached(name + "#bf16", m -> OneDnn.bfloat16(params.get(name), m));
   }
 
   /**

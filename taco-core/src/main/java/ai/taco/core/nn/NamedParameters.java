@@ -115,4 +115,22 @@ public final class NamedParameters {
           return kept;
         });
   }
+  /**
+   * A tensor {@code make} creates from parameters in the store's manager, kept for the store's life; only for a frozen
+   * store. Unlike {@link #derived} it makes no DJL call on the result, which may be of a type DJL must not be told
+   * about (a bfloat16 weight copy, {@link OneDnn}).
+   */
+  NDArray cached(String key, java.util.function.Function<NDManager, NDArray> make) {
+    if (!frozen) {
+      throw new IllegalStateException("only a frozen store keeps derived tensors: " + key);
+    }
+    return derived.computeIfAbsent(
+        key,
+        k -> {
+          NDArray kept = make.apply(manager);
+          ai.djl.ndarray.NDScope.unregister(kept);
+          return kept;
+        });
+  }
+
 }

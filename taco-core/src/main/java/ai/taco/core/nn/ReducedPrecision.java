@@ -44,6 +44,10 @@ import java.util.function.Supplier;
  * values' weights, so the image tokens meet two products in the reduced precision instead of their key and value
  * projections; LayerNorms and softmaxes stay float32.
  *
+ * <p>In a codec under bfloat16 (autograd off, parameters frozen) the layers' convolutions take {@link OneDnn}'s fused
+ * operations on kept bfloat16 kernels instead of autocast; this class still casts maps into and out of the stream and
+ * computes the text adapters' products.
+ *
  * <p>Which precision applies: a codec or trainer {@link #request requests} one for its calling thread around a whole
  * call; it takes effect only inside {@link #transform} (gA and gS), so hA, hS and the context model stay float32 even
  * within that call. With {@link Precision#FP32} in effect (the default) every method here is exactly the plain DJL

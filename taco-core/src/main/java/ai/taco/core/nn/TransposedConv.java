@@ -32,6 +32,9 @@ public final class TransposedConv implements Layer {
    */
   private static final int PHASES_MIN_OUT = 16;
 
+  /** Stride and padding of the phase convolutions ({@link OneDnn}). */
+  private static final long[] UNIT = {1, 1};
+
   private final NamedParameters params;
   private final String weight;
   private final String bias;
@@ -84,11 +87,18 @@ public final class TransposedConv implements Layer {
     for (int py = 0; py < 2; py++) {
       for (int px = 0; px < 2; px++) {
         String taps = ":, :, " + py + "::2, " + px + "::2";
-        NDArray k = params.derived(weight + "#phase" + py + px,
-            () -> params.get(weight).transpose(1, 0, 2, 3).flip(2, 3).get(taps));
-        // Under reduced precision the phase stays in it until the copy into the float32 output converts it.
-        NDArray y = ReducedPrecision.conv2dReduced(
-            x, k, params.get(bias), new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1);
+        String phase = weight + "#phase" + py + px;
+        NDArray k = params.derived(phase, () -> params.get(weight).transpose(1, 0, 2, 3).flip(2, 3).get(taps));
+        // Under reduced precision the phase stays in it until the copy into the float32 output converts it; bf16
+        // inference convolves with a kept bfloat16 kernel (OneDnn).
+        NDArray y = OneDnn.usable(x, in, params)
+            ? OneDnn.conv(x, params.cached(phase + "#bf16", m -> OneDnn.bfloat16(k, m)), params.get(bias), UNIT,
+                UNIT, OneDnn.Post.NONE)
+            : null;
+        if (y == null) {
+          y = ReducedPrecision.conv2dReduced(
+              x, k, params.get(bias), new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1);
+        }
         if (py == 1 || px == 1) {
           y = y.get(":, :, " + py + ":, " + px + ":");
         }

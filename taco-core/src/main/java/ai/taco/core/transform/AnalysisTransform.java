@@ -82,7 +82,10 @@ public final class AnalysisTransform {
         text = Scoped.step(() -> ext.forward(caption, image));
         record(trace, text);
       } else {
-        x = Scoped.step(() -> ((Layer) step).forward(image));
+        // After the first step the map is this loop's own (nothing else reads it unless traced): a layer may write
+        // into it (Layer#forwardConsuming).
+        boolean own = i > 0 && trace == null;
+        x = Scoped.step(() -> own ? ((Layer) step).forwardConsuming(image) : ((Layer) step).forward(image));
         record(trace, x);
       }
       if (trace == null) {
@@ -122,7 +125,9 @@ public final class AnalysisTransform {
       if (step instanceof Injector inj) {
         out = Scoped.step(() -> injectInBands(inj, image, text, injectorTokens));
       } else if (step instanceof Layer l) {
-        out = Scoped.step(() -> l.forward(image));
+        // The first step reads the caller's map (or a view of a larger one); later ones a map of this loop's own.
+        boolean own = i > from;
+        out = Scoped.step(() -> own ? l.forwardConsuming(image) : l.forward(image));
       } else {
         throw new IllegalArgumentException("step " + i + " is not local");
       }

@@ -65,7 +65,9 @@ public final class SynthesisTransform {
     for (int i = from; i < to; i++) {
       Layer l = steps[i];
       NDArray in = out;
-      out = Scoped.step(() -> l.forward(in));
+      // The first step reads the caller's map (or a view of a larger one); later ones a map of this loop's own.
+      boolean own = i > from;
+      out = Scoped.step(() -> own ? l.forwardConsuming(in) : l.forward(in));
       Scoped.release(in, out, x);
       observer.accept(stepNames[i]);
     }
@@ -81,7 +83,8 @@ public final class SynthesisTransform {
     for (int i = 0; i < steps.length; i++) {
       Layer l = steps[i];
       NDArray in = x;
-      x = Scoped.step(() -> l.forward(in));
+      boolean own = i > 0 && trace == null; // see AnalysisTransform
+      x = Scoped.step(() -> own ? l.forwardConsuming(in) : l.forward(in));
       AnalysisTransform.record(trace, x);
       if (trace == null) {
         Scoped.release(in, x, null); // see AnalysisTransform

@@ -1,0 +1,255 @@
+package ai.taco.core.nn;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.taco.core.tensor.Precision;
+import com.sun.jna.Function;
+import com.sun.jna.Memory;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.PointerByReference;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * oneDNN's fused convolutions for gA and gS under bfloat16: a convolution with its ReLU or sigmoid in one pass, and a
+ * convolution summed into the residual map it belongs to (then optionally rectified), written into that map's memory.
+ * Unfused, each ReLU and each residual sum reads and writes a whole feature map again; fused, a residual bottleneck at
+ * half resolution took 19.1 instead of 22.7 ms (docs/performance.md, "Fused convolutions").
+ *
+ * <p>HOW: libtorch's stable C interface for ahead-of-time compiled models ({@code aoti_torch_*}, exported by
+ * {@code libtorch_cpu}), whose {@code mkldnn::_convolution_pointwise} functions are what PyTorch's own compiler
+ * emits for these patterns. It takes the {@code torch::Tensor*} a DJL array's handle is and returns a new one, and
+ * catches every C++ exception itself (an error code, the message on stderr), unlike a direct C++ call, which
+ * would end the JVM. Nothing here names a reduced-precision type to DJL.
+ *
+ * <p>WHEN: only under {@link Precision#BF16} on a CPU, with autograd recording nothing on this thread (these operations
+ * have no backward) and the parameters frozen (a codec: their bfloat16 copies are made once and kept, see {@link
+ * NamedParameters#cached}), for a map already in the reduced residual stream. Everywhere else, and for a call
+ * libtorch refuses, the layers take their unfused operations, which give the same values up to bfloat16 rounding.
+ */
+final class OneDnn {
+  private static final Logger LOG = LoggerFactory.getLogger(OneDnn.class);
+
+  /** What follows the convolution inside the fused operation (oneDNN post-op names, PyTorch's fusion attributes). */
+  enum Post {
+    NONE("none"),
+    RELU("relu"),
+    SIGMOID("sigmoid");
+
+    final String attr;
+
+    Post(String attr) {
+      this.attr = attr;
+    }
+
+    /** The same activation unfused, in place where allowed ({@link InPlace}), consuming {@code x}. */
+    NDArray apply(NDArray x) {
+      return switch (this) {
+        case NONE -> x;
+        case RELU -> InPlace.relu(x);
+        case SIGMOID -> InPlace.sigmoid(x);
+      };
+    }
+  }
+
+  private static final String CONV = "aoti_torch_cpu_mkldnn__convolution_pointwise";
+  private static final String CONV_ADD_INTO = "aoti_torch_cpu_mkldnn__convolution_pointwise_binary_";
+  private static final String EMPTY_STRIDED = "aoti_torch_empty_strided";
+  private static final String COPY = "aoti_torch_copy_";
+  private static final String BFLOAT16 = "aoti_torch_dtype_bfloat16";
+  private static final String CPU = "aoti_torch_device_type_cpu";
+
+  private record Functions(Function conv, Function convAddInto, Function emptyStrided, Function copy, int bfloat16,
+      int cpu) {}
+
+  private static volatile Functions functions;
+
+  /** Whether a refused call was logged already (once per process; each refused call falls back on its own). */
+  private static volatile boolean warned;
+
+  /**
+   * 1×1 shapes (in, out, batch, height, width, threads) checked against the unfused product → whether they agreed.
+   * libtorch 2.7.1's oneDNN 1×1 kernels gave wrong values for some float32 shapes on this CPU ({@link Pointwise}); the
+   * unfused bfloat16 route used matrix products, so every new 1×1 shape is checked once before it is trusted.
+   */
+  private static final Map<List<Long>, Boolean> POINTWISE = new ConcurrentHashMap<>();
+
+  /**
+   * Two bfloat16 results of one layer differ by a rounding or two (2^-8 of the largest output); a wrong kernel is off
+   * by the outputs' own size. Anything above this fraction of the largest output is wrong.
+   */
+  static final double POINTWISE_AGREEMENT = 1.0 / 32;
+
+  private OneDnn() {}
+
+  /** Whether oneDNN's 1×1 kernel agreed on this shape: null if not checked yet. */
+  static Boolean trustedPointwise(List<Long> key) {
+    return POINTWISE.get(key);
+  }
+
+  /** Records whether {@code fused} agrees with {@code unfused} for this 1×1 shape (logged once if not); the verdict. */
+  static boolean recordPointwise(List<Long> key, NDArray fused, NDArray unfused) {
+    boolean agree;
+    try (NDScope scope = new NDScope()) {
+      NDArray got = ReducedPrecision.float32(fused);
+      NDArray want = ReducedPrecision.float32(unfused);
+      NDArray d = got.sub(want).abs().max();
+      float scale = want.abs().max().getFloat();
+      float diff = d.getFloat();
+      agree = Float.isFinite(diff) && diff <= POINTWISE_AGREEMENT * Math.max(scale, Float.MIN_NORMAL);
+    }
+    if (POINTWISE.putIfAbsent(key, agree) == null && !agree) {
+      LOG.info("oneDNN's bfloat16 1x1 kernel disagrees with the matrix product for shape {}; unfused there", key);
+    }
+    return agree;
+  }
+
+  /**
+   * Whether a convolution with {@code inChannels} inputs may run fused on {@code x}: bfloat16 in effect, {@code x} a
+   * CPU map of the reduced stream, autograd off, the parameters frozen, the functions present.
+   */
+  static boolean usable(NDArray x, long inChannels, NamedParameters params) {
+    return ReducedPrecision.active() == Precision.BF16
+        && params.frozen()
+        && inChannels >= ReducedPrecision.MIN_REDUCED_IN_CHANNELS
+        && x instanceof PtNDArray
+        && !x.getDevice().isGpu()
+        && ReducedPrecision.isReduced(x)
+        && !JniUtils.isGradMode()
+        && functions() != null;
+  }
+
+  /**
+   * post(conv(x, w) + b), bfloat16 out, channels-last; {@code w} bfloat16, {@code b} float32. Null if libtorch refused
+   * the call (the caller falls back).
+   */
+  static NDArray conv(NDArray x, NDArray w, NDArray b, long[] stride, long[] padding, Post post) {
+    Functions f = functions();
+    PointerByReference out = new PointerByReference();
+    int rc = (Integer) f.conv().invoke(Integer.class, new Object[] {
+        handle(ChannelsLast.of(x)), handle(w), optional(b), padding, 2L, stride, 2L, UNIT_DILATION, 2L, 1L,
+        post.attr, null, 0L, null, out});
+    return rc == 0 ? wrap(x, out.getValue()) : refuse(CONV, rc);
+  }
+
+  /**
+   * post(acc + conv(x, w) + b) written into {@code acc} (bfloat16, channels-last, the convolution's output shape),
+   * which is consumed: the result shares its memory. {@code w} and {@code b} bfloat16. Null if libtorch refused the
+   * call, {@code acc} then unchanged (its checks run before any computation).
+   */
+  static NDArray convAddInto(NDArray acc, NDArray x, NDArray w, NDArray b, long[] padding, Post post) {
+    Functions f = functions();
+    PointerByReference out = new PointerByReference();
+    // const char** (an optional name): JNA passes a String[] as a pointer to its strings.
+    String[] unary = post == Post.NONE ? null : new String[] {post.attr};
+    int rc = (Integer) f.convAddInto().invoke(Integer.class, new Object[] {
+        handle(acc), handle(ChannelsLast.of(x)), handle(w), optional(b), padding, 2L, UNIT_STRIDE, 2L, UNIT_DILATION,
+        2L, 1L, "add", null, unary, null, 0L, null, out});
+    if (rc != 0) {
+      return refuse(CONV_ADD_INTO, rc);
+    }
+    NDArray result = wrap(acc, out.getValue());
+    acc.close();
+    return result;
+  }
+
+  /**
+   * A bfloat16 copy of {@code x} (a parameter) in {@code manager}: a 4-d kernel stored channels-last, as the
+   * convolutions want it for channels-last maps (libtorch would otherwise copy it into that layout on every call),
+   * anything else contiguous.
+   */
+  static NDArray bfloat16(NDArray x, NDManager manager) {
+    Functions f = functions();
+    long[] shape = x.getShape().getShape();
+    long[] strides = new long[shape.length];
+    if (shape.length == 4) {
+      strides[0] = shape[1] * shape[2] * shape[3];
+      strides[1] = 1;
+      strides[2] = shape[3] * shape[1];
+      strides[3] = shape[1];
+    } else {
+      for (int i = shape.length - 1, s = 1; i >= 0; s *= (int) shape[i], i--) {
+        strides[i] = s;
+      }
+    }
+    PointerByReference out = new PointerByReference();
+    int rc = (Integer) f.emptyStrided().invoke(Integer.class, new Object[] {
+        (long) shape.length, shape, strides, f.bfloat16(), f.cpu(), 0, out});
+    if (rc != 0) {
+      throw new IllegalStateException("libtorch could not allocate a bfloat16 tensor (error " + rc + ")");
+    }
+    NDArray copy = new PtNDArray((PtNDManager) manager, Pointer.nativeValue(out.getValue()));
+    rc = (Integer) f.copy().invoke(Integer.class, new Object[] {out.getValue(), handle(x), 0});
+    if (rc != 0) {
+      copy.close();
+      throw new IllegalStateException("libtorch could not convert a tensor to bfloat16 (error " + rc + ")");
+    }
+    return copy;
+  }
+
+  private static final long[] UNIT_STRIDE = {1, 1};
+  private static final long[] UNIT_DILATION = {1, 1};
+
+  private static Pointer handle(NDArray x) {
+    return new Pointer(((PtNDArray) x).getHandle());
+  }
+
+  /** An optional tensor argument ({@code AtenTensorHandle*}): a pointer to the handle, or null. */
+  private static Memory optional(NDArray x) {
+    if (x == null) {
+      return null;
+    }
+    Memory m = new Memory(com.sun.jna.Native.POINTER_SIZE);
+    m.setPointer(0, handle(x));
+    return m;
+  }
+
+  /** A new handle from libtorch as a DJL array of {@code like}'s manager (and the caller's scope). */
+  private static NDArray wrap(NDArray like, Pointer handle) {
+    return new PtNDArray((PtNDManager) like.getManager(), Pointer.nativeValue(handle));
+  }
+
+  private static NDArray refuse(String function, int rc) {
+    if (!warned) {
+      warned = true;
+      LOG.warn("libtorch refused {} (error {}; its message is above): that convolution ran unfused", function, rc);
+    }
+    return null;
+  }
+
+  private static Functions functions() {
+    Functions f = functions;
+    if (f == null) {
+      synchronized (OneDnn.class) {
+        f = functions;
+        if (f == null) {
+          f = load();
+          functions = f;
+        }
+      }
+    }
+    return f.conv() == null ? null : f;
+  }
+
+  private static Functions load() {
+    Engine.getEngine("PyTorch");
+    try {
+      NativeLibrary torch = NativeLibrary.getInstance(LibTorch.torchCpu().toString());
+      return new Functions(torch.getFunction(CONV), torch.getFunction(CONV_ADD_INTO),
+          torch.getFunction(EMPTY_STRIDED), torch.getFunction(COPY),
+          torch.getFunction(BFLOAT16).invokeInt(new Object[0]), torch.getFunction(CPU).invokeInt(new Object[0]));
+    } catch (UnsatisfiedLinkError e) {
+      LOG.debug("fused oneDNN convolutions unavailable ({}): unfused", e.getMessage());
+      return new Functions(null, null, null, null, 0, 0);
+    }
+  }
+}
