@@ -96,21 +96,25 @@ final class OneDnn {
     return POINTWISE.get(key);
   }
 
-  /** Records whether {@code fused} agrees with {@code unfused} for this 1×1 shape (logged once if not); the verdict. */
-  static boolean recordPointwise(List<Long> key, NDArray fused, NDArray unfused) {
-    boolean agree;
+  /** Rows of a map checked: the first and the last 1/CHECK_SLABS of them ({@code Conv}). */
+  static final int CHECK_SLABS = 16;
+
+  /** Whether two results of one layer agree within {@link #POINTWISE_AGREEMENT} of the larger's largest output. */
+  static boolean agrees(NDArray fused, NDArray unfused) {
     try (NDScope scope = new NDScope()) {
       NDArray got = ReducedPrecision.float32(fused);
       NDArray want = ReducedPrecision.float32(unfused);
-      NDArray d = got.sub(want).abs().max();
+      float diff = got.sub(want).abs().max().getFloat();
       float scale = want.abs().max().getFloat();
-      float diff = d.getFloat();
-      agree = Float.isFinite(diff) && diff <= POINTWISE_AGREEMENT * Math.max(scale, Float.MIN_NORMAL);
+      return Float.isFinite(diff) && diff <= POINTWISE_AGREEMENT * Math.max(scale, Float.MIN_NORMAL);
     }
+  }
+
+  /** Records the verdict on a 1×1 shape (logged once if it disagreed). */
+  static void recordPointwise(List<Long> key, boolean agree) {
     if (POINTWISE.putIfAbsent(key, agree) == null && !agree) {
       LOG.info("oneDNN's bfloat16 1x1 kernel disagrees with the matrix product for shape {}; unfused there", key);
     }
-    return agree;
   }
 
   /**
