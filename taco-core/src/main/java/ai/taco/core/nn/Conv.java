@@ -112,9 +112,9 @@ public final class Conv implements Layer {
   /**
    * A new shape of this 1×1 layer: oneDNN's result against the unfused product's (libtorch's oneDNN 1×1 kernels have
    * given wrong values for some shapes, see {@link Pointwise}), on its first and last rows only ({@link
-   * OneDnn#CHECK_SLABS}: a 1×1 layer treats each position alone, and a faulty kernel was wrong in whole output channels,
-   * so a slab shows it; the whole map checked in float32 had cost 0.5 GB more at 3840×2160); the agreeing result, or the
-   * product's.
+   * OneDnn#CHECK_SLABS}: a 1×1 layer treats each position alone, and a faulty kernel was wrong in whole output
+   * channels, so a slab shows it; the whole map checked in float32 had cost 0.5 GB more at 3840×2160); the agreeing
+   * result, or the product's.
    */
   private NDArray checkPointwise(NDArray x, OneDnn.Post post) {
     NDArray y = OneDnn.conv(x, reduced(weight), params.get(bias), strides, paddings, post);
@@ -140,7 +140,8 @@ public final class Conv implements Layer {
 
   private List<Long> pointwiseKey(NDArray x) {
     Shape s = x.getShape();
-    return List.of((long) inChannels, (long) outChannels, s.get(0), s.get(2), s.get(3), (long) JniUtils.getNumThreads());
+    long threads = JniUtils.getNumThreads();
+    return List.of((long) inChannels, (long) outChannels, s.get(0), s.get(2), s.get(3), threads);
   }
 
   /** The convolution by libtorch's own operations (the float32 route; under bfloat16 through autocast). */
