@@ -115,6 +115,7 @@ public final class NamedParameters {
           return kept;
         });
   }
+
   /**
    * A tensor {@code make} creates from parameters in the store's manager, kept for the store's life; only for a frozen
    * store. Unlike {@link #derived} it makes no DJL call on the result, which may be of a type DJL must not be told
@@ -132,5 +133,4 @@ public final class NamedParameters {
           return kept;
         });
   }
-
 }

@@ -140,7 +140,7 @@ final class OneDnn {
     Functions f = functions();
     PointerByReference out = new PointerByReference();
     int rc = (Integer) f.conv().invoke(Integer.class, new Object[] {
-        handle(ChannelsLast.of(x)), handle(w), optional(b), padding, 2L, stride, 2L, UNIT_DILATION, 2L, 1L,
+        handle(ChannelsLast.of(x)), handle(w), optional(b), padding, 2L, stride, 2L, UNIT, 2L, 1L,
         post.attr, null, 0L, null, out});
     return rc == 0 ? wrap(x, out.getValue()) : refuse(CONV, rc);
   }
@@ -156,7 +156,7 @@ final class OneDnn {
     // const char** (an optional name): JNA passes a String[] as a pointer to its strings.
     String[] unary = post == Post.NONE ? null : new String[] {post.attr};
     int rc = (Integer) f.convAddInto().invoke(Integer.class, new Object[] {
-        handle(acc), handle(ChannelsLast.of(x)), handle(w), optional(b), padding, 2L, UNIT_STRIDE, 2L, UNIT_DILATION,
+        handle(acc), handle(ChannelsLast.of(x)), handle(w), optional(b), padding, 2L, UNIT, 2L, UNIT,
         2L, 1L, "add", null, unary, null, 0L, null, out});
     if (rc != 0) {
       return refuse(CONV_ADD_INTO, rc);
@@ -200,8 +200,8 @@ final class OneDnn {
     return copy;
   }
 
-  private static final long[] UNIT_STRIDE = {1, 1};
-  private static final long[] UNIT_DILATION = {1, 1};
+  /** A unit stride or dilation (and gS's phase convolutions' padding); the native side only reads it. */
+  static final long[] UNIT = {1, 1};
 
   private static Pointer handle(NDArray x) {
     return new Pointer(((PtNDArray) x).getHandle());

@@ -32,9 +32,6 @@ public final class TransposedConv implements Layer {
    */
   private static final int PHASES_MIN_OUT = 16;
 
-  /** Stride and padding of the phase convolutions ({@link OneDnn}). */
-  private static final long[] UNIT = {1, 1};
-
   private final NamedParameters params;
   private final String weight;
   private final String bias;
@@ -92,8 +89,8 @@ public final class TransposedConv implements Layer {
         // Under reduced precision the phase stays in it until the copy into the float32 output converts it; bf16
         // inference convolves with a kept bfloat16 kernel (OneDnn).
         NDArray y = OneDnn.usable(x, in, params)
-            ? OneDnn.conv(x, params.cached(phase + "#bf16", m -> OneDnn.bfloat16(k, m)), params.get(bias), UNIT,
-                UNIT, OneDnn.Post.NONE)
+            ? OneDnn.conv(x, params.cached(phase + "#bf16", m -> OneDnn.bfloat16(k, m)), params.get(bias),
+                OneDnn.UNIT, OneDnn.UNIT, OneDnn.Post.NONE)
             : null;
         if (y == null) {
           y = ReducedPrecision.conv2dReduced(
