@@ -151,6 +151,44 @@ class TilingTest {
     }
   }
 
+  /**
+   * The same with the model frozen, as in a codec: bf16 then takes the fused convolutions (OneDnn), residual sums
+   * written into the maps the transforms own, through whole and tiled gA (tiles, Injector bands, attention trunks that
+   * share their input). Their kernels may sum in another order for another map width, so tiled and untiled y differ by
+   * roundings, of the size bf16 and fp32 differ by (measured: 0.031 against 0.026, max|y| 2.9); a sum written into a
+   * map that is read again fails the call or moves y by the size of its values.
+   */
+  @Test
+  void tiledFusedAnalysisUnderBf16MatchesUntiledFused() {
+    Tiling tiling = new Tiling(96, 48);
+    try (NDManager m = NDManager.newBaseManager();
+        NDScope scope = new NDScope()) {
+      TacoModel model = TacoModel.create(TacoConfig.SMALL, m, 7);
+      model.freeze();
+      NDArray[] in = randomImageAndText(m, 4);
+      NDArray x = in[0];
+      NDArray text = in[1];
+      float[] image = x.toFloatArray();
+      NDArray y32 = model.gA().forward(x, text);
+      NDArray y;
+      NDArray yTiled;
+      try (ai.taco.core.nn.ReducedPrecision.Scope s =
+          ai.taco.core.nn.ReducedPrecision.request(ai.taco.core.tensor.Precision.BF16)) {
+        y = ai.taco.core.nn.ReducedPrecision.transform(() -> model.gA().forward(x, text));
+        yTiled = ai.taco.core.nn.ReducedPrecision.transform(
+            () -> TiledAnalysis.forward(model.gA(), tiling.tile(), tiling.subTile(), x, text, step -> {}));
+      }
+      double scale = y32.abs().max().getFloat();
+      double tiledErr = Diff.maxAbs(y, yTiled);
+      double bf16Err = Diff.maxAbs(y32, y);
+      System.out.println("[TilingTest] fused bf16 gA tiled max|err| " + tiledErr + ", bf16 vs fp32 " + bf16Err
+          + ", max|y| " + scale);
+      assertTrue(bf16Err > 1e-3 * scale, "bfloat16 ran: " + bf16Err);
+      assertTrue(tiledErr <= 2 * bf16Err, "tiled fused bf16 max|err| " + tiledErr + " (bf16 vs fp32 " + bf16Err + ")");
+      assertArrayEquals(image, x.toFloatArray(), "the caller's image is untouched");
+    }
+  }
+
   /** A random 256×384 image in [0, 1) and 5 caption tokens of 512 Gaussian features, from {@code seed}. */
   private static NDArray[] randomImageAndText(NDManager m, long seed) {
     Random r = new Random(seed);
