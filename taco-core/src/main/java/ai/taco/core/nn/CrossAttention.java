@@ -205,6 +205,48 @@ public final class CrossAttention {
     return new Folded(scoreW, scoreB, outW, outB, src);
   }
 
+  /**
+   * A caption's {@link Folded} weights as bfloat16 operands of one batch item's products ({@link #reducedForward}):
+   * the score weights transposed [dim, heads·S] with their bias [heads·S], and the output weights transposed [heads·S,
+   * dim] with the output bias spread over them: each head's probabilities sum to 1, so bias/heads added to each of a
+   * head's S rows adds bias/heads per head, the bias once over all heads.
+   */
+  record ReducedFold(NDArray scoreWt, NDArray scoreB, NDArray outWt, long src) {}
+
+  /** {@code f} for {@link #reducedForward} (batch item {@code i}), its arrays in {@code f}'s manager. */
+  ReducedFold reduce(Folded f, long i) {
+    ai.djl.ndarray.NDManager m = f.scoreW().getManager();
+    NDArray scoreWt = OneDnn.bfloat16(f.scoreW().get(i).transpose(), m);
+    NDArray scoreB = OneDnn.bfloat16(f.scoreB().get(i), m);
+    NDArray outW = f.outW().get(i).add(f.outB().div(heads).reshape(dim, 1));
+    NDArray outWt = OneDnn.bfloat16(outW.transpose(), m);
+    outW.close();
+    return new ReducedFold(scoreWt, scoreB, outWt, f.src());
+  }
+
+  /**
+   * {@code xn + attention(xn)} for normalised tokens {@code xn} [L, dim] of the reduced stream, every operation in
+   * bfloat16 ({@link OneDnn}): the scores with their bias in one product, the softmax, and the output product added
+   * onto {@code xn} itself (the Injector's residual); a new [L, dim] array. The products round once, as {@link
+   * #foldedForward}'s do, and its float32 softmax read bfloat16 scores and fed a bfloat16 product too, so this route
+   * rounds where that one did, without the float32 passes between. Null if libtorch refused an operation.
+   */
+  NDArray reducedForward(NDArray xn, ReducedFold r) {
+    long len = xn.getShape().get(0);
+    NDArray scores = OneDnn.addmm(r.scoreB(), xn, r.scoreWt());
+    if (scores == null) {
+      return null;
+    }
+    NDArray p = OneDnn.softmax(scores.reshape(len, heads, r.src()), 2);
+    scores.close();
+    if (p == null) {
+      return null;
+    }
+    NDArray out = OneDnn.addmm(xn, p.reshape(len, heads * r.src()), r.outWt());
+    p.close();
+    return out;
+  }
+
   /** {@link #foldedForward(NDArray, NDArray, NDArray)} with its weights already {@link #fold folded}. */
   NDArray foldedForward(NDArray query, Folded f) {
     long batch = query.getShape().get(0);

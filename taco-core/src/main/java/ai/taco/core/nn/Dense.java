@@ -27,8 +27,24 @@ public final class Dense {
     return params.get(bias);
   }
 
-  /** In the active precision ({@link ReducedPrecision#linear}): float32 outside gA/gS, and under fp32 always. */
+  /**
+   * In the active precision ({@link ReducedPrecision#linear}): float32 outside gA/gS, and under fp32 always. In
+   * bfloat16 inference (frozen parameters) a map of the reduced stream stays in it: one product with the bias added
+   * inside ({@link OneDnn#addmm}) on kept bfloat16 copies, instead of a product rounded to bfloat16 and a float32 pass
+   * adding the bias.
+   */
   public NDArray forward(NDArray x) {
+    if (params.frozen() && ReducedPrecision.isReduced(x) && OneDnn.usable(x)) {
+      long[] shape = x.getShape().getShape();
+      long in = shape[shape.length - 1];
+      NDArray wt = params.cached(weight + "#bf16t", m -> OneDnn.bfloat16(weight().transpose(), m));
+      NDArray b = params.cached(bias + "#bf16", m -> OneDnn.bfloat16(bias(), m));
+      NDArray y = OneDnn.addmm(b, x.reshape(-1, in), wt);
+      if (y != null) {
+        shape[shape.length - 1] = wt.getShape().get(1);
+        return y.reshape(shape);
+      }
+    }
     return ReducedPrecision.linear(x, weight(), bias());
   }
 }

@@ -43,9 +43,12 @@ public final class Injector {
   public Caption caption(NDArray text) {
     NDArray t = textNorm.forward(textProj.forward(text));
     if (ReducedPrecision.active() == Precision.FP32) {
-      return new Caption(t, null);
+      return new Caption(t, null, null);
     }
-    return new Caption(null, attention.fold(t, params.get(gamma)));
+    CrossAttention.Folded folded = attention.fold(t, params.get(gamma));
+    // One caption in bfloat16 inference: its weights in bfloat16 too, for the route with no float32 pass.
+    boolean reduced = t.getShape().get(0) == 1 && OneDnn.usable(t);
+    return new Caption(null, folded, reduced ? attention.reduce(folded, 0) : null);
   }
 
   /** image [B,C,H,W] and its caption's side ({@link #caption}) -> [B,C,H,W]. */
@@ -55,6 +58,13 @@ public final class Injector {
     long w = image.getShape().get(3);
     NDArray img = imageNorm.forward(ChannelsLast.tokens(image));
     NDArray out;
+    if (caption.reduced != null && ReducedPrecision.isReduced(img)) {
+      // bfloat16 inference on a map of the reduced stream (LayerNorm keeps its type): the result stays in it.
+      NDArray low = attention.reducedForward(img.reshape(b * h * w, -1), caption.reduced);
+      if (low != null) {
+        return ChannelsLast.image(low, b, h, w);
+      }
+    }
     if (caption.folded == null) {
       out = img.add(attention.forward(img, caption.text).mul(params.get(gamma)));
     } else {
@@ -68,10 +78,12 @@ public final class Injector {
   public static final class Caption {
     private final NDArray text;
     private final CrossAttention.Folded folded;
+    private final CrossAttention.ReducedFold reduced;
 
-    private Caption(NDArray text, CrossAttention.Folded folded) {
+    private Caption(NDArray text, CrossAttention.Folded folded, CrossAttention.ReducedFold reduced) {
       this.text = text;
       this.folded = folded;
+      this.reduced = reduced;
     }
   }
 }

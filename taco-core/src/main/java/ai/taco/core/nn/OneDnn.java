@@ -23,7 +23,10 @@ import org.slf4j.LoggerFactory;
  * oneDNN's fused convolutions for gA and gS under bfloat16: a convolution with its ReLU or sigmoid in one pass, and a
  * convolution summed into the residual map it belongs to (then optionally rectified), written into that map's memory.
  * Unfused, each ReLU and each residual sum reads and writes a whole feature map again; fused, a residual bottleneck at
- * half resolution took 19.1 instead of 22.7 ms (docs/performance.md, "Fused convolutions").
+ * half resolution took 19.1 instead of 22.7 ms (docs/performance.md, "Fused convolutions"). Beside them, the
+ * bfloat16 operations that keep the text adapters and the maps between blocks in the reduced stream: a product with
+ * its bias or residual inside ({@link #addmm}), a softmax ({@link #softmax}), and empty bfloat16 maps to copy tiles
+ * and upsampled phases into ({@link #emptyChannelsLast}).
  *
  * <p>HOW: libtorch's stable C interface for ahead-of-time compiled models ({@code aoti_torch_*}, exported by
  * {@code libtorch_cpu}), whose {@code mkldnn::_convolution_pointwise} functions are what PyTorch's own compiler
@@ -67,9 +70,16 @@ final class OneDnn {
   private static final String COPY = "aoti_torch_copy_";
   private static final String BFLOAT16 = "aoti_torch_dtype_bfloat16";
   private static final String CPU = "aoti_torch_device_type_cpu";
+  private static final String DTYPE = "aoti_torch_get_dtype";
+  private static final String DEVICE_TYPE = "aoti_torch_get_device_type";
+  private static final String DEVICE_INDEX = "aoti_torch_get_device_index";
+  private static final String ADDMM = "aoti_torch_cpu_addmm_out";
+  private static final String NEW_HANDLE = "aoti_torch_new_tensor_handle";
+  private static final String DISPATCH = "aoti_torch_call_dispatcher";
 
   private record Functions(Function conv, Function convAddInto, Function emptyStrided, Function copy, int bfloat16,
-      int cpu) {}
+      int cpu, Function dtype, Function deviceType, Function deviceIndex, Function addmm, Function newHandle,
+      Function dispatch) {}
 
   private static volatile Functions functions;
 
@@ -128,6 +138,19 @@ final class OneDnn {
         && x instanceof PtNDArray
         && !x.getDevice().isGpu()
         && ReducedPrecision.isReduced(x)
+        && !JniUtils.isGradMode()
+        && functions() != null;
+  }
+
+  /**
+   * Whether the bfloat16 operations that are not convolutions ({@link #addmm}, {@link #softmax}) may run on arrays of
+   * {@code x}'s device: as {@link #usable} without the map's type and the parameters' part (their operands are
+   * computed per call).
+   */
+  static boolean usable(NDArray x) {
+    return ReducedPrecision.active() == Precision.BF16
+        && x instanceof PtNDArray
+        && !x.getDevice().isGpu()
         && !JniUtils.isGradMode()
         && functions() != null;
   }
@@ -200,6 +223,77 @@ final class OneDnn {
     return copy;
   }
 
+  /**
+   * An uninitialised [N,C,H,W] map stored channels-last with {@code like}'s type and device (a map of the reduced
+   * stream: DJL cannot name its type), in {@code like}'s manager; null where libtorch's C functions are missing.
+   */
+  static NDArray emptyChannelsLast(NDArray like, long batch, long channels, long height, long width) {
+    Functions f = functions();
+    if (f == null) {
+      return null;
+    }
+    return empty(f, like, new long[] {batch, channels, height, width},
+        new long[] {channels * height * width, 1, width * channels, channels});
+  }
+
+  /** An uninitialised array of {@code like}'s type and device with these sizes and strides. */
+  private static NDArray empty(Functions f, NDArray like, long[] shape, long[] strides) {
+    Pointer h = handle(like);
+    int[] dtype = new int[1];
+    int[] deviceType = new int[1];
+    int[] deviceIndex = new int[1];
+    int rc = (Integer) f.dtype().invoke(Integer.class, new Object[] {h, dtype});
+    rc |= (Integer) f.deviceType().invoke(Integer.class, new Object[] {h, deviceType});
+    rc |= (Integer) f.deviceIndex().invoke(Integer.class, new Object[] {h, deviceIndex});
+    PointerByReference out = new PointerByReference();
+    if (rc == 0) {
+      rc = (Integer) f.emptyStrided().invoke(Integer.class, new Object[] {
+          (long) shape.length, shape, strides, dtype[0], deviceType[0], deviceIndex[0], out});
+    }
+    if (rc != 0) {
+      throw new IllegalStateException("libtorch could not allocate an array of shape "
+          + java.util.Arrays.toString(shape) + " (error " + rc + ")");
+    }
+    return wrap(like, out.getValue());
+  }
+
+  /**
+   * {@code self + mat1·mat2} (libtorch's addmm: {@code self} broadcast over the rows), all operands and the result of
+   * {@code mat1}'s reduced type, the product summed in float32 and rounded once; a new contiguous array. Null if
+   * libtorch refused the call.
+   */
+  static NDArray addmm(NDArray self, NDArray mat1, NDArray mat2) {
+    Functions f = functions();
+    long rows = mat1.getShape().get(0);
+    long cols = mat2.getShape().get(1);
+    NDArray out = empty(f, mat1, new long[] {rows, cols}, new long[] {cols, 1});
+    int rc = (Integer) f.addmm().invoke(Integer.class, new Object[] {
+        handle(out), handle(self), handle(mat1), handle(mat2), 1.0, 1.0});
+    if (rc != 0) {
+      out.close();
+      return refuse(ADDMM, rc);
+    }
+    return out;
+  }
+
+  /**
+   * softmax over {@code axis} of a reduced-precision array, in its type (libtorch sums in float32 and rounds the
+   * probabilities once): {@code aten::_softmax} through libtorch's boxed dispatcher, which takes a handle of its own
+   * for each tensor argument. Null if libtorch refused the call.
+   */
+  static NDArray softmax(NDArray x, long axis) {
+    Functions f = functions();
+    PointerByReference own = new PointerByReference();
+    int rc = (Integer) f.newHandle().invoke(Integer.class, new Object[] {handle(x), own});
+    if (rc != 0) {
+      return refuse(NEW_HANDLE, rc);
+    }
+    // The stack of StableIValues: the tensor handle, the axis, half_to_float = false; the result comes back in slot 0.
+    long[] stack = {Pointer.nativeValue(own.getValue()), axis, 0L};
+    rc = (Integer) f.dispatch().invoke(Integer.class, new Object[] {"aten::_softmax", "", stack});
+    return rc == 0 ? wrap(x, new Pointer(stack[0])) : refuse("aten::_softmax", rc);
+  }
+
   /** A unit stride or dilation (and gS's phase convolutions' padding); the native side only reads it. */
   static final long[] UNIT = {1, 1};
 
@@ -225,7 +319,8 @@ final class OneDnn {
   private static NDArray refuse(String function, int rc) {
     if (!warned) {
       warned = true;
-      LOG.warn("libtorch refused {} (error {}; its message is above): that convolution ran unfused", function, rc);
+      LOG.warn("libtorch refused {} (error {}; its message is above): that operation took the unfused route", function,
+          rc);
     }
     return null;
   }
@@ -250,10 +345,12 @@ final class OneDnn {
       NativeLibrary torch = NativeLibrary.getInstance(LibTorch.torchCpu().toString());
       return new Functions(torch.getFunction(CONV), torch.getFunction(CONV_ADD_INTO),
           torch.getFunction(EMPTY_STRIDED), torch.getFunction(COPY),
-          torch.getFunction(BFLOAT16).invokeInt(new Object[0]), torch.getFunction(CPU).invokeInt(new Object[0]));
+          torch.getFunction(BFLOAT16).invokeInt(new Object[0]), torch.getFunction(CPU).invokeInt(new Object[0]),
+          torch.getFunction(DTYPE), torch.getFunction(DEVICE_TYPE), torch.getFunction(DEVICE_INDEX),
+          torch.getFunction(ADDMM), torch.getFunction(NEW_HANDLE), torch.getFunction(DISPATCH));
     } catch (UnsatisfiedLinkError e) {
       LOG.debug("fused oneDNN convolutions unavailable ({}): unfused", e.getMessage());
-      return new Functions(null, null, null, null, 0, 0);
+      return new Functions(null, null, null, null, 0, 0, null, null, null, null, null, null);
     }
   }
 }

@@ -42,7 +42,9 @@ import java.util.function.Supplier;
  * per-head products had measured 0.9×). The Extractor's attention runs folded the other way ({@code
  * CrossAttention#forward(NDArray, int, java.util.function.IntFunction)}): its 38 queries folded into the keys' and
  * values' weights, so the image tokens meet two products in the reduced precision instead of their key and value
- * projections; LayerNorms and softmaxes stay float32.
+ * projections; LayerNorms and softmaxes stay float32 here. In bfloat16 inference the Injectors run wholly in bfloat16
+ * and the Extractor's projection and LayerNorm too ({@code CrossAttention#reducedForward}, {@link Dense}, through
+ * {@link OneDnn}).
  *
  * <p>In a codec under bfloat16 (autograd off, parameters frozen) the layers' convolutions take {@link OneDnn}'s fused
  * operations on kept bfloat16 kernels instead of autocast; this class still casts maps into and out of the stream and
@@ -163,6 +165,15 @@ public final class ReducedPrecision {
     NDArray out = x.add(zero);
     zero.close();
     return out;
+  }
+
+  /**
+   * An uninitialised [1,C,H,W] channels-last map of {@code like}'s reduced type, for tiles of the reduced stream to be
+   * copied into (a tiled transform's intermediate maps: half the memory of float32, and the next layer reads them
+   * without a conversion); null where libtorch cannot make one (the caller then keeps float32).
+   */
+  public static NDArray emptyReduced(NDArray like, long channels, long height, long width) {
+    return isReduced(like) ? OneDnn.emptyChannelsLast(like, 1, channels, height, width) : null;
   }
 
   /** Whether {@code x} holds a reduced-precision type (which DJL reports as UNKNOWN and must never be passed on). */

@@ -78,23 +78,32 @@ public final class TransposedConv implements Layer {
     long n = x.getShape().get(0);
     long h = x.getShape().get(2);
     long wd = x.getShape().get(3);
-    // float32 whatever x is: a reduced-precision x (gS's residual stream) is never named to DJL.
-    NDArray nhwc = x.getManager().create(new Shape(n, 2 * h, 2 * wd, out), DataType.FLOAT32);
-    NDArray outView = nhwc.transpose(0, 3, 1, 2);
+    boolean fused = OneDnn.usable(x, in, params);
+    NDArray outView = null;
     for (int py = 0; py < 2; py++) {
       for (int px = 0; px < 2; px++) {
         String taps = ":, :, " + py + "::2, " + px + "::2";
         String phase = weight + "#phase" + py + px;
         NDArray k = params.derived(phase, () -> params.get(weight).transpose(1, 0, 2, 3).flip(2, 3).get(taps));
-        // Under reduced precision the phase stays in it until the copy into the float32 output converts it; bf16
-        // inference convolves with a kept bfloat16 kernel (OneDnn).
-        NDArray y = OneDnn.usable(x, in, params)
+        // bf16 inference convolves with a kept bfloat16 kernel (OneDnn).
+        NDArray y = fused
             ? OneDnn.conv(x, params.cached(phase + "#bf16", m -> OneDnn.bfloat16(k, m)), params.get(bias),
                 OneDnn.UNIT, OneDnn.UNIT, OneDnn.Post.NONE)
             : null;
         if (y == null) {
           y = ReducedPrecision.conv2dReduced(
               x, k, params.get(bias), new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1);
+        }
+        if (outView == null) {
+          // bf16 inference: an output of the reduced stream, which the next block reads as it is (a float32 output
+          // cost a conversion there and twice the bytes here). Otherwise float32 whatever x is: a reduced-precision
+          // x (training's residual stream) is never named to DJL, and the copy below converts its phases.
+          NDArray low = fused && ReducedPrecision.isReduced(y)
+              ? OneDnn.emptyChannelsLast(y, n, out, 2 * h, 2 * wd)
+              : null;
+          outView = low != null
+              ? low
+              : x.getManager().create(new Shape(n, 2 * h, 2 * wd, out), DataType.FLOAT32).transpose(0, 3, 1, 2);
         }
         if (py == 1 || px == 1) {
           y = y.get(":, :, " + py + ":, " + px + ":");
@@ -151,7 +160,10 @@ public final class TransposedConv implements Layer {
     }
     int lo = kernel - 1 - pad;
     int hi = kernel - 1 - pad + outputPadding;
-    NDArray w = params.derived(weight + "#flipped", () -> params.get(weight).flip(2, 3).transpose(1, 0, 2, 3));
+    // Stored channels-last like the maps it reads: libtorch copied the transposed view into that layout on every call
+    // (2.2 ms for hS's last layer, 480→640 3×3); the layout of a kernel does not change the convolution's sums.
+    NDArray w = params.derived(weight + "#flipped",
+        () -> ChannelsLast.of(params.get(weight).flip(2, 3).transpose(1, 0, 2, 3)));
     if (lo == hi) {
       return ReducedPrecision.conv2d(z, w, params.get(bias), new Shape(1, 1), new Shape(lo, lo), new Shape(1, 1), 1);
     }

@@ -79,7 +79,11 @@ public final class AnalysisTransform {
         x = Scoped.step(() -> inj.forward(image, caption));
         record(trace, x);
       } else if (step instanceof Extractor ext) {
-        text = Scoped.step(() -> ext.forward(caption, image));
+        // Under reduced precision in its folded form (one chunk: every position at once), as the tiled path runs it;
+        // float32 keeps the official operations.
+        text = Scoped.step(() -> ReducedPrecision.active() == ai.taco.core.tensor.Precision.FP32
+            ? ext.forward(caption, image)
+            : ext.forward(caption, image, Integer.MAX_VALUE));
         record(trace, text);
       } else {
         // After the first step the map is this loop's own (nothing else reads it unless traced): a layer may write
@@ -114,8 +118,8 @@ public final class AnalysisTransform {
   /**
    * Steps {@code [from, to)} (none of them the Extractor) on a feature map or a crop of one, Injectors taking about
    * {@code injectorTokens} positions at a time; {@code x} itself is left to the caller. For {@link TiledAnalysis},
-   * which copies the result into its float32 maps ({@link Tiles#put}): under reduced precision the result may still be
-   * a map of the reduced residual stream, converted by that copy instead of by a float32 pass of its own.
+   * which copies the result into its maps ({@link Tiles#put}): under reduced precision the result may still be a map of
+   * the reduced residual stream, copied into a map of that stream or converted by the copy into a float32 one.
    */
   NDArray image(int from, int to, NDArray x, NDArray text, int injectorTokens, Consumer<String> observer) {
     NDArray out = ChannelsLast.of(x);
@@ -150,7 +154,7 @@ public final class AnalysisTransform {
     if (rows >= h) {
       return inj.forward(image, text);
     }
-    NDArray out = Tiles.allocate(image, image.getShape().get(1), h, w);
+    NDArray out = Tiles.allocateStream(image, image.getShape().get(1), h, w);
     Tiles.Span cols = new Tiles.Span(0, (int) w);
     Injector.Caption caption = inj.caption(text);
     for (Tiles.Span band : Tiles.split(new Tiles.Span(0, (int) h), (int) rows)) {

@@ -12,9 +12,10 @@ import java.util.function.Consumer;
  *
  * <p>One step is global: the Extractor (step 14) lets the caption tokens attend to every position of the 1/8 map of
  * step 13. So gA runs in three parts: steps 0-13 tiled into that 1/8 map (N channels, 1/64 of the pixels: as large
- * as the image in float32), the Extractor once on the whole map (its keys, values and attention scores computed one
- * tile's worth of positions at a time, the softmax taken in two passes over them), then steps 15-17 tiled again with
- * the updated caption. The image itself is read one sub-tile's crop at a time ({@link Input}). Steps 0-13 are themselves two stages, so the
+ * as the image in float32, half that in bfloat16 inference, where the tile maps belong to the reduced stream), the
+ * Extractor once on the whole map (its keys, values and attention scores computed one tile's worth of positions at a
+ * time, the softmax taken in two passes over them), then steps 15-17 tiled again with the updated caption. The image
+ * itself is read one sub-tile's crop at a time ({@link Input}). Steps 0-13 are themselves two stages, so the
  * wide halo is paid at low resolution: steps 0-3 (full → 1/2, most of the large maps) per sub-tile and steps 4-13
  * (1/2 → 1/8) per tile. Injectors are per position (each position's token attends to the caption), so they need no
  * halo. Halos are receptive-field radii (a 5×5/2 convolution maps r to 2r+2, a 3×3 residual bottleneck adds 1, an
@@ -119,7 +120,7 @@ public final class TiledAnalysis {
               return Tiles.crop(m, sr.minus(r1.lo() / 2), sc.minus(c1.lo() / 2));
             });
             if (head == null) {
-              head = Tiles.allocate(part, part.getShape().get(1), r2.size(), c2.size());
+              head = Tiles.allocateStream(part, part.getShape().get(1), r2.size(), c2.size());
             }
             Tiles.put(head, sr.minus(r2.lo()), sc.minus(c2.lo()), part);
             part.close();
@@ -132,7 +133,7 @@ public final class TiledAnalysis {
         });
         head.close();
         if (map8 == null) {
-          map8 = Tiles.allocate(body, body.getShape().get(1), h / 8, w / 8);
+          map8 = Tiles.allocateStream(body, body.getShape().get(1), h / 8, w / 8);
         }
         Tiles.put(map8, rows, cols, body);
         body.close();

@@ -119,8 +119,17 @@ final class Tiles {
   }
 
   /**
+   * As {@link #allocate}, but a map of the reduced stream gets a map of its own type: for maps the transform reads on
+   * (gA's 1/2 and 1/8 maps), which then take half the memory and need no conversion on either side of the copy.
+   */
+  static NDArray allocateStream(NDArray like, long channels, long height, long width) {
+    NDArray reduced = ReducedPrecision.emptyReduced(like, channels, height, width);
+    return reduced != null ? reduced : allocate(like, channels, height, width);
+  }
+
+  /**
    * Copies {@code tile} into rows {@code r}, columns {@code c} of {@code out}, converting a reduced-precision tile to
-   * {@code out}'s float32 in the same copy.
+   * a float32 {@code out} in the same copy.
    */
   static void put(NDArray out, Span r, Span c, NDArray tile) {
     out.set(new NDIndex(":, :, " + r.lo() + ":" + r.hi() + ", " + c.lo() + ":" + c.hi()), tile);

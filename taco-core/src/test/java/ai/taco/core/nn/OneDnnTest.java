@@ -229,4 +229,94 @@ class OneDnnTest {
       });
     }
   }
+
+  /**
+   * The products and the softmax of the bfloat16 text adapters: libtorch's addmm (a bias row broadcast, or a whole
+   * matrix added) and softmax on bfloat16 operands give the bfloat16 rounding of their float32 definitions on the same
+   * operands, stay bfloat16, and a call libtorch refuses (inner sizes that do not match) returns null instead of
+   * ending the process.
+   */
+  @Test
+  void productsAndSoftmaxAreTheBf16RoundingOfTheirDefinitions() {
+    try (NDManager m = NDManager.newBaseManager();
+        NDScope scope = new NDScope()) {
+      Engine.getInstance().setRandomSeed(11);
+      NDArray a = OneDnn.bfloat16(m.randomNormal(new Shape(37, 40)), m);
+      NDArray b = OneDnn.bfloat16(m.randomNormal(new Shape(40, 24)), m);
+      NDArray row = OneDnn.bfloat16(m.randomNormal(0, 4, new Shape(24), DataType.FLOAT32), m);
+      NDArray whole = OneDnn.bfloat16(m.randomNormal(0, 4, new Shape(37, 24), DataType.FLOAT32), m);
+      NDArray scores = OneDnn.bfloat16(m.randomNormal(0, 4, new Shape(37, 5, 19), DataType.FLOAT32), m);
+      NDArray[] got = bf16(() -> {
+        assertTrue(OneDnn.usable(a), "bf16 inference on the CPU");
+        NDArray withRow = OneDnn.addmm(row, a, b);
+        NDArray withWhole = OneDnn.addmm(whole, a, b);
+        NDArray p = OneDnn.softmax(scores, 2);
+        for (NDArray r : new NDArray[] {withRow, withWhole, p}) {
+          assertNotNull(r);
+          assertTrue(ReducedPrecision.isReduced(r), "bfloat16 out");
+        }
+        assertNull(OneDnn.addmm(row, b, a), "[40,24]·[37,40]: refused, null");
+        return new NDArray[] {ReducedPrecision.float32(withRow), ReducedPrecision.float32(withWhole),
+            ReducedPrecision.float32(p)};
+      });
+      NDArray product = ReducedPrecision.float32(a).matMul(ReducedPrecision.float32(b));
+      assertBf16RoundingOf(product.add(ReducedPrecision.float32(row)), got[0], "bias row + a·b");
+      assertBf16RoundingOf(product.add(ReducedPrecision.float32(whole)), got[1], "matrix + a·b");
+      assertBf16RoundingOf(ReducedPrecision.float32(scores).softmax(2), got[2], "softmax");
+    }
+  }
+
+  /**
+   * A frozen Dense layer on a map of the reduced stream in bfloat16 inference: one product with the bias inside, on
+   * kept bfloat16 copies of its parameters; bfloat16 out, the rounding of its definition on those operands.
+   */
+  @Test
+  void denseOnTheReducedStreamStaysBf16WithTheBiasInside() {
+    try (NDManager m = NDManager.newBaseManager();
+        NDScope scope = new NDScope()) {
+      NamedParameters params = new NamedParameters();
+      Dense d = new Dense(params, "d", 24, 40, null, null);
+      params.initialize(m, 12);
+      params.freeze();
+      NDArray x = m.randomNormal(new Shape(1, 24, 3, 5));
+      NDArray[] got = bf16(() -> {
+        NDArray xr = ReducedPrecision.toReduced(x);
+        NDArray y = d.forward(ChannelsLast.tokens(xr));
+        assertTrue(ReducedPrecision.isReduced(y), "stays bfloat16");
+        assertArrayEquals(new long[] {1, 15, 40}, y.getShape().getShape());
+        return new NDArray[] {ReducedPrecision.float32(ChannelsLast.tokens(xr)), ReducedPrecision.float32(y)};
+      });
+      NDArray want = got[0].matMul(rounded(params.get("d.weight")).transpose()).add(rounded(params.get("d.bias")));
+      assertBf16RoundingOf(want, got[1], "x·Wᵀ + b");
+    }
+  }
+
+  /**
+   * A 5×5/2 transposed convolution in bfloat16 inference: four phase convolutions on kept bfloat16 kernels written into
+   * one output of the reduced stream (the next block reads it as it is); each output the bfloat16 rounding of the
+   * float32 layer on the same bfloat16 operands.
+   */
+  @Test
+  void upsamplingOutputStaysInTheStreamAsTheRoundingOfItsDefinition() {
+    try (NDManager m = NDManager.newBaseManager();
+        NDScope scope = new NDScope()) {
+      NamedParameters params = new NamedParameters();
+      TransposedConv up = TransposedConv.up(params, "u", 16, 32);
+      params.initialize(m, 13);
+      params.freeze();
+      NamedParameters exact = new NamedParameters();
+      TransposedConv upExact = TransposedConv.up(exact, "u", 16, 32);
+      exact.initialize(m, 13);
+      exact.put("u.weight", rounded(params.get("u.weight")));
+      NDArray x = m.randomNormal(0, 2, new Shape(1, 16, 5, 6), DataType.FLOAT32);
+      NDArray[] got = bf16(() -> {
+        NDArray xr = ReducedPrecision.toReduced(x);
+        NDArray y = up.forward(xr);
+        assertTrue(ReducedPrecision.isReduced(y), "stays bfloat16");
+        assertArrayEquals(new long[] {1, 32, 10, 12}, y.getShape().getShape());
+        return new NDArray[] {ReducedPrecision.float32(xr), ReducedPrecision.float32(y)};
+      });
+      assertBf16RoundingOf(upExact.forward(got[0]), got[1], "deconv 5x5/2");
+    }
+  }
 }
