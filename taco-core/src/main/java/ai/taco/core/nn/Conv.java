@@ -152,7 +152,18 @@ public final class Conv implements Layer {
           ? Pointwise.conv(x, params.get(weight), params.get(bias), this::matrixProduct)
           : matrixProduct(x);
     }
-    return ReducedPrecision.conv2dReduced(x, params.get(weight), params.get(bias), stride, padding, UNIT, 1);
+    return ReducedPrecision.conv2dReduced(x, kernel(x), params.get(bias), stride, padding, UNIT, 1);
+  }
+
+  /**
+   * The kernel for a convolution of x: in inference (a frozen store) on a channels-last map, a kept channels-last copy,
+   * which is what libtorch otherwise converts the kernel into on every such call (9 ms per fp32 encode on kodim01); the
+   * same values in the same layout, so the same sums.
+   */
+  private NDArray kernel(NDArray x) {
+    return params.frozen() && OneDnn.channelsLast(x)
+        ? params.derived(weight + "#nhwc", () -> ChannelsLast.of(params.get(weight)))
+        : params.get(weight);
   }
 
   /** The bfloat16 copy of a parameter, made once for the frozen store. */

@@ -76,10 +76,11 @@ final class OneDnn {
   private static final String ADDMM = "aoti_torch_cpu_addmm_out";
   private static final String NEW_HANDLE = "aoti_torch_new_tensor_handle";
   private static final String DISPATCH = "aoti_torch_call_dispatcher";
+  private static final String STRIDES = "aoti_torch_get_strides";
 
   private record Functions(Function conv, Function convAddInto, Function emptyStrided, Function copy, int bfloat16,
       int cpu, Function dtype, Function deviceType, Function deviceIndex, Function addmm, Function newHandle,
-      Function dispatch) {}
+      Function dispatch, Function strides) {}
 
   private static volatile Functions functions;
 
@@ -294,6 +295,20 @@ final class OneDnn {
     return rc == 0 ? wrap(x, new Pointer(stack[0])) : refuse("aten::_softmax", rc);
   }
 
+  /**
+   * Whether a 4-d array is stored channels-last (channel stride 1, more than one channel), as libtorch's convolution
+   * then computes: it converts a kernel that is not to that layout on every call. False where the function is missing.
+   */
+  static boolean channelsLast(NDArray x) {
+    Functions f = functions();
+    if (f == null || !(x instanceof PtNDArray) || x.getShape().dimension() != 4 || x.getShape().get(1) < 2) {
+      return false;
+    }
+    PointerByReference strides = new PointerByReference();
+    int rc = (Integer) f.strides().invoke(Integer.class, new Object[] {handle(x), strides});
+    return rc == 0 && strides.getValue().getLong(Long.BYTES) == 1;
+  }
+
   /** A unit stride or dilation (and gS's phase convolutions' padding); the native side only reads it. */
   static final long[] UNIT = {1, 1};
 
@@ -347,10 +362,11 @@ final class OneDnn {
           torch.getFunction(EMPTY_STRIDED), torch.getFunction(COPY),
           torch.getFunction(BFLOAT16).invokeInt(new Object[0]), torch.getFunction(CPU).invokeInt(new Object[0]),
           torch.getFunction(DTYPE), torch.getFunction(DEVICE_TYPE), torch.getFunction(DEVICE_INDEX),
-          torch.getFunction(ADDMM), torch.getFunction(NEW_HANDLE), torch.getFunction(DISPATCH));
+          torch.getFunction(ADDMM), torch.getFunction(NEW_HANDLE), torch.getFunction(DISPATCH),
+          torch.getFunction(STRIDES));
     } catch (UnsatisfiedLinkError e) {
       LOG.debug("fused oneDNN convolutions unavailable ({}): unfused", e.getMessage());
-      return new Functions(null, null, null, null, 0, 0, null, null, null, null, null, null);
+      return new Functions(null, null, null, null, 0, 0, null, null, null, null, null, null, null);
     }
   }
 }

@@ -84,15 +84,24 @@ public final class TransposedConv implements Layer {
       for (int px = 0; px < 2; px++) {
         String taps = ":, :, " + py + "::2, " + px + "::2";
         String phase = weight + "#phase" + py + px;
-        NDArray k = params.derived(phase, () -> params.get(weight).transpose(1, 0, 2, 3).flip(2, 3).get(taps));
+        // Contiguous: the strided slice of the flipped kernel was converted by libtorch on every call (3.6 ms for hS's
+        // first layer's 3×3 phase).
+        NDArray k = params.derived(phase, () -> {
+          NDArray slice = params.get(weight).transpose(1, 0, 2, 3).flip(2, 3).get(taps);
+          return slice.reshape(-1).reshape(slice.getShape());
+        });
         // bf16 inference convolves with a kept bfloat16 kernel (OneDnn).
         NDArray y = fused
             ? OneDnn.conv(x, params.cached(phase + "#bf16", m -> OneDnn.bfloat16(k, m)), params.get(bias),
                 OneDnn.UNIT, OneDnn.UNIT, OneDnn.Post.NONE)
             : null;
         if (y == null) {
+          // In inference on a channels-last map, the kernel kept in that layout (libtorch would convert it per call).
+          NDArray kx = params.frozen() && OneDnn.channelsLast(x)
+              ? params.derived(phase + "#nhwc", () -> ChannelsLast.of(k))
+              : k;
           y = ReducedPrecision.conv2dReduced(
-              x, k, params.get(bias), new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1);
+              x, kx, params.get(bias), new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1);
         }
         if (outView == null) {
           // bf16 inference: an output of the reduced stream, which the next block reads as it is (a float32 output
