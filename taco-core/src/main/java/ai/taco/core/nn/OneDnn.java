@@ -296,17 +296,34 @@ final class OneDnn {
   }
 
   /**
-   * Whether a 4-d array is stored channels-last (channel stride 1, more than one channel), as libtorch's convolution
-   * then computes: it converts a kernel that is not to that layout on every call. False where the function is missing.
+   * Whether libtorch takes a 4-d array for channels-last, so that its convolution computes channels-last and converts a
+   * kernel stored otherwise on every call. libtorch's own rule (c10's {@code is_channels_last_strides_2d}): strides
+   * non-decreasing in the order C, W, H, N, each at least the previous one times its size, ambiguous layouts (a
+   * contiguous [N,C,1,1]) counted as not channels-last. False where the function is missing.
    */
   static boolean channelsLast(NDArray x) {
     Functions f = functions();
-    if (f == null || !(x instanceof PtNDArray) || x.getShape().dimension() != 4 || x.getShape().get(1) < 2) {
+    if (f == null || !(x instanceof PtNDArray) || x.getShape().dimension() != 4) {
       return false;
     }
-    PointerByReference strides = new PointerByReference();
-    int rc = (Integer) f.strides().invoke(Integer.class, new Object[] {handle(x), strides});
-    return rc == 0 && strides.getValue().getLong(Long.BYTES) == 1;
+    PointerByReference ref = new PointerByReference();
+    int rc = (Integer) f.strides().invoke(Integer.class, new Object[] {handle(x), ref});
+    if (rc != 0) {
+      return false;
+    }
+    long[] strides = ref.getValue().getLongArray(0, 4);
+    long[] sizes = x.getShape().getShape();
+    if (strides[1] == 0) {
+      return false;
+    }
+    long min = 0;
+    for (int d : new int[] {1, 3, 2, 0}) {
+      if (sizes[d] == 0 || strides[d] < min || d == 0 && min == strides[1]) {
+        return false;
+      }
+      min = sizes[d] > 1 ? strides[d] * sizes[d] : strides[d];
+    }
+    return true;
   }
 
   /** A unit stride or dilation (and gS's phase convolutions' padding); the native side only reads it. */

@@ -87,8 +87,7 @@ public final class TransposedConv implements Layer {
         // Contiguous: the strided slice of the flipped kernel was converted by libtorch on every call (3.6 ms for hS's
         // first layer's 3×3 phase).
         NDArray k = params.derived(phase, () -> {
-          NDArray slice = params.get(weight).transpose(1, 0, 2, 3).flip(2, 3).get(taps);
-          return slice.reshape(-1).reshape(slice.getShape());
+          return contiguous(params.get(weight).transpose(1, 0, 2, 3).flip(2, 3).get(taps));
         });
         // bf16 inference convolves with a kept bfloat16 kernel (OneDnn).
         NDArray y = fused
@@ -169,15 +168,33 @@ public final class TransposedConv implements Layer {
     }
     int lo = kernel - 1 - pad;
     int hi = kernel - 1 - pad + outputPadding;
-    // Stored channels-last like the maps it reads: libtorch copied the transposed view into that layout on every call
-    // (2.2 ms for hS's last layer, 480→640 3×3); the layout of a kernel does not change the convolution's sums.
-    NDArray w = params.derived(weight + "#flipped",
-        () -> ChannelsLast.of(params.get(weight).flip(2, 3).transpose(1, 0, 2, 3)));
-    if (lo == hi) {
-      return ReducedPrecision.conv2d(z, w, params.get(bias), new Shape(1, 1), new Shape(lo, lo), new Shape(1, 1), 1);
+    Shape padding = new Shape(lo, lo);
+    if (lo != hi) {
+      z = z.pad(new Shape(lo, hi, lo, hi), 0);
+      padding = new Shape(0, 0);
     }
-    z = z.pad(new Shape(lo, hi, lo, hi), 0);
-    return ReducedPrecision.conv2d(z, w, params.get(bias), new Shape(1, 1), new Shape(0, 0), new Shape(1, 1), 1);
+    NDArray w = flippedKernel(z);
+    return ReducedPrecision.conv2d(z, w, params.get(bias), new Shape(1, 1), padding, new Shape(1, 1), 1);
+  }
+
+  /**
+   * The flipped, transposed kernel of {@link #general}; in inference kept in the layout of the map it convolves
+   * (libtorch converted the transposed view on every call: 2.2 ms of hS's last layer, 480→640 3×3).
+   */
+  private NDArray flippedKernel(NDArray in) {
+    if (!params.frozen()) {
+      return params.get(weight).flip(2, 3).transpose(1, 0, 2, 3);
+    }
+    boolean nhwc = OneDnn.channelsLast(in);
+    return params.derived(weight + "#flipped" + (nhwc ? "#nhwc" : ""), () -> {
+      NDArray flipped = params.get(weight).flip(2, 3).transpose(1, 0, 2, 3);
+      return nhwc ? ChannelsLast.of(flipped) : contiguous(flipped);
+    });
+  }
+
+  /** x as a contiguous array (a copy when it is a strided view). */
+  private static NDArray contiguous(NDArray x) {
+    return x.reshape(-1).reshape(x.getShape());
   }
 
   /** Puts s-1 zeros after every element along {@code axis} and drops the trailing ones (length (n-1)·s+1). */
