@@ -84,23 +84,16 @@ public final class TransposedConv implements Layer {
       for (int px = 0; px < 2; px++) {
         String taps = ":, :, " + py + "::2, " + px + "::2";
         String phase = weight + "#phase" + py + px;
-        // Contiguous: the strided slice of the flipped kernel was converted by libtorch on every call (3.6 ms for hS's
-        // first layer's 3×3 phase).
-        NDArray k = params.derived(phase, () -> {
-          return contiguous(params.get(weight).transpose(1, 0, 2, 3).flip(2, 3).get(taps));
-        });
+        java.util.function.Supplier<NDArray> slice =
+            () -> params.get(weight).transpose(1, 0, 2, 3).flip(2, 3).get(taps);
         // bf16 inference convolves with a kept bfloat16 kernel (OneDnn).
         NDArray y = fused
-            ? OneDnn.conv(x, params.cached(phase + "#bf16", m -> OneDnn.bfloat16(k, m)), params.get(bias),
+            ? OneDnn.conv(x, params.cached(phase + "#bf16", m -> OneDnn.bfloat16(slice.get(), m)), params.get(bias),
                 OneDnn.UNIT, OneDnn.UNIT, OneDnn.Post.NONE)
             : null;
         if (y == null) {
-          // In inference on a channels-last map, the kernel kept in that layout (libtorch would convert it per call).
-          NDArray kx = params.frozen() && OneDnn.channelsLast(x)
-              ? params.derived(phase + "#nhwc", () -> ChannelsLast.of(k))
-              : k;
-          y = ReducedPrecision.conv2dReduced(
-              x, kx, params.get(bias), new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1);
+          y = ReducedPrecision.conv2dReduced(x, phaseKernel(phase, slice, x), params.get(bias), new Shape(1, 1),
+              new Shape(1, 1), new Shape(1, 1), 1);
         }
         if (outView == null) {
           // bf16 inference: an output of the reduced stream, which the next block reads as it is (a float32 output
@@ -190,6 +183,20 @@ public final class TransposedConv implements Layer {
       NDArray flipped = params.get(weight).flip(2, 3).transpose(1, 0, 2, 3);
       return nhwc ? ChannelsLast.of(flipped) : contiguous(flipped);
     });
+  }
+
+  /**
+   * A phase's kernel (a strided slice of the flipped kernel): in inference kept once, in the layout of the map it
+   * convolves (channels-last for a channels-last map, contiguous otherwise), which libtorch would otherwise convert it
+   * into on every call (3.6 ms for hS's first layer's 3×3 phase); in training the slice itself.
+   */
+  private NDArray phaseKernel(String phase, java.util.function.Supplier<NDArray> slice, NDArray x) {
+    if (!params.frozen()) {
+      return slice.get();
+    }
+    return OneDnn.channelsLast(x)
+        ? params.derived(phase + "#nhwc", () -> ChannelsLast.of(slice.get()))
+        : params.derived(phase, () -> contiguous(slice.get()));
   }
 
   /** x as a contiguous array (a copy when it is a strided view). */
