@@ -132,14 +132,9 @@ class TilingTest {
       NDArray x = in[0];
       NDArray text = in[1];
       NDArray y32 = model.gA().forward(x, text);
-      NDArray y;
-      NDArray yTiled;
-      try (ai.taco.core.nn.ReducedPrecision.Scope s =
-          ai.taco.core.nn.ReducedPrecision.request(ai.taco.core.tensor.Precision.BF16)) {
-        y = ai.taco.core.nn.ReducedPrecision.transform(() -> model.gA().forward(x, text));
-        yTiled = ai.taco.core.nn.ReducedPrecision.transform(
-            () -> TiledAnalysis.forward(model.gA(), tiling.tile(), tiling.subTile(), x, text, step -> {}));
-      }
+      NDArray[] bf16 = bf16WholeAndTiled(model, tiling, x, text);
+      NDArray y = bf16[0];
+      NDArray yTiled = bf16[1];
       assertEquals(ai.djl.ndarray.types.DataType.FLOAT32, yTiled.getDataType());
       double scale = y32.abs().max().getFloat();
       double tiledErr = Diff.maxAbs(y, yTiled);
@@ -170,14 +165,9 @@ class TilingTest {
       NDArray text = in[1];
       float[] image = x.toFloatArray();
       NDArray y32 = model.gA().forward(x, text);
-      NDArray y;
-      NDArray yTiled;
-      try (ai.taco.core.nn.ReducedPrecision.Scope s =
-          ai.taco.core.nn.ReducedPrecision.request(ai.taco.core.tensor.Precision.BF16)) {
-        y = ai.taco.core.nn.ReducedPrecision.transform(() -> model.gA().forward(x, text));
-        yTiled = ai.taco.core.nn.ReducedPrecision.transform(
-            () -> TiledAnalysis.forward(model.gA(), tiling.tile(), tiling.subTile(), x, text, step -> {}));
-      }
+      NDArray[] bf16 = bf16WholeAndTiled(model, tiling, x, text);
+      NDArray y = bf16[0];
+      NDArray yTiled = bf16[1];
       double scale = y32.abs().max().getFloat();
       double tiledErr = Diff.maxAbs(y, yTiled);
       double bf16Err = Diff.maxAbs(y32, y);
@@ -186,6 +176,18 @@ class TilingTest {
       assertTrue(bf16Err > 1e-3 * scale, "bfloat16 ran: " + bf16Err);
       assertTrue(tiledErr <= 2 * bf16Err, "tiled fused bf16 max|err| " + tiledErr + " (bf16 vs fp32 " + bf16Err + ")");
       assertArrayEquals(image, x.toFloatArray(), "the caller's image is untouched");
+    }
+  }
+
+  /** gA's y under bfloat16, whole and over {@code tiling}'s tiles. */
+  private static NDArray[] bf16WholeAndTiled(TacoModel model, Tiling tiling, NDArray x, NDArray text) {
+    try (ai.taco.core.nn.ReducedPrecision.Scope s =
+        ai.taco.core.nn.ReducedPrecision.request(ai.taco.core.tensor.Precision.BF16)) {
+      return new NDArray[] {
+        ai.taco.core.nn.ReducedPrecision.transform(() -> model.gA().forward(x, text)),
+        ai.taco.core.nn.ReducedPrecision.transform(
+            () -> TiledAnalysis.forward(model.gA(), tiling.tile(), tiling.subTile(), x, text, step -> {}))
+      };
     }
   }
 

@@ -76,7 +76,7 @@ public final class Conv implements Layer {
       return null;
     }
     // The residual sum's operands must share one type, its bias too.
-    return OneDnn.convAddInto(acc, x, reduced(weight), reduced(bias), paddings, post);
+    return OneDnn.convAddInto(acc, x, params.bfloat16(weight), params.bfloat16(bias), paddings, post);
   }
 
   /** The fused convolution, or null where it does not apply (or libtorch refused it). */
@@ -93,7 +93,7 @@ public final class Conv implements Layer {
         return null;
       }
     }
-    return OneDnn.conv(x, reduced(weight), params.get(bias), strides, paddings, post);
+    return OneDnn.conv(x, params.bfloat16(weight), params.get(bias), strides, paddings, post);
   }
 
   /** Whether oneDNN's 1×1 kernel may compute this layer on x's shape, checked the first time it comes by. */
@@ -117,7 +117,7 @@ public final class Conv implements Layer {
    * result, or the product's.
    */
   private NDArray checkPointwise(NDArray x, OneDnn.Post post) {
-    NDArray y = OneDnn.conv(x, reduced(weight), params.get(bias), strides, paddings, post);
+    NDArray y = OneDnn.conv(x, params.bfloat16(weight), params.get(bias), strides, paddings, post);
     if (y == null) {
       return null;
     }
@@ -164,11 +164,6 @@ public final class Conv implements Layer {
     return params.frozen() && OneDnn.channelsLast(x)
         ? params.derived(weight + "#nhwc", () -> ChannelsLast.of(params.get(weight)))
         : params.get(weight);
-  }
-
-  /** The bfloat16 copy of a parameter, made once for the frozen store. */
-  private NDArray reduced(String name) {
-    return params.cached(name + "#bf16", m -> OneDnn.bfloat16(params.get(name), m));
   }
 
   /**

@@ -38,7 +38,7 @@ public final class Dense {
       long[] shape = x.getShape().getShape();
       long in = shape[shape.length - 1];
       NDArray wt = params.cached(weight + "#bf16t", m -> OneDnn.bfloat16(weight().transpose(), m));
-      NDArray b = params.cached(bias + "#bf16", m -> OneDnn.bfloat16(bias(), m));
+      NDArray b = params.bfloat16(bias);
       NDArray y = OneDnn.addmm(b, x.reshape(-1, in), wt);
       if (y != null) {
         shape[shape.length - 1] = wt.getShape().get(1);

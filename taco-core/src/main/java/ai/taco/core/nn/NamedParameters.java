@@ -133,4 +133,9 @@ public final class NamedParameters {
           return kept;
         });
   }
+
+  /** The bfloat16 copy of parameter {@code name} ({@link OneDnn#bfloat16}), made once; only for a frozen store. */
+  NDArray bfloat16(String name) {
+    return cached(name + "#bf16", m -> OneDnn.bfloat16(get(name), m));
+  }
 }

@@ -133,14 +133,10 @@ final class OneDnn {
    * CPU map of the reduced stream, autograd off, the parameters frozen, the functions present.
    */
   static boolean usable(NDArray x, long inChannels, NamedParameters params) {
-    return ReducedPrecision.active() == Precision.BF16
-        && params.frozen()
+    return params.frozen()
         && inChannels >= ReducedPrecision.MIN_REDUCED_IN_CHANNELS
-        && x instanceof PtNDArray
-        && !x.getDevice().isGpu()
-        && ReducedPrecision.isReduced(x)
-        && !JniUtils.isGradMode()
-        && functions() != null;
+        && usable(x)
+        && ReducedPrecision.isReduced(x);
   }
 
   /**
@@ -198,25 +194,9 @@ final class OneDnn {
   static NDArray bfloat16(NDArray x, NDManager manager) {
     Functions f = functions();
     long[] shape = x.getShape().getShape();
-    long[] strides = new long[shape.length];
-    if (shape.length == 4) {
-      strides[0] = shape[1] * shape[2] * shape[3];
-      strides[1] = 1;
-      strides[2] = shape[3] * shape[1];
-      strides[3] = shape[1];
-    } else {
-      for (int i = shape.length - 1, s = 1; i >= 0; s *= (int) shape[i], i--) {
-        strides[i] = s;
-      }
-    }
-    PointerByReference out = new PointerByReference();
-    int rc = (Integer) f.emptyStrided().invoke(Integer.class, new Object[] {
-        (long) shape.length, shape, strides, f.bfloat16(), f.cpu(), 0, out});
-    if (rc != 0) {
-      throw new IllegalStateException("libtorch could not allocate a bfloat16 tensor (error " + rc + ")");
-    }
-    NDArray copy = new PtNDArray((PtNDManager) manager, Pointer.nativeValue(out.getValue()));
-    rc = (Integer) f.copy().invoke(Integer.class, new Object[] {out.getValue(), handle(x), 0});
+    long[] strides = shape.length == 4 ? channelsLastStrides(shape) : contiguousStrides(shape);
+    NDArray copy = allocate(f, shape, strides, f.bfloat16(), f.cpu(), 0, manager);
+    int rc = (Integer) f.copy().invoke(Integer.class, new Object[] {handle(copy), handle(x), 0});
     if (rc != 0) {
       copy.close();
       throw new IllegalStateException("libtorch could not convert a tensor to bfloat16 (error " + rc + ")");
@@ -233,11 +213,11 @@ final class OneDnn {
     if (f == null) {
       return null;
     }
-    return empty(f, like, new long[] {batch, channels, height, width},
-        new long[] {channels * height * width, 1, width * channels, channels});
+    long[] shape = {batch, channels, height, width};
+    return empty(f, like, shape, channelsLastStrides(shape));
   }
 
-  /** An uninitialised array of {@code like}'s type and device with these sizes and strides. */
+  /** An uninitialised array of {@code like}'s type and device with these sizes and strides, in its manager. */
   private static NDArray empty(Functions f, NDArray like, long[] shape, long[] strides) {
     Pointer h = handle(like);
     int[] dtype = new int[1];
@@ -246,16 +226,39 @@ final class OneDnn {
     int rc = (Integer) f.dtype().invoke(Integer.class, new Object[] {h, dtype});
     rc |= (Integer) f.deviceType().invoke(Integer.class, new Object[] {h, deviceType});
     rc |= (Integer) f.deviceIndex().invoke(Integer.class, new Object[] {h, deviceIndex});
-    PointerByReference out = new PointerByReference();
-    if (rc == 0) {
-      rc = (Integer) f.emptyStrided().invoke(Integer.class, new Object[] {
-          (long) shape.length, shape, strides, dtype[0], deviceType[0], deviceIndex[0], out});
+    if (rc != 0) {
+      throw new IllegalStateException("libtorch could not read the type of an array (error " + rc + ")");
     }
+    return allocate(f, shape, strides, dtype[0], deviceType[0], deviceIndex[0], like.getManager());
+  }
+
+  /** An uninitialised array of libtorch type {@code dtype} on the given device, as a DJL array of {@code manager}. */
+  private static NDArray allocate(Functions f, long[] shape, long[] strides, int dtype, int deviceType,
+      int deviceIndex, NDManager manager) {
+    PointerByReference out = new PointerByReference();
+    int rc = (Integer) f.emptyStrided().invoke(Integer.class, new Object[] {
+        (long) shape.length, shape, strides, dtype, deviceType, deviceIndex, out});
     if (rc != 0) {
       throw new IllegalStateException("libtorch could not allocate an array of shape "
           + java.util.Arrays.toString(shape) + " (error " + rc + ")");
     }
-    return wrap(like, out.getValue());
+    return new PtNDArray((PtNDManager) manager, Pointer.nativeValue(out.getValue()));
+  }
+
+  /** Strides of [N,C,H,W] stored channels-last (NHWC). */
+  private static long[] channelsLastStrides(long[] shape) {
+    return new long[] {shape[1] * shape[2] * shape[3], 1, shape[3] * shape[1], shape[1]};
+  }
+
+  /** Row-major strides of {@code shape}. */
+  private static long[] contiguousStrides(long[] shape) {
+    long[] strides = new long[shape.length];
+    long s = 1;
+    for (int i = shape.length - 1; i >= 0; i--) {
+      strides[i] = s;
+      s *= shape[i];
+    }
+    return strides;
   }
 
   /**
@@ -267,7 +270,8 @@ final class OneDnn {
     Functions f = functions();
     long rows = mat1.getShape().get(0);
     long cols = mat2.getShape().get(1);
-    NDArray out = empty(f, mat1, new long[] {rows, cols}, new long[] {cols, 1});
+    long[] shape = {rows, cols};
+    NDArray out = empty(f, mat1, shape, contiguousStrides(shape));
     int rc = (Integer) f.addmm().invoke(Integer.class, new Object[] {
         handle(out), handle(self), handle(mat1), handle(mat2), 1.0, 1.0});
     if (rc != 0) {

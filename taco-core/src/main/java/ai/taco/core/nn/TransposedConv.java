@@ -92,7 +92,7 @@ public final class TransposedConv implements Layer {
                 OneDnn.UNIT, OneDnn.UNIT, OneDnn.Post.NONE)
             : null;
         if (y == null) {
-          y = ReducedPrecision.conv2dReduced(x, phaseKernel(phase, slice, x), params.get(bias), new Shape(1, 1),
+          y = ReducedPrecision.conv2dReduced(x, keptKernel(phase, slice, x), params.get(bias), new Shape(1, 1),
               new Shape(1, 1), new Shape(1, 1), 1);
         }
         if (outView == null) {
@@ -166,37 +166,23 @@ public final class TransposedConv implements Layer {
       z = z.pad(new Shape(lo, hi, lo, hi), 0);
       padding = new Shape(0, 0);
     }
-    NDArray w = flippedKernel(z);
+    NDArray w = keptKernel(weight + "#flipped", () -> params.get(weight).flip(2, 3).transpose(1, 0, 2, 3), z);
     return ReducedPrecision.conv2d(z, w, params.get(bias), new Shape(1, 1), padding, new Shape(1, 1), 1);
   }
 
   /**
-   * The flipped, transposed kernel of {@link #general}; in inference kept in the layout of the map it convolves
-   * (libtorch converted the transposed view on every call: 2.2 ms of hS's last layer, 480→640 3×3).
+   * A kernel derived from the parameters (a phase's strided slice, or {@link #general}'s flipped and transposed view):
+   * in inference kept once, in the layout of the map {@code in} it convolves (channels-last for a channels-last map,
+   * contiguous otherwise), which libtorch would otherwise convert it into on every call (3.6 ms for hS's first layer's
+   * 3×3 phase, 2.2 ms of its last layer's 35); in training the derivation itself.
    */
-  private NDArray flippedKernel(NDArray in) {
+  private NDArray keptKernel(String key, java.util.function.Supplier<NDArray> kernel, NDArray in) {
     if (!params.frozen()) {
-      return params.get(weight).flip(2, 3).transpose(1, 0, 2, 3);
+      return kernel.get();
     }
-    boolean nhwc = OneDnn.channelsLast(in);
-    return params.derived(weight + "#flipped" + (nhwc ? "#nhwc" : ""), () -> {
-      NDArray flipped = params.get(weight).flip(2, 3).transpose(1, 0, 2, 3);
-      return nhwc ? ChannelsLast.of(flipped) : contiguous(flipped);
-    });
-  }
-
-  /**
-   * A phase's kernel (a strided slice of the flipped kernel): in inference kept once, in the layout of the map it
-   * convolves (channels-last for a channels-last map, contiguous otherwise), which libtorch would otherwise convert it
-   * into on every call (3.6 ms for hS's first layer's 3×3 phase); in training the slice itself.
-   */
-  private NDArray phaseKernel(String phase, java.util.function.Supplier<NDArray> slice, NDArray x) {
-    if (!params.frozen()) {
-      return slice.get();
-    }
-    return OneDnn.channelsLast(x)
-        ? params.derived(phase + "#nhwc", () -> ChannelsLast.of(slice.get()))
-        : params.derived(phase, () -> contiguous(slice.get()));
+    return OneDnn.channelsLast(in)
+        ? params.derived(key + "#nhwc", () -> ChannelsLast.of(kernel.get()))
+        : params.derived(key, () -> contiguous(kernel.get()));
   }
 
   /** x as a contiguous array (a copy when it is a strided view). */
